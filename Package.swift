@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Products
+
+let products: [Product] = [
+    .executable(name: "gpu-train", targets: ["gpu-train"]),
+    .library(name: "Backend", targets: ["Backend"]),
+    .library(name: "Siamese", targets: ["Siamese"]),
+    .library(name: "FlowData", targets: ["FlowData"]),
+]
+
+// MARK: - Dependencies
+
+let dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+]
+
+// MARK: - System libraries
+
+let systemLibraries: [Target] = [
+    // OpenCL through the ocl-icd loader; headers from opencl-headers.
+    .systemLibrary(name: "COpenCL", path: "Sources/COpenCL",
+                   providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+    // OpenBLAS's cblas.h and libopenblas.
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                   providers: [.apt(["libopenblas-dev"])]),
+]
+
+// MARK: - Modules
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let modules: [Target] = [
+    .target(name: "Kernels", path: "Sources/Kernels"),
+    .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels"],
+            path: "Sources/Backend", swiftSettings: optimize),
+    .target(name: "FlowData", path: "Sources/FlowData", swiftSettings: optimize),
+    .target(name: "Siamese", dependencies: ["Backend", "FlowData"],
+            path: "Sources/Siamese", swiftSettings: optimize),
+    .executableTarget(name: "gpu-train",
+                      dependencies: ["Backend", "FlowData", "Siamese",
+                                     .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                      path: "Sources/gpu-train"),
+]
+
+// MARK: - Tests
+
+let tests: [Target] = [
+    .target(name: "TestSupport", dependencies: ["Backend"], path: "Sources/TestSupport"),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests"),
+    .testTarget(name: "BackendTests", dependencies: ["Backend", "TestSupport"], path: "Tests/BackendTests"),
+    .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
+    .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],
+                path: "Tests/SiameseTests"),
+    .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
+]
+
+// MARK: - Package
+
+let package = Package(
+    name: "gpu-train",
+    platforms: [.macOS(.v13)],
+    products: products,
+    dependencies: dependencies,
+    targets: systemLibraries + modules + tests,
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,163 @@
+import CBLAS
+import Foundation
+
+/// Host memory of a CPU tensor, 64-byte aligned.
+final class CPUStorage {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) throws {
+        guard let raw = aligned_alloc_or_nil(bytes: max(count, 1) * MemoryLayout<Float>.stride) else {
+            throw BackendError.outOfMemory(requestedBytes: count * 4, availableBytes: Int(ProcessInfo.processInfo.physicalMemory),
+                                           detail: "host allocation for a CPU tensor")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+        self.count = count
+    }
+
+    deinit { free(pointer) }
+}
+
+private func aligned_alloc_or_nil(bytes: Int) -> UnsafeMutableRawPointer? {
+    var raw: UnsafeMutableRawPointer?
+    guard posix_memalign(&raw, 64, bytes) == 0 else { return nil }
+    return raw
+}
+
+/// A grow-only scratch buffer: allocated when a larger shape is first seen, then reused,
+/// so that a steady-state training step allocates nothing.
+final class Workspace {
+    private var storage: CPUStorage?
+
+    func pointer(count: Int) throws -> UnsafeMutablePointer<Float> {
+        if let s = storage, s.count >= count { return s.pointer }
+        storage = nil
+        let s = try CPUStorage(count: count)
+        storage = s
+        return s.pointer
+    }
+}
+
+/// The CPU backend: OpenBLAS SGEMM for convolutions and dense layers, Swift loops for the
+/// rest. It is also the oracle that the OpenCL backend is tested against.
+public final class CPUBackend: Backend {
+    public let name = "cpu"
+
+    /// Images per im2col chunk are chosen so that the column matrix stays under this many
+    /// floats (32 MiB), keeping memory bounded and the matrix warm in cache-friendly pieces.
+    static let columnBudget = 8 << 20
+
+    let columns = Workspace()
+    let transposed = Workspace()
+
+    public init() {}
+
+    /// OpenBLAS's build configuration and thread count.
+    public static var blasDescription: String {
+        let config = String(cString: openblas_get_config())
+        let core = String(cString: openblas_get_corename())
+        return "OpenBLAS \(config) (core \(core)), \(openblas_get_num_threads()) threads"
+    }
+
+    public var deviceDescription: String { "host CPU, \(Self.blasDescription)" }
+
+    // MARK: Memory
+
+    @inline(__always)
+    func pointer(_ tensor: Tensor, _ op: String) throws -> UnsafeMutablePointer<Float> {
+        guard let s = tensor.storage as? CPUStorage else { throw BackendError.foreignTensor(op: op, backend: name) }
+        return s.pointer + tensor.offset
+    }
+
+    public func makeTensor(_ shape: [Int]) throws -> Tensor {
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw BackendError.invalidArgument(op: "makeTensor", detail: "every dimension must be positive, got \(shape)")
+        }
+        let count = shape.reduce(1, *)
+        return Tensor(shape: shape, storage: try CPUStorage(count: count))
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        guard values.count == tensor.count else {
+            throw BackendError.shapeMismatch(op: "upload", detail: "\(values.count) values for a tensor of shape \(tensor.shape)")
+        }
+        let p = try pointer(tensor, "upload")
+        values.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        let p = try pointer(tensor, "download")
+        return Array(UnsafeBufferPointer(start: p, count: tensor.count))
+    }
+
+    public func fill(_ tensor: Tensor, with value: Float) throws {
+        let p = try pointer(tensor, "fill")
+        p.update(repeating: value, count: tensor.count)
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try Check.sameCount("copy", source, destination)
+        let s = try pointer(source, "copy"), d = try pointer(destination, "copy")
+        d.update(from: s, count: source.count)
+    }
+
+    public func synchronize() throws {}
+
+    // MARK: Dense
+
+    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+                     alpha: Float, beta: Float) throws {
+        let g = try GemmGeometry.check(a: a.shape, transposeA: transposeA, b: b.shape, transposeB: transposeB, c: c.shape)
+        let pa = try pointer(a, "gemm"), pb = try pointer(b, "gemm"), pc = try pointer(c, "gemm")
+        sgemm(transposeA, transposeB, g.m, g.n, g.k, alpha, pa, a.shape[1], pb, b.shape[1], beta, pc, g.n)
+    }
+
+    /// Row-major SGEMM through OpenBLAS; c = alpha op(a) op(b) + beta c with explicit leading dimensions.
+    @inline(__always)
+    func sgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            // BLAS leaves C untouched when k == 0 only if beta == 1; make it explicit.
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    public func addBias(_ bias: Tensor, to matrix: Tensor, activation: Activation) throws {
+        let (rows, cols) = try Check.rowsAndColumns("addBias", matrix: matrix, vector: bias)
+        let x = try pointer(matrix, "addBias"), b = try pointer(bias, "addBias")
+        Parallel.forEachChunk(rows, minimumChunk: max(1, (1 << 14) / max(cols, 1))) { range in
+            for i in range {
+                let row = x + i * cols
+                switch activation {
+                case .none: for j in 0..<cols { row[j] += b[j] }
+                case .relu: for j in 0..<cols { row[j] = max(row[j] + b[j], 0) }
+                case .sigmoid: for j in 0..<cols { row[j] = sigmoid(row[j] + b[j]) }
+                }
+            }
+        }
+    }
+
+    public func biasGradient(outputGradient: Tensor, biasGradient: Tensor, accumulate: Bool) throws {
+        let (rows, cols) = try Check.rowsAndColumns("biasGradient", matrix: outputGradient, vector: biasGradient)
+        let g = try pointer(outputGradient, "biasGradient"), db = try pointer(biasGradient, "biasGradient")
+        if !accumulate { db.update(repeating: 0, count: cols) }
+        for i in 0..<rows {
+            let row = g + i * cols
+            for j in 0..<cols { db[j] += row[j] }
+        }
+    }
+}
+
+/// Logistic function, written so that neither branch overflows.
+@inline(__always)
+func sigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + expf(-x)) }
+    let e = expf(x)
+    return e / (1 + e)
+}

@@ -1,0 +1,101 @@
+/// Geometry of a stride-1 "same" convolution, validated once and shared by both backends.
+public struct ConvGeometry: Equatable, Sendable {
+    public let batch: Int, inChannels: Int, outChannels: Int
+    public let height: Int, width: Int, kernel: Int
+    /// Zero padding on each side: (kernel - 1) / 2.
+    public var pad: Int { (kernel - 1) / 2 }
+    /// Rows of the im2col matrix: inChannels * kernel * kernel.
+    public var patchSize: Int { inChannels * kernel * kernel }
+    public var pixels: Int { height * width }
+    /// Multiply-adds times two for one forward pass (the same for each backward).
+    public var flops: Double { 2 * Double(batch * outChannels * pixels * patchSize) }
+
+    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int) {
+        self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
+        self.height = height; self.width = width; self.kernel = kernel
+    }
+
+    /// Checks input [N,Ci,H,W], filter [Co,Ci,K,K] and output [N,Co,H,W].
+    public static func check(op: String, input: [Int], filter: [Int], output: [Int]) throws -> ConvGeometry {
+        guard input.count == 4, filter.count == 4, output.count == 4 else {
+            throw BackendError.shapeMismatch(op: op, detail: "expected 4-D input, filter and output, got \(input), \(filter), \(output)")
+        }
+        guard filter[2] == filter[3], filter[2] % 2 == 1 else {
+            throw BackendError.invalidArgument(op: op, detail: "kernel must be square and odd, got \(filter[2])x\(filter[3])")
+        }
+        guard filter[1] == input[1], output[0] == input[0], output[1] == filter[0],
+              output[2] == input[2], output[3] == input[3] else {
+            throw BackendError.shapeMismatch(op: op, detail: "input \(input), filter \(filter), output \(output)")
+        }
+        return ConvGeometry(batch: input[0], inChannels: input[1], outChannels: filter[0],
+                            height: input[2], width: input[3], kernel: filter[2])
+    }
+}
+
+/// Geometry of a 2x2 stride-2 max-pool with ceil ("same") output size.
+public struct PoolGeometry: Equatable, Sendable {
+    public let planes: Int, height: Int, width: Int
+    public var outHeight: Int { (height + 1) / 2 }
+    public var outWidth: Int { (width + 1) / 2 }
+
+    public static func outputShape(_ input: [Int]) -> [Int] {
+        [input[0], input[1], (input[2] + 1) / 2, (input[3] + 1) / 2]
+    }
+
+    public static func check(op: String, input: [Int], output: [Int]) throws -> PoolGeometry {
+        guard input.count == 4, output == outputShape(input) else {
+            throw BackendError.shapeMismatch(op: op, detail: "input \(input) needs output \(input.count == 4 ? "\(outputShape(input))" : "(4-D input)"), got \(output)")
+        }
+        return PoolGeometry(planes: input[0] * input[1], height: input[2], width: input[3])
+    }
+}
+
+/// Sizes of c = op(a) * op(b).
+public struct GemmGeometry: Equatable, Sendable {
+    public let m: Int, n: Int, k: Int
+
+    public static func check(a: [Int], transposeA: Bool, b: [Int], transposeB: Bool, c: [Int]) throws -> GemmGeometry {
+        guard a.count == 2, b.count == 2, c.count == 2 else {
+            throw BackendError.shapeMismatch(op: "gemm", detail: "expected matrices, got \(a), \(b), \(c)")
+        }
+        let (m, ka) = transposeA ? (a[1], a[0]) : (a[0], a[1])
+        let (kb, n) = transposeB ? (b[1], b[0]) : (b[0], b[1])
+        guard ka == kb, c[0] == m, c[1] == n else {
+            throw BackendError.shapeMismatch(op: "gemm", detail: "op(a) \(m)x\(ka), op(b) \(kb)x\(n), c \(c[0])x\(c[1])")
+        }
+        return GemmGeometry(m: m, n: n, k: ka)
+    }
+}
+
+enum Check {
+    static func sameCount(_ op: String, _ tensors: Tensor...) throws {
+        guard let first = tensors.first else { return }
+        for t in tensors where t.count != first.count {
+            throw BackendError.shapeMismatch(op: op, detail: tensors.map { "\($0.shape)" }.joined(separator: ", "))
+        }
+    }
+
+    static func shape(_ op: String, _ tensor: Tensor, _ expected: [Int], _ what: String) throws {
+        guard tensor.shape == expected else {
+            throw BackendError.shapeMismatch(op: op, detail: "\(what) must be \(expected), got \(tensor.shape)")
+        }
+    }
+
+    /// Checks a bias-style [N] vector against matrix [M,N]; returns (M, N).
+    static func rowsAndColumns(_ op: String, matrix: Tensor, vector: Tensor) throws -> (Int, Int) {
+        guard matrix.shape.count == 2, vector.count == matrix.shape[1] else {
+            throw BackendError.shapeMismatch(op: op, detail: "matrix \(matrix.shape), vector \(vector.shape)")
+        }
+        return (matrix.shape[0], matrix.shape[1])
+    }
+
+    /// Checks embeddings a, b [B,D] and labels [B]; returns (B, D).
+    static func pairs(_ op: String, _ a: Tensor, _ b: Tensor, labels: Tensor, _ more: Tensor...) throws -> (Int, Int) {
+        guard a.shape.count == 2, b.shape == a.shape, labels.count == a.shape[0],
+              more.allSatisfy({ $0.shape == a.shape }) else {
+            throw BackendError.shapeMismatch(op: op, detail: "a \(a.shape), b \(b.shape), labels \(labels.shape)" +
+                                             more.map { ", \($0.shape)" }.joined())
+        }
+        return (a.shape[0], a.shape[1])
+    }
+}

@@ -8,6 +8,7 @@ let products: [Product] = [
     .library(name: "Backend", targets: ["Backend"]),
     .library(name: "Siamese", targets: ["Siamese"]),
     .library(name: "FlowData", targets: ["FlowData"]),
+    .library(name: "Reporting", targets: ["Reporting"]),
 ]
 
 // MARK: - Dependencies
@@ -35,11 +36,12 @@ let modules: [Target] = [
     .target(name: "Kernels", path: "Sources/Kernels"),
     .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels"],
             path: "Sources/Backend", swiftSettings: optimize),
-    .target(name: "FlowData", path: "Sources/FlowData", swiftSettings: optimize),
-    .target(name: "Siamese", dependencies: ["Backend", "FlowData"],
+    .target(name: "FlowData", dependencies: ["Backend"], path: "Sources/FlowData", swiftSettings: optimize),
+    .target(name: "Reporting", path: "Sources/Reporting"),
+    .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
             path: "Sources/Siamese", swiftSettings: optimize),
     .executableTarget(name: "gpu-train",
-                      dependencies: ["Backend", "FlowData", "Siamese",
+                      dependencies: ["Backend", "FlowData", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
 ]
@@ -53,6 +55,7 @@ let tests: [Target] = [
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],
                 path: "Tests/SiameseTests"),
+    .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),
     .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
 ]
 

@@ -1,0 +1,1 @@
+// Metrics, SVG charts and the HTML report.

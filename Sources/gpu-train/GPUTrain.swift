@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The gpu-train command: a few-shot Siamese detector of malicious Kubernetes flows.
+@main
+struct GPUTrain: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "gpu-train",
+        abstract: "Train and run a few-shot Siamese CNN that tells malicious Kubernetes network flows from benign ones.",
+        version: version,
+        subcommands: [
+            Devices.self,
+        ]
+    )
+}

@@ -1,1 +1,0 @@
-print("gpu-train")

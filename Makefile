@@ -1,0 +1,37 @@
+# gpu-train: two commands for a fresh Debian/Ubuntu machine with Swift.
+#   make demo   installs what is missing, builds, trains and evaluates on synthetic flows
+#   make test   installs what is missing, runs the whole test suite
+SWIFT      ?= swift
+PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo
+BIN        := .build/release/gpu-train
+DATA       ?=
+OUT        ?= demo-out
+
+.PHONY: deps build test demo bench bench-compare clean
+
+# Installs the system packages that are missing (as root), or prints the exact command.
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product gpu-train
+
+test: deps
+	$(SWIFT) test
+
+demo: build
+	@scripts/demo.sh "$(BIN)" "$(OUT)" "$(DATA)"
+
+clean:
+	rm -rf .build $(OUT)

@@ -1,0 +1,72 @@
+/// Everything that can go wrong between a flow export on disk and a table of features.
+///
+/// Every message names the file, and where it applies the 1-based line (the header is line 1)
+/// and the column, so a person can open the file at the right place.
+public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The path given does not exist.
+    case notFound(path: String)
+    /// A folder with no `*.csv` file anywhere below it.
+    case noCSVFiles(path: String)
+    /// A file with no bytes (or only blank lines).
+    case emptyFile(path: String)
+    /// A file with a header line and no data rows.
+    case headerOnly(path: String)
+    /// A file that is not comma-separated text (binary data, or a header with a single field).
+    case notCSV(path: String, reason: String)
+    /// Required columns absent from the header; every one is named.
+    case missingColumns(path: String, columns: [String], labelHint: Bool)
+    /// A value in a required column that is not a number.
+    case nonNumeric(path: String, line: Int, column: String, text: String)
+    /// A label that is not a non-negative integer.
+    case badLabel(path: String, line: Int, text: String)
+    /// A row whose field count differs from the header's.
+    case wrongFieldCount(path: String, line: Int, expected: Int, found: Int)
+    /// Every data row was skipped as bad.
+    case noUsableRows(path: String, skipped: Int)
+    /// An empty `--features` list.
+    case emptyFeatureList
+    /// A table whose columns differ from the scaler's.
+    case featureMismatch(expected: [String], found: [String])
+    /// A file that could not be read or written.
+    case io(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path):
+            return "\(path): no such file or folder"
+        case .noCSVFiles(let path):
+            return "\(path): no *.csv files in this folder or below it"
+        case .emptyFile(let path):
+            return "\(path): empty file (expected a CSV header line and data rows)"
+        case .headerOnly(let path):
+            return "\(path): header only, no data rows"
+        case .notCSV(let path, let reason):
+            return "\(path): not a CSV file (\(reason))"
+        case .missingColumns(let path, let columns, let labelHint):
+            var s = "\(path): missing required columns: \(columns.joined(separator: ", "))"
+            if labelHint { s += " (a file without a Label column must sit under a benign/ or malicious/ folder)" }
+            return s
+        case .nonNumeric(let path, let line, let column, let text):
+            return "\(path):\(line): column '\(column)': non-numeric value '\(text)'"
+        case .badLabel(let path, let line, let text):
+            return "\(path):\(line): column 'Label': expected a non-negative integer, found '\(text)'"
+        case .wrongFieldCount(let path, let line, let expected, let found):
+            return "\(path):\(line): expected \(expected) fields as in the header, found \(found)"
+        case .noUsableRows(let path, let skipped):
+            return "\(path): no usable rows (\(skipped) bad rows skipped)"
+        case .emptyFeatureList:
+            return "the feature list is empty"
+        case .featureMismatch(let expected, let found):
+            return "feature columns differ from the scaler's: expected [\(expected.joined(separator: ", "))], found [\(found.joined(separator: ", "))]"
+        case .io(let path, let message):
+            return "\(path): \(message)"
+        }
+    }
+}
+
+#if canImport(Foundation)
+import Foundation
+extension FlowDataError: LocalizedError {
+    public var errorDescription: String? { description }
+}
+#endif

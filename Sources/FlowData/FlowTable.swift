@@ -1,0 +1,145 @@
+/// Where a skipped row was and why it was skipped.
+public struct BadRow: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    /// The full error the row would have raised in strict mode.
+    public var error: FlowDataError
+
+    public var description: String { error.description }
+}
+
+/// What a load read: files, rows, bytes, and the rows it skipped.
+public struct FlowLoadReport: Sendable, Equatable {
+    /// How many first skipped rows `firstBadRows` keeps.
+    public static let keptBadRows = 5
+
+    public var filesRead: Int = 0
+    public var rowsRead: Int = 0
+    public var bytesRead: Int = 0
+    /// Rows skipped under `skipBadRows` (always 0 in strict mode).
+    public var badRowsSkipped: Int = 0
+    /// The first `keptBadRows` skipped rows.
+    public var firstBadRows: [BadRow] = []
+
+    public init() {}
+
+    mutating func recordBadRow(_ row: BadRow) {
+        badRowsSkipped += 1
+        if firstBadRows.count < Self.keptBadRows { firstBadRows.append(row) }
+    }
+
+    /// One line for stderr, plus one line per kept bad row; empty when nothing was skipped.
+    public var badRowSummary: String {
+        guard badRowsSkipped > 0 else { return "" }
+        var s = "skipped \(badRowsSkipped) bad row\(badRowsSkipped == 1 ? "" : "s"); first:"
+        for row in firstBadRows { s += "\n  \(row.error)" }
+        return s
+    }
+}
+
+/// Flow records as a dense row-major matrix of feature values plus per-row labels.
+///
+/// Missing values (`Infinity`, `-Infinity`, `NaN`, empty fields) are stored as `Float.nan`;
+/// `Scaler` fills them with the training mean.
+public struct FlowTable: Sendable {
+    /// The feature columns, in the order of each row of `values`.
+    public var featureNames: [String]
+    /// rowCount x featureCount, row-major.
+    public var values: [Float]
+    /// Per row: 0 benign, otherwise the scenario id (the `Label` column).
+    public var labels: [Int]
+    /// Per row: "benign" for label 0, else the scenario name (source file name up to its first `_`).
+    public var scenarioNames: [String]
+    /// The files read, in load order.
+    public var sourceFiles: [String]
+    /// Per row: index into `sourceFiles`.
+    public var rowFiles: [Int32]
+    /// Per row: 1-based line number in its file (the header is line 1).
+    public var rowLines: [Int32]
+    /// Counts and skipped rows.
+    public var report: FlowLoadReport
+
+    public init(featureNames: [String], values: [Float], labels: [Int], scenarioNames: [String],
+                sourceFiles: [String] = [], rowFiles: [Int32]? = nil, rowLines: [Int32]? = nil,
+                report: FlowLoadReport = FlowLoadReport()) {
+        precondition(featureNames.isEmpty ? values.isEmpty : values.count == labels.count * featureNames.count,
+                     "values must hold labels.count x featureNames.count floats")
+        precondition(scenarioNames.count == labels.count, "one scenario name per row")
+        self.featureNames = featureNames
+        self.values = values
+        self.labels = labels
+        self.scenarioNames = scenarioNames
+        self.sourceFiles = sourceFiles
+        self.rowFiles = rowFiles ?? [Int32](repeating: -1, count: labels.count)
+        self.rowLines = rowLines ?? [Int32](repeating: 0, count: labels.count)
+        self.report = report
+    }
+
+    public var rowCount: Int { labels.count }
+    public var featureCount: Int { featureNames.count }
+
+    /// The raw feature values of one row.
+    public func row(_ index: Int) -> ArraySlice<Float> {
+        values[index * featureCount ..< (index + 1) * featureCount]
+    }
+
+    public func value(row: Int, feature: Int) -> Float { values[row * featureCount + feature] }
+
+    public func isMalicious(_ row: Int) -> Bool { labels[row] != 0 }
+
+    /// Indices of the rows for which `predicate(index)` is true, in order.
+    public func rows(where predicate: (Int) -> Bool) -> [Int] {
+        (0..<rowCount).filter(predicate)
+    }
+
+    public var benignRows: [Int] { rows { labels[$0] == 0 } }
+    public var maliciousRows: [Int] { rows { labels[$0] != 0 } }
+
+    /// Distinct scenario names, "benign" first, then the malicious ones sorted.
+    public var scenarios: [String] {
+        let names = Set(scenarioNames)
+        return (names.contains("benign") ? ["benign"] : []) + names.subtracting(["benign"]).sorted()
+    }
+
+    /// Rows per scenario name.
+    public var scenarioCounts: [String: Int] {
+        scenarioNames.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+    }
+
+    /// A table of the given rows, in the given order (indices may repeat).
+    public func subset(_ indices: [Int]) -> FlowTable {
+        let f = featureCount
+        var v = [Float](); v.reserveCapacity(indices.count * f)
+        for i in indices { v.append(contentsOf: values[i * f ..< (i + 1) * f]) }
+        return FlowTable(featureNames: featureNames, values: v, labels: indices.map { labels[$0] },
+                         scenarioNames: indices.map { scenarioNames[$0] }, sourceFiles: sourceFiles,
+                         rowFiles: indices.map { rowFiles[$0] }, rowLines: indices.map { rowLines[$0] },
+                         report: report)
+    }
+
+    /// "file:line" of a row, for messages.
+    public func location(ofRow index: Int) -> String {
+        let file = rowFiles[index]
+        let name = file >= 0 && Int(file) < sourceFiles.count ? sourceFiles[Int(file)] : "<memory>"
+        return "\(name):\(rowLines[index])"
+    }
+
+    /// Appends another table's rows; both must have the same features.
+    public mutating func append(_ other: FlowTable) {
+        precondition(other.featureNames == featureNames, "appending a table with other features")
+        let offset = Int32(sourceFiles.count)
+        sourceFiles += other.sourceFiles
+        values += other.values
+        labels += other.labels
+        scenarioNames += other.scenarioNames
+        rowFiles += other.rowFiles.map { $0 >= 0 ? $0 + offset : $0 }
+        rowLines += other.rowLines
+        report.filesRead += other.report.filesRead
+        report.rowsRead += other.report.rowsRead
+        report.bytesRead += other.report.bytesRead
+        for row in other.report.firstBadRows where report.firstBadRows.count < FlowLoadReport.keptBadRows {
+            report.firstBadRows.append(row)
+        }
+        report.badRowsSkipped += other.report.badRowsSkipped
+    }
+}

@@ -96,8 +96,8 @@ void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
     }
     partial[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = REDUCE_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) partial[lid] += partial[lid + half];
+    for (int stride = REDUCE_WG / 2; stride > 0; stride >>= 1) {
+        if (lid < stride) partial[lid] += partial[lid + stride];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) {

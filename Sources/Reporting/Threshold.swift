@@ -33,6 +33,8 @@ extension BinaryMetrics {
     ///    scores, which makes the same decision on these data but leaves a margin on both
     ///    sides for unseen flows. Flagging everything uses u_0; flagging nothing uses the
     ///    next Double above u_{k-1}.
+    ///
+    /// Apply it as `Double(score) >= threshold`: rounding a midpoint to Float can land on a score.
     public func chooseThreshold(_ criterion: ThresholdCriterion = .f1) throws -> Double {
         switch criterion {
         case .f1 where positives == 0, .youden where positives == 0 || negatives == 0:

@@ -8,5 +8,19 @@ struct Devices: ParsableCommand {
 
     func run() throws {
         print("CPU backend: \(CPUBackend.blasDescription)")
+        let platforms = try OpenCLDevices.platforms()
+        guard !platforms.isEmpty else {
+            print("OpenCL: no platform found (install an OpenCL driver such as pocl-opencl-icd; --backend cpu works without one)")
+            return
+        }
+        for platform in platforms {
+            print("OpenCL platform: \(platform.name) (\(platform.vendor), \(platform.version))")
+            if platform.devices.isEmpty { print("  no devices") }
+            for d in platform.devices {
+                print("  [\(d.index)] \(d.name)")
+                print("      vendor \(d.vendor), type \(d.type), \(d.computeUnits) compute units, " +
+                      "\(d.globalMemoryBytes >> 20) MiB global memory (\(d.maxAllocationBytes >> 20) MiB max allocation), \(d.openCLVersion)")
+            }
+        }
     }
 }

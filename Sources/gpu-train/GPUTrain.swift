@@ -11,6 +11,8 @@ struct GPUTrain: ParsableCommand {
         version: version,
         subcommands: [
             Devices.self,
+            Train.self, Convert.self, Synth.self,
+            Verify.self,
         ]
     )
 }

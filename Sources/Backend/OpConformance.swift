@@ -1,0 +1,296 @@
+/// One op check: run `op` on a shape with seeded random inputs on two backends and compare.
+public struct ConformanceCase: Sendable {
+    /// The Backend requirement checked ("conv2dForward", "gemm NT", ...).
+    public let op: String
+    /// The shapes in words ("N5 Ci3 Co65 7x7 k3").
+    public let shape: String
+    public let tolerance: Tolerance
+    /// Inputs are drawn from SeededGenerator(seed), so both backends see the same values.
+    public let seed: UInt64
+    /// Runs the op on a backend and returns every output it wrote (and loss scalars), flattened.
+    let body: @Sendable (Backend, inout SeededGenerator) throws -> [Float]
+
+    /// The outputs of the op on `backend`.
+    public func outputs(on backend: Backend) throws -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        return try body(backend, &rng)
+    }
+
+    /// Runs the case on both backends and compares `candidate` against `reference`.
+    public func check(candidate: Backend, reference: Backend) throws -> Comparison {
+        compare(try outputs(on: candidate), try outputs(on: reference), tolerance)
+    }
+}
+
+/// The op checks shared by the conformance tests and `gpu-train verify`.
+///
+/// Shapes cover batch 1, 5 and 32; channels 1, 3, 64, 65 and 128; spatial sizes 1 to 33;
+/// GEMM sizes one below, at and above the tiles of both GEMM variants (8x16 register
+/// blocks; 64x64x16 local tiles). Half of the cases run on row views with a padding row
+/// on each side, and outputs are read back with their padding, so that a kernel that
+/// ignores a tensor's offset or writes outside its view fails.
+public enum OpConformance {
+    // Tolerances, and why:
+    // - Exact (0): max-pool values and argmax, ReLU, |a - b| and their backwards, routing and
+    //   copies: no arithmetic that could round differently.
+    // - Sums of `terms` products of inputs in [-1, 1] (GEMM, convolutions, bias sums): the
+    //   backends add in different orders (OpenBLAS blocks vs. one accumulator per output), so
+    //   results differ by rounding that grows with the number of terms: about eps*sqrt(terms)
+    //   typically and at most eps*terms; 3e-7 per term (2.5 eps) covers the worst case on
+    //   top of a 1e-4 relative allowance for large values.
+    // - exp/log/sqrt/division (sigmoid, BCE, contrastive, Adam): OpenCL 1.2 allows up to 3-4
+    //   ulp for these without -cl-fp32-correctly-rounded-divide-sqrt, glibc is within 1 ulp:
+    //   1e-5 relative plus a small absolute term for values near zero.
+    // - Loss scalars: the CPU sums in Double, the device in float over a tree: 1e-5 relative.
+    static let exact = Tolerance(absolute: 0, relative: 0)
+    static let transcendental = Tolerance(absolute: 1e-6, relative: 1e-5)
+    static func sums(_ terms: Int) -> Tolerance {
+        Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4)
+    }
+
+    /// Every case, in a stable order; seeds differ per case.
+    public static func cases() -> [ConformanceCase] {
+        var all: [ConformanceCase] = []
+        var seed: UInt64 = 1000
+        func add(_ op: String, _ shape: String, _ tolerance: Tolerance,
+                 _ body: @escaping @Sendable (Backend, inout SeededGenerator) throws -> [Float]) {
+            seed += 1
+            all.append(ConformanceCase(op: op, shape: shape, tolerance: tolerance, seed: seed, body: body))
+        }
+
+        // Convolution: (N, Ci, Co, H, W, K). The first and the last two mirror the default network.
+        let convs: [(Int, Int, Int, Int, Int, Int)] = [
+            (1, 1, 64, 32, 32, 5), (5, 3, 65, 7, 7, 3), (2, 64, 128, 16, 16, 3), (32, 128, 3, 1, 1, 3),
+            (5, 65, 1, 15, 15, 3), (1, 3, 64, 33, 31, 3), (32, 1, 3, 8, 8, 5), (1, 128, 128, 2, 2, 3),
+            (5, 3, 3, 3, 3, 5), (1, 1, 1, 31, 33, 1), (32, 64, 128, 8, 8, 3), (2, 128, 256, 4, 4, 3),
+        ]
+        for (index, c) in convs.enumerated() {
+            let (n, ci, co, h, w, k) = c
+            let views = index % 2 == 1, flag = index % 2 == 0
+            let shape = "N\(n) Ci\(ci) Co\(co) \(h)x\(w) k\(k)" + (views ? " view" : "")
+            let x = [n, ci, h, w], f = [co, ci, k, k], y = [n, co, h, w]
+            add("conv2dForward" + (flag ? "+relu" : ""), shape, sums(ci * k * k)) { b, r in
+                var io = CaseIO(b, views: views)
+                let input = try io.input(x, &r), filter = try io.input(f, &r), bias = try io.input([co], &r)
+                let output = try io.output(y, &r)
+                try b.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: flag)
+                return try io.results()
+            }
+            add("conv2dBackwardInput" + (flag ? "" : " accumulate"), shape, sums(co * k * k + 1)) { b, r in
+                var io = CaseIO(b, views: views)
+                let dy = try io.input(y, &r), filter = try io.input(f, &r), dx = try io.output(x, &r)
+                try b.conv2dBackwardInput(outputGradient: dy, filter: filter, inputGradient: dx, accumulate: !flag)
+                return try io.results()
+            }
+            add("conv2dBackwardFilter" + (flag ? " accumulate" : ""), shape, sums(n * h * w + 1)) { b, r in
+                var io = CaseIO(b, views: views)
+                let input = try io.input(x, &r), dy = try io.input(y, &r), dw = try io.output(f, &r)
+                try b.conv2dBackwardFilter(input: input, outputGradient: dy, filterGradient: dw, accumulate: flag)
+                return try io.results()
+            }
+            add("conv2dBackwardBias" + (flag ? "" : " accumulate"), shape, sums(n * h * w + 1)) { b, r in
+                var io = CaseIO(b, views: views)
+                let dy = try io.input(y, &r), db = try io.output([co], &r)
+                try b.conv2dBackwardBias(outputGradient: dy, biasGradient: db, accumulate: !flag)
+                return try io.results()
+            }
+        }
+
+        // Max-pool 2x2 stride 2 with ceil padding: (N, C, H, W), odd and even sizes.
+        let pools: [(Int, Int, Int, Int)] = [(1, 1, 1, 1), (5, 3, 7, 7), (32, 64, 16, 16), (2, 65, 33, 33),
+                                             (5, 128, 2, 2), (1, 3, 15, 8), (1, 1, 31, 32), (32, 3, 3, 3)]
+        for (index, p) in pools.enumerated() {
+            let (n, c, h, w) = p
+            let views = index % 2 == 0
+            let shape = "N\(n) C\(c) \(h)x\(w)" + (views ? " view" : "")
+            let x = [n, c, h, w], y = PoolGeometry.outputShape(x)
+            add("maxPoolForward", shape, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let input = try io.input(x, &r), output = try io.output(y, &r), argmax = try io.output(y, &r)
+                try b.maxPoolForward(input: input, output: output, argmax: argmax)
+                return try io.results()
+            }
+            add("maxPoolBackward", shape, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let input = try io.input(x, &r), output = try io.scratch(y), argmax = try io.output(y, &r)
+                let dy = try io.input(y, &r), dx = try io.output(x, &r)
+                try b.maxPoolForward(input: input, output: output, argmax: argmax)
+                try b.maxPoolBackward(outputGradient: dy, argmax: argmax, inputGradient: dx)
+                return try io.results()
+            }
+        }
+
+        // GEMM: (M, N, K, transposeA, transposeB, alpha, beta) around 8x16 and 64x64x16 tiles.
+        let gemms: [(Int, Int, Int, Bool, Bool, Float, Float)] = [
+            (1, 1, 1, false, false, 1, 0),
+            (7, 15, 15, false, false, 1, 0), (7, 15, 15, true, false, 1, 0),
+            (7, 15, 15, false, true, 1, 0), (7, 15, 15, true, true, 1, 0),
+            (9, 17, 17, false, false, 1, 1), (9, 17, 17, true, false, 0.5, 1),
+            (9, 17, 17, false, true, 1, -1), (9, 17, 17, true, true, 2, 0.5),
+            (8, 16, 16, false, false, 1, 0), (64, 64, 64, true, true, 1, 0),
+            (63, 63, 63, false, true, 1, 0), (65, 65, 65, true, false, 1, 0.25),
+            (63, 65, 15, false, false, 1, 0), (65, 63, 17, false, false, -1, 1),
+            (31, 33, 129, false, false, 0.5, 0), (33, 31, 1, false, false, 1, 1),
+            (128, 130, 127, false, false, 1.5, -0.5), (10, 1025, 513, false, false, 1, 0),
+            (10, 1025, 513, false, true, 1, 0), (513, 1025, 10, true, false, 1, 1),
+        ]
+        for (index, g) in gemms.enumerated() {
+            let (m, n, k, ta, tb, alpha, beta) = g
+            let views = index % 2 == 1
+            let mode = (ta ? "T" : "N") + (tb ? "T" : "N")
+            let shape = "M\(m) N\(n) K\(k) alpha \(alpha) beta \(beta)" + (views ? " view" : "")
+            add("gemm \(mode)", shape, sums(k + 1)) { b, r in
+                var io = CaseIO(b, views: views)
+                let a = try io.input(ta ? [k, m] : [m, k], &r), bm = try io.input(tb ? [n, k] : [k, n], &r)
+                let c = try io.output([m, n], &r)
+                try b.gemm(a, transposeA: ta, bm, transposeB: tb, into: c, alpha: alpha, beta: beta)
+                return try io.results()
+            }
+        }
+
+        // Dense bias and its gradient.
+        for (index, (rows, cols)) in [(1, 1), (5, 65), (32, 129), (10, 4096)].enumerated() {
+            let views = index % 2 == 1
+            let shape = "\(rows)x\(cols)" + (views ? " view" : "")
+            for activation in [Activation.none, .relu, .sigmoid] {
+                add("addBias \(activation.rawValue)", shape, activation == .sigmoid ? transcendental : sums(1)) { b, r in
+                    var io = CaseIO(b, views: views)
+                    let bias = try io.input([cols], &r), x = try io.output([rows, cols], &r)
+                    try b.addBias(bias, to: x, activation: activation)
+                    return try io.results()
+                }
+            }
+            for accumulate in [false, true] {
+                add("biasGradient" + (accumulate ? " accumulate" : ""), shape, sums(rows + 1)) { b, r in
+                    var io = CaseIO(b, views: views)
+                    let g = try io.input([rows, cols], &r), db = try io.output([cols], &r)
+                    try b.biasGradient(outputGradient: g, biasGradient: db, accumulate: accumulate)
+                    return try io.results()
+                }
+            }
+        }
+
+        // Elementwise ops.
+        for (index, shape) in [[1], [33], [5, 65], [32, 1025]].enumerated() {
+            let views = index % 2 == 1
+            let name = shape.map(String.init).joined(separator: "x") + (views ? " view" : "")
+            add("reluForward", name, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let x = try io.input(shape, &r), y = try io.output(shape, &r)
+                try b.reluForward(x, output: y)
+                return try io.results()
+            }
+            add("reluBackward", name, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let x = try io.input(shape, &r), y = try io.scratch(shape), dy = try io.input(shape, &r)
+                let dx = try io.output(shape, &r)
+                try b.reluForward(x, output: y)
+                try b.reluBackward(output: y, outputGradient: dy, inputGradient: dx)
+                return try io.results()
+            }
+            add("sigmoidForward", name, transcendental) { b, r in
+                var io = CaseIO(b, views: views)
+                let x = try io.input(shape, &r, scale: 8), y = try io.output(shape, &r)
+                try b.sigmoidForward(x, output: y)
+                return try io.results()
+            }
+            add("sigmoidBackward", name, transcendental) { b, r in
+                var io = CaseIO(b, views: views)
+                let y = try io.input(shape, &r, low: 0), dy = try io.input(shape, &r), dx = try io.output(shape, &r)
+                try b.sigmoidBackward(output: y, outputGradient: dy, inputGradient: dx)
+                return try io.results()
+            }
+            add("absDifference", name, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let a = try io.input(shape, &r), c = try io.input(shape, &r), y = try io.output(shape, &r)
+                try b.absDifference(a, c, output: y)
+                return try io.results()
+            }
+            add("absDifferenceBackward", name, exact) { b, r in
+                var io = CaseIO(b, views: views)
+                let a = try io.input(shape, &r), c = try io.input(shape, &r), g = try io.input(shape, &r)
+                let ga = try io.output(shape, &r), gb = try io.output(shape, &r)
+                try b.absDifferenceBackward(a, c, outputGradient: g, gradientA: ga, gradientB: gb)
+                return try io.results()
+            }
+        }
+
+        // Losses: batch 1, 5, 32 and one larger; embeddings as the two halves of a [2B, D] tensor.
+        for batch in [1, 5, 32, 100] {
+            add("binaryCrossEntropyWithLogits", "B\(batch)", transcendental) { b, r in
+                var io = CaseIO(b, views: batch % 2 == 1)
+                let z = try io.input([batch], &r, scale: 6), y = try io.labels([batch], &r)
+                let dz = try io.output([batch], &r)
+                let result = try b.binaryCrossEntropyWithLogits(logits: z, labels: y, logitsGradient: dz)
+                return try io.results() + [result.loss, Float(result.correct)]
+            }
+        }
+        for (batch, dim) in [(1, 1), (5, 64), (32, 65), (32, 128), (7, 4096)] {
+            // Margin near the mean distance of uniform embeddings, so both hinge branches occur.
+            let margin = 0.8 * Float(dim).squareRoot()
+            add("contrastiveLoss", "B\(batch) D\(dim) margin \(margin) halves", transcendental) { b, r in
+                var io = CaseIO(b, views: true)
+                let both = try io.input([2 * batch, dim], &r), labels = try io.labels([batch], &r)
+                let ga = try io.output([batch, dim], &r), gb = try io.output([batch, dim], &r)
+                let result = try b.contrastiveLoss(try both.rows(0..<batch), try both.rows(batch..<2 * batch),
+                                                   labels: labels, margin: margin, gradientA: ga, gradientB: gb)
+                return try io.results() + [result.loss, Float(result.correct)]
+            }
+        }
+
+        // Adam: lengths that are not multiples of the per-work-item count; first and a later step.
+        for (count, step) in [(1, 1), (1000, 1), (65537, 10)] {
+            add("adamUpdate", "\(count) params step \(step)", transcendental) { b, r in
+                var io = CaseIO(b, views: count > 1)
+                let p = try io.output([count], &r), g = try io.input([count], &r)
+                let m = try io.output([count], &r, scale: 0.1), v = try io.output([count], &r, low: 0, scale: 0.01)
+                try b.adamUpdate(parameter: p, gradient: g, firstMoment: m, secondMoment: v,
+                                 hyperparameters: AdamHyperparameters(learningRate: 1e-3), step: step)
+                return try io.results()
+            }
+        }
+        return all
+    }
+}
+
+/// Makes a case's tensors with random contents, as row views with padding when asked, and
+/// reads back every output tensor whole (padding included).
+struct CaseIO {
+    let backend: Backend
+    let views: Bool
+    var outputs: [Tensor] = []
+
+    init(_ backend: Backend, views: Bool) {
+        self.backend = backend
+        self.views = views
+    }
+
+    private func make(_ shape: [Int], _ values: (Int) -> [Float]) throws -> (view: Tensor, whole: Tensor) {
+        let outer = views ? [shape[0] + 2] + shape.dropFirst() : shape
+        let whole = try backend.makeTensor(outer)
+        try backend.upload(values(whole.count), to: whole)
+        return (views ? try whole.rows(1..<shape[0] + 1) : whole, whole)
+    }
+
+    /// A tensor of uniform values in [low*scale, scale) (low defaults to -1).
+    mutating func input(_ shape: [Int], _ rng: inout SeededGenerator, low: Float = -1, scale: Float = 1) throws -> Tensor {
+        try make(shape) { n in (0..<n).map { _ in rng.uniform(low * scale, scale) } }.view
+    }
+
+    /// Like `input`, and read back by `results()`.
+    mutating func output(_ shape: [Int], _ rng: inout SeededGenerator, low: Float = -1, scale: Float = 1) throws -> Tensor {
+        let t = try make(shape) { n in (0..<n).map { _ in rng.uniform(low * scale, scale) } }
+        outputs.append(t.whole)
+        return t.view
+    }
+
+    /// Labels 0 or 1.
+    mutating func labels(_ shape: [Int], _ rng: inout SeededGenerator) throws -> Tensor {
+        try make(shape) { n in (0..<n).map { _ in Float(rng.next() & 1) } }.view
+    }
+
+    /// An intermediate tensor that is neither random nor compared.
+    func scratch(_ shape: [Int]) throws -> Tensor { try backend.makeTensor(shape) }
+
+    func results() throws -> [Float] { try outputs.flatMap { try backend.download($0) } }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import Kernels
+
+/// The OpenCL backend: every op is a kernel from kernels/*.cl on one in-order queue.
+///
+/// Tensors are device buffers; a view's `offset` is passed to every kernel. Only `upload`,
+/// `download` and the two scalars of a loss cross to the host. Kernels are built once per
+/// (source, -D defines) and cached for the life of the backend.
+public final class OpenCLBackend: Backend {
+    /// How GEMM is tiled: the variant in kernels/gemm.cl and its sizes.
+    public enum GemmStyle: String, Sendable, CaseIterable {
+        /// Each work-item keeps an 8x16 block of C in vector registers; no local memory (CPU devices).
+        case registers
+        /// 64x64 local-memory tiles, 4x4 outputs per work-item (GPUs and accelerators).
+        case localTiles
+    }
+
+    public let name = "opencl"
+    /// The device this backend runs on.
+    public let device: OpenCLDeviceInfo
+    /// The GEMM variant chosen for the device (or forced at init).
+    public let gemmStyle: GemmStyle
+
+    let cl: CLDevice
+    private var sources: [String: String] = [:]
+    private var kernels: [String: CLKernel] = [:]
+    private var columnsWorkspace: CLBuffer?
+    private var transposedWorkspace: CLBuffer?
+    private let lossResult: CLBuffer
+
+    /// Images per convolution chunk keep each scratch matrix under this many floats (32 MiB).
+    static let columnBudget = 8 << 20
+
+    /// Opens the device `selector` names (an index from `OpenCLDevices.all()` or a
+    /// case-insensitive substring of its name; nil: first GPU, else accelerator, else CPU).
+    /// `gemmStyle` overrides the GEMM variant chosen from the device type.
+    public init(device selector: String? = nil, gemmStyle: GemmStyle? = nil) throws {
+        device = try OpenCLDevices.select(selector)
+        self.gemmStyle = gemmStyle ?? (device.type == "CPU" ? .registers : .localTiles)
+        cl = try CLDevice(device)
+        lossResult = try cl.buffer(bytes: 8)
+    }
+
+    public var deviceDescription: String {
+        "\(device.name) (\(device.platformName), \(device.type), \(device.computeUnits) compute units, GEMM \(gemmStyle.rawValue))"
+    }
+
+    // MARK: Kernels and buffers
+
+    /// The kernel `name` of family `family` built with `defines`; built once, then cached.
+    func kernel(_ family: String, _ name: String, _ defines: [(String, Int)] = []) throws -> CLKernel {
+        let options = (["-cl-std=CL1.2"] + defines.map { "-D\($0.0)=\($0.1)" }).joined(separator: " ")
+        let key = "\(family)|\(options)|\(name)"
+        if let k = kernels[key] { return k }
+        let source: String
+        if let s = sources[family] { source = s } else {
+            guard let s = KernelSources.source(named: family)?.text else {
+                throw BackendError.buildFailed(program: family, device: device.name, log: "no kernel source named \(family).cl")
+            }
+            sources[family] = s
+            source = s
+        }
+        let k = try cl.program(source: source, options: options, label: "\(family).cl").kernel(name)
+        kernels[key] = k
+        return k
+    }
+
+    @inline(__always)
+    func buffer(_ tensor: Tensor, _ op: String) throws -> CLBuffer {
+        guard let b = tensor.storage as? CLBuffer, b.context == cl.context else {
+            throw BackendError.foreignTensor(op: op, backend: name)
+        }
+        return b
+    }
+
+    /// A buffer argument and its element offset: the pair every kernel takes per tensor.
+    @inline(__always)
+    func arguments(_ tensor: Tensor, _ op: String) throws -> [KernelArgument] {
+        [.buffer(try buffer(tensor, op).mem), .int(tensor.offset)]
+    }
+
+    private func workspace(_ slot: inout CLBuffer?, floats: Int) throws -> CLBuffer {
+        if let b = slot, b.bytes >= floats * 4 { return b }
+        slot = nil
+        let b = try cl.buffer(bytes: floats * 4)
+        slot = b
+        return b
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(_ shape: [Int]) throws -> Tensor {
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw BackendError.invalidArgument(op: "makeTensor", detail: "every dimension must be positive, got \(shape)")
+        }
+        let t = Tensor(shape: shape, storage: try cl.buffer(bytes: shape.reduce(1, *) * 4))
+        try fill(t, with: 0)
+        return t
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        guard values.count == tensor.count else {
+            throw BackendError.shapeMismatch(op: "upload", detail: "\(values.count) values for a tensor of shape \(tensor.shape)")
+        }
+        try cl.write(values, to: buffer(tensor, "upload"), offset: tensor.offset)
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        try cl.read(buffer(tensor, "download"), offset: tensor.offset, count: tensor.count)
+    }
+
+    public func fill(_ tensor: Tensor, with value: Float) throws {
+        try cl.launch(kernel("elementwise", "fill"),
+                      arguments(tensor, "fill") + [.int(tensor.count), .float(value)], global: [tensor.count])
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try Check.sameCount("copy", source, destination)
+        try cl.copy(buffer(source, "copy"), offset: source.offset, to: buffer(destination, "copy"),
+                    offset: destination.offset, count: source.count)
+    }
+
+    public func synchronize() throws { try cl.finish() }
+
+    // MARK: Dense
+
+    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+                     alpha: Float, beta: Float) throws {
+        let g = try GemmGeometry.check(a: a.shape, transposeA: transposeA, b: b.shape, transposeB: transposeB, c: c.shape)
+        try gemm(transposeA, transposeB, g.m, g.n, g.k, alpha,
+                 buffer(a, "gemm"), a.offset, a.shape[1], buffer(b, "gemm"), b.offset, b.shape[1],
+                 beta, buffer(c, "gemm"), c.offset, g.n)
+    }
+
+    /// c = alpha op(a) op(b) + beta c on raw buffers with element offsets and leading dimensions.
+    func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+              _ a: CLBuffer, _ aOffset: Int, _ lda: Int, _ b: CLBuffer, _ bOffset: Int, _ ldb: Int,
+              _ beta: Float, _ c: CLBuffer, _ cOffset: Int, _ ldc: Int) throws {
+        if m == 0 || n == 0 { return }
+        let args: [KernelArgument] = [.int(m), .int(n), .int(k), .float(alpha), .float(beta),
+                                      .buffer(a.mem), .int(aOffset), .int(lda), .buffer(b.mem), .int(bOffset), .int(ldb),
+                                      .buffer(c.mem), .int(cOffset), .int(ldc)]
+        let transposes = [("TRANS_A", ta ? 1 : 0), ("TRANS_B", tb ? 1 : 0)]
+        switch gemmStyle {
+        case .registers:
+            let regM = 8, regN = 16
+            try cl.launch(kernel("gemm", "gemm_registers", transposes + [("REG_M", regM), ("REG_N", regN)]), args,
+                          global: [(n + regN - 1) / regN, (m + regM - 1) / regM])
+        case .localTiles:
+            let tile = 64, perItem = 4, tileK = 16
+            let k = try kernel("gemm", "gemm_local", transposes + [("TS_M", tile), ("TS_N", tile), ("TS_K", tileK),
+                                                                  ("WPT_M", perItem), ("WPT_N", perItem)])
+            let items = tile / perItem
+            try cl.launch(k, args, global: [(n + tile - 1) / tile * items, (m + tile - 1) / tile * items],
+                          local: [items, items])
+        }
+    }
+
+    public func addBias(_ bias: Tensor, to matrix: Tensor, activation: Activation) throws {
+        let (rows, cols) = try Check.rowsAndColumns("addBias", matrix: matrix, vector: bias)
+        let code: Int
+        switch activation { case .none: code = 0; case .relu: code = 1; case .sigmoid: code = 2 }
+        try cl.launch(kernel("elementwise", "add_bias", [("ACTIVATION", code)]),
+                      arguments(matrix, "addBias") + arguments(bias, "addBias") + [.int(rows), .int(cols)],
+                      global: [cols, rows])
+    }
+
+    public func biasGradient(outputGradient: Tensor, biasGradient: Tensor, accumulate: Bool) throws {
+        let op = "biasGradient"
+        let (rows, cols) = try Check.rowsAndColumns(op, matrix: outputGradient, vector: biasGradient)
+        try cl.launch(kernel("elementwise", "bias_gradient_rows"),
+                      arguments(outputGradient, op) + arguments(biasGradient, op) +
+                      [.int(rows), .int(cols), .int(accumulate ? 1 : 0)], global: [cols])
+    }
+
+    // MARK: Convolution (kernels/conv.cl + GEMM)
+
+    private func imagesPerChunk(_ g: ConvGeometry) -> Int {
+        max(1, min(g.batch, Self.columnBudget / max(1, max(g.patchSize, g.outChannels) * g.pixels)))
+    }
+
+    private func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
+        try cl.launch(kernel("conv", "im2col"),
+                      [.buffer(input.mem), .int(offset), .buffer(col.mem), .int(g.inChannels), .int(g.height),
+                       .int(g.width), .int(g.kernel), .int(images)],
+                      global: [images * g.pixels, g.patchSize])
+    }
+
+    private func gatherChannels(_ g: ConvGeometry, _ dy: CLBuffer, _ offset: Int, images: Int, into tmp: CLBuffer) throws {
+        try cl.launch(kernel("conv", "gather_channels"),
+                      [.buffer(dy.mem), .int(offset), .buffer(tmp.mem), .int(g.outChannels), .int(g.pixels), .int(images)],
+                      global: [images * g.pixels, g.outChannels])
+    }
+
+    public func conv2dForward(input: Tensor, filter: Tensor, bias: Tensor, output: Tensor, relu: Bool) throws {
+        let op = "conv2dForward"
+        let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
+        try Check.shape(op, bias, [g.outChannels], "bias")
+        let x = try buffer(input, op), w = try buffer(filter, op), b = try buffer(bias, op), y = try buffer(output, op)
+        let chunk = imagesPerChunk(g), hw = g.pixels
+        for start in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - start), cols = images * hw
+            let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
+            let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
+            try im2col(g, x, input.offset + start * g.inChannels * hw, images: images, into: col)
+            try gemm(false, false, g.outChannels, cols, g.patchSize, 1, w, filter.offset, g.patchSize,
+                     col, 0, cols, 0, tmp, 0, cols)
+            try cl.launch(kernel("conv", "scatter_bias"),
+                          [.buffer(tmp.mem), .buffer(b.mem), .int(bias.offset), .buffer(y.mem),
+                           .int(output.offset + start * g.outChannels * hw), .int(g.outChannels), .int(hw),
+                           .int(images), .int(relu ? 1 : 0)],
+                          global: [cols, g.outChannels])
+        }
+    }
+
+    public func conv2dBackwardInput(outputGradient: Tensor, filter: Tensor, inputGradient: Tensor, accumulate: Bool) throws {
+        let op = "conv2dBackwardInput"
+        let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
+        let dy = try buffer(outputGradient, op), w = try buffer(filter, op), dx = try buffer(inputGradient, op)
+        let chunk = imagesPerChunk(g), hw = g.pixels
+        for start in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - start), cols = images * hw
+            let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
+            let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
+            try gatherChannels(g, dy, outputGradient.offset + start * g.outChannels * hw, images: images, into: tmp)
+            try gemm(true, false, g.patchSize, cols, g.outChannels, 1, w, filter.offset, g.patchSize,
+                     tmp, 0, cols, 0, col, 0, cols)
+            try cl.launch(kernel("conv", "col2im"),
+                          [.buffer(col.mem), .buffer(dx.mem), .int(inputGradient.offset + start * g.inChannels * hw),
+                           .int(g.inChannels), .int(g.height), .int(g.width), .int(g.kernel), .int(images),
+                           .int(accumulate ? 1 : 0)],
+                          global: [images * g.inChannels * hw])
+        }
+    }
+
+    public func conv2dBackwardFilter(input: Tensor, outputGradient: Tensor, filterGradient: Tensor, accumulate: Bool) throws {
+        let op = "conv2dBackwardFilter"
+        let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
+        let x = try buffer(input, op), dy = try buffer(outputGradient, op), dw = try buffer(filterGradient, op)
+        let chunk = imagesPerChunk(g), hw = g.pixels
+        var first = true
+        for start in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - start), cols = images * hw
+            let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
+            let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
+            try im2col(g, x, input.offset + start * g.inChannels * hw, images: images, into: col)
+            try gatherChannels(g, dy, outputGradient.offset + start * g.outChannels * hw, images: images, into: tmp)
+            let beta: Float = (first && !accumulate) ? 0 : 1
+            try gemm(false, true, g.outChannels, g.patchSize, cols, 1, tmp, 0, cols, col, 0, cols,
+                     beta, dw, filterGradient.offset, g.patchSize)
+            first = false
+        }
+    }
+
+    public func conv2dBackwardBias(outputGradient: Tensor, biasGradient: Tensor, accumulate: Bool) throws {
+        let op = "conv2dBackwardBias"
+        guard outputGradient.shape.count == 4 else {
+            throw BackendError.shapeMismatch(op: op, detail: "outputGradient must be NCHW, got \(outputGradient.shape)")
+        }
+        let s = outputGradient.shape
+        try Check.shape(op, biasGradient, [s[1]], "biasGradient")
+        let group = 64
+        try cl.launch(kernel("conv", "bias_gradient_nchw", [("REDUCE_WG", group)]),
+                      arguments(outputGradient, op) + arguments(biasGradient, op) +
+                      [.int(s[0]), .int(s[1]), .int(s[2] * s[3]), .int(accumulate ? 1 : 0)],
+                      global: [s[1] * group], local: [group])
+    }
+
+    // MARK: Pooling (kernels/pool.cl)
+
+    public func maxPoolForward(input: Tensor, output: Tensor, argmax: Tensor) throws {
+        let op = "maxPoolForward"
+        let g = try PoolGeometry.check(op: op, input: input.shape, output: output.shape)
+        try Check.shape(op, argmax, output.shape, "argmax")
+        try cl.launch(kernel("pool", "maxpool_forward"),
+                      arguments(input, op) + arguments(output, op) + arguments(argmax, op) +
+                      [.int(g.planes), .int(g.height), .int(g.width)], global: [output.count])
+    }
+
+    public func maxPoolBackward(outputGradient: Tensor, argmax: Tensor, inputGradient: Tensor) throws {
+        let op = "maxPoolBackward"
+        let g = try PoolGeometry.check(op: op, input: inputGradient.shape, output: outputGradient.shape)
+        try Check.shape(op, argmax, outputGradient.shape, "argmax")
+        try cl.launch(kernel("pool", "maxpool_backward"),
+                      arguments(outputGradient, op) + arguments(argmax, op) + arguments(inputGradient, op) +
+                      [.int(g.planes), .int(g.height), .int(g.width)], global: [inputGradient.count])
+    }
+
+    // MARK: Elementwise (kernels/elementwise.cl)
+
+    private func elementwise(_ op: String, _ kernelName: String, _ tensors: Tensor...) throws {
+        if tensors.contains(where: { $0.count != tensors[0].count }) {  // Check.sameCount's error, for an array
+            throw BackendError.shapeMismatch(op: op, detail: tensors.map { "\($0.shape)" }.joined(separator: ", "))
+        }
+        var args: [KernelArgument] = []
+        for t in tensors { args += try arguments(t, op) }
+        try cl.launch(kernel("elementwise", kernelName), args + [.int(tensors[0].count)], global: [tensors[0].count])
+    }
+
+    public func reluForward(_ input: Tensor, output: Tensor) throws {
+        try elementwise("reluForward", "relu_forward", input, output)
+    }
+
+    public func reluBackward(output: Tensor, outputGradient: Tensor, inputGradient: Tensor) throws {
+        try elementwise("reluBackward", "relu_backward", output, outputGradient, inputGradient)
+    }
+
+    public func sigmoidForward(_ input: Tensor, output: Tensor) throws {
+        try elementwise("sigmoidForward", "sigmoid_forward", input, output)
+    }
+
+    public func sigmoidBackward(output: Tensor, outputGradient: Tensor, inputGradient: Tensor) throws {
+        try elementwise("sigmoidBackward", "sigmoid_backward", output, outputGradient, inputGradient)
+    }
+
+    public func absDifference(_ a: Tensor, _ b: Tensor, output: Tensor) throws {
+        try elementwise("absDifference", "abs_difference", a, b, output)
+    }
+
+    public func absDifferenceBackward(_ a: Tensor, _ b: Tensor, outputGradient: Tensor,
+                                      gradientA: Tensor, gradientB: Tensor) throws {
+        try elementwise("absDifferenceBackward", "abs_difference_backward", a, b, outputGradient, gradientA, gradientB)
+    }
+
+    // MARK: Losses (kernels/loss.cl)
+
+    private static let lossGroup = 64
+
+    /// Reads the two scalars a loss kernel left in `lossResult`.
+    private func readLossResult() throws -> LossResult {
+        let r = try cl.read(lossResult, offset: 0, count: 2)
+        return LossResult(loss: r[0], correct: Int(r[1]))
+    }
+
+    public func binaryCrossEntropyWithLogits(logits: Tensor, labels: Tensor, logitsGradient: Tensor) throws -> LossResult {
+        let op = "binaryCrossEntropyWithLogits"
+        try Check.sameCount(op, logits, labels, logitsGradient)
+        try cl.launch(kernel("loss", "bce_with_logits", [("LOSS_WG", Self.lossGroup)]),
+                      arguments(logits, op) + arguments(labels, op) + arguments(logitsGradient, op) +
+                      [.buffer(lossResult.mem), .int(logits.count)],
+                      global: [Self.lossGroup], local: [Self.lossGroup])
+        return try readLossResult()
+    }
+
+    public func contrastiveLoss(_ a: Tensor, _ b: Tensor, labels: Tensor, margin: Float,
+                                gradientA: Tensor, gradientB: Tensor) throws -> LossResult {
+        let op = "contrastiveLoss"
+        let (rows, dim) = try Check.pairs(op, a, b, labels: labels, gradientA, gradientB)
+        try cl.launch(kernel("loss", "contrastive", [("LOSS_WG", Self.lossGroup)]),
+                      arguments(a, op) + arguments(b, op) + arguments(labels, op) + arguments(gradientA, op) +
+                      arguments(gradientB, op) + [.buffer(lossResult.mem), .int(rows), .int(dim), .float(margin)],
+                      global: [Self.lossGroup], local: [Self.lossGroup])
+        return try readLossResult()
+    }
+
+    // MARK: Optimizer (kernels/optimizer.cl)
+
+    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                           hyperparameters h: AdamHyperparameters, step: Int) throws {
+        let op = "adamUpdate"
+        try Check.sameCount(op, parameter, gradient, firstMoment, secondMoment)
+        guard step >= 1 else { throw BackendError.invalidArgument(op: op, detail: "step counts from 1, got \(step)") }
+        let c = AdamCoefficients(h, step: step)
+        let perItem = gemmStyle == .registers ? 16 : 1
+        try cl.launch(kernel("optimizer", "adam", [("ADAM_PER_ITEM", perItem)]),
+                      arguments(parameter, op) + arguments(gradient, op) + arguments(firstMoment, op) +
+                      arguments(secondMoment, op) +
+                      [.int(parameter.count), .float(c.beta1), .float(c.beta2), .float(c.oneMinusBeta1),
+                       .float(c.oneMinusBeta2), .float(c.stepSize), .float(c.epsilon)],
+                      global: [(parameter.count + perItem - 1) / perItem])
+    }
+}

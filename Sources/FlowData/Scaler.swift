@@ -1,0 +1,135 @@
+import Foundation
+
+/// A per-column transform applied before the z-score.
+public enum FeatureTransform: String, Codable, Sendable, CaseIterable {
+    /// The raw value.
+    case none
+    /// Signed log1p: sign(x) * log(1 + |x|); tames heavy-tailed flow statistics.
+    case log
+
+    @inline(__always)
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .none: return x
+        case .log: return x < 0 ? -Foundation.log1p(-x) : Foundation.log1p(x)
+        }
+    }
+}
+
+/// Fills missing values and z-scores each feature column with statistics fitted once, on the
+/// training benign flows only, and stored with the model (never refitted per file: fitting on
+/// each file separately leaks the label into the scaling).
+///
+/// For a raw value x of column j: v = x, or `fillValues[j]` when x is missing (NaN); then
+/// z = (transform(v) - means[j]) / stds[j], or 0 when column j had zero variance.
+public struct Scaler: Codable, Equatable, Sendable {
+    public var featureNames: [String]
+    public var transform: FeatureTransform
+    /// Per column: the training mean of the raw values that were present (0 if none were).
+    public var fillValues: [Float]
+    /// Per column: mean of the transformed, filled training values.
+    public var means: [Float]
+    /// Per column: population standard deviation of the same; 0 marks a constant column.
+    public var stds: [Float]
+
+    public init(featureNames: [String], transform: FeatureTransform, fillValues: [Float], means: [Float], stds: [Float]) {
+        self.featureNames = featureNames
+        self.transform = transform
+        self.fillValues = fillValues
+        self.means = means
+        self.stds = stds
+    }
+
+    public var featureCount: Int { featureNames.count }
+
+    /// Fits on `rows` of `table` (the caller passes the training benign rows).
+    public static func fit(_ table: FlowTable, rows: [Int], transform: FeatureTransform) -> Scaler {
+        let f = table.featureCount
+        var fill = [Float](repeating: 0, count: f)
+        var means = [Float](repeating: 0, count: f)
+        var stds = [Float](repeating: 0, count: f)
+        table.values.withUnsafeBufferPointer { v in
+            for j in 0..<f {
+                var sum = 0.0, present = 0
+                for r in rows {
+                    let x = v[r * f + j]
+                    if !x.isNaN { sum += Double(x); present += 1 }
+                }
+                let fillValue = present > 0 ? Float(sum / Double(present)) : 0
+                fill[j] = fillValue
+                guard !rows.isEmpty else { continue }
+                var tsum = 0.0
+                var lo = Float.infinity, hi = -Float.infinity
+                for r in rows {
+                    let x = v[r * f + j]
+                    let t = transform.apply(x.isNaN ? fillValue : x)
+                    tsum += Double(t)
+                    lo = min(lo, t); hi = max(hi, t)
+                }
+                let mean = tsum / Double(rows.count)
+                var ss = 0.0
+                for r in rows {
+                    let x = v[r * f + j]
+                    let d = Double(transform.apply(x.isNaN ? fillValue : x)) - mean
+                    ss += d * d
+                }
+                means[j] = Float(mean)
+                stds[j] = lo == hi ? 0 : Float((ss / Double(rows.count)).squareRoot())
+            }
+        }
+        return Scaler(featureNames: table.featureNames, transform: transform, fillValues: fill, means: means, stds: stds)
+    }
+
+    /// Throws `featureMismatch` unless `table` has exactly this scaler's feature columns.
+    public func checkCompatible(_ table: FlowTable) throws {
+        guard table.featureNames == featureNames else {
+            throw FlowDataError.featureMismatch(expected: featureNames, found: table.featureNames)
+        }
+    }
+
+    /// Scales every row of `table` (rowCount x F, row-major). The table must have this scaler's
+    /// features in the same order (load it with `FlowLoadOptions(features: scaler.featureNames)`;
+    /// `checkCompatible` checks).
+    public func scale(_ table: FlowTable) -> [Float] {
+        precondition(table.featureCount == featureCount, "table has \(table.featureCount) features, scaler \(featureCount)")
+        return scale(values: table.values)
+    }
+
+    /// Scales a row-major block of raw rows (count a multiple of F).
+    public func scale(values raw: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: raw.count)
+        raw.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in scale(raw: src, into: dst) }
+        }
+        return out
+    }
+
+    /// Scales one raw row of F values.
+    public func scaleRow(_ raw: [Float]) -> [Float] { scale(values: raw) }
+
+    /// Scales one raw row of F values.
+    public func scaleRow(_ raw: ArraySlice<Float>) -> [Float] { scale(values: Array(raw)) }
+
+    /// Scales `raw` (any number of whole rows) into `out` of the same length.
+    public func scale(raw: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+        let f = featureCount
+        precondition(f > 0 && raw.count % f == 0 && out.count >= raw.count, "scale: buffer sizes")
+        var inverse = [Float](repeating: 0, count: f)
+        for j in 0..<f { inverse[j] = stds[j] > 0 ? 1 / stds[j] : 0 }
+        let rows = raw.count / f
+        for r in 0..<rows {
+            let base = r * f
+            for j in 0..<f {
+                let x = raw[base + j]
+                let v = x.isNaN ? fillValues[j] : x
+                out[base + j] = (transform.apply(v) - means[j]) * inverse[j]
+            }
+        }
+    }
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// The OpenCL C sources of kernels/*.cl, embedded in the binary.
+///
+/// `GPU_TRAIN_KERNELS_DIR` may name a folder of .cl files that override the embedded ones
+/// file by file, so that kernels can be edited and rerun without rebuilding.
+public enum KernelSources {
+    /// The environment variable naming a folder of .cl files that override the embedded ones.
+    public static let overrideVariable = "GPU_TRAIN_KERNELS_DIR"
+
+    /// Kernel families, one .cl file each.
+    public static let families = ["conv", "elementwise", "gemm", "loss", "optimizer", "pool"]
+
+    /// The source of family `name` ("gemm" for kernels/gemm.cl) and where it came from
+    /// ("embedded" or the override file's path); nil if there is no such family.
+    public static func source(named name: String,
+                              environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> (text: String, origin: String)? {
+        if let dir = environment[overrideVariable], !dir.isEmpty {
+            let path = URL(fileURLWithPath: dir).appendingPathComponent("\(name).cl").path
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) { return (text, path) }
+        }
+        return embedded[name].map { ($0, "embedded") }
+    }
+}

@@ -1,0 +1,49 @@
+// Per-epoch training history and its CSV form.
+import Foundation
+
+/// One epoch of training. Validation values are `nil` (or NaN) when there was no validation.
+public struct EpochRecord: Equatable, Sendable {
+    public var epoch: Int
+    public var loss: Double
+    public var accuracy: Double
+    public var valLoss: Double?
+    public var valAccuracy: Double?
+    /// Wall-clock seconds the epoch took, when measured.
+    public var seconds: Double?
+
+    public init(epoch: Int, loss: Double, accuracy: Double, valLoss: Double? = nil, valAccuracy: Double? = nil,
+                seconds: Double? = nil) {
+        self.epoch = epoch
+        self.loss = loss
+        self.accuracy = accuracy
+        self.valLoss = valLoss
+        self.valAccuracy = valAccuracy
+        self.seconds = seconds
+    }
+}
+
+/// history.csv: `epoch,loss,accuracy,val_loss,val_accuracy,seconds`, one row per epoch.
+public enum HistoryCSV {
+    public static let header = "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
+
+    /// The CSV text; missing and non-finite values are empty fields.
+    public static func render(_ history: [EpochRecord]) -> String {
+        var lines = [header]
+        for r in history {
+            lines.append([String(r.epoch), field(r.loss), field(r.accuracy), field(r.valLoss), field(r.valAccuracy),
+                          field(r.seconds)].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `render(history)` to a temporary file beside `url` and renames it into place.
+    public static func write(_ history: [EpochRecord], to url: URL) throws {
+        try Data(render(history).utf8).write(to: url, options: .atomic)
+    }
+
+    /// Shortest text that reads back as the same Double.
+    private static func field(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "" }
+        return "\(v)"
+    }
+}

@@ -1,1 +1,0 @@
-// Metrics, SVG charts and the HTML report.

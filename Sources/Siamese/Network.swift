@@ -1,0 +1,305 @@
+import Backend
+
+/// One trainable tensor with its gradient and Adam moments, all on the backend.
+public final class Parameter {
+    public let name: String
+    public let value: Tensor
+    public let gradient: Tensor
+    public let firstMoment: Tensor
+    public let secondMoment: Tensor
+
+    init(name: String, shape: [Int], backend: Backend) throws {
+        self.name = name
+        value = try backend.makeTensor(shape)
+        gradient = try backend.makeTensor(shape)
+        firstMoment = try backend.makeTensor(shape)
+        secondMoment = try backend.makeTensor(shape)
+    }
+}
+
+/// Activations and gradients for one batch size, allocated once and reused every step.
+final class Activations {
+    let images: Int
+    let input: Tensor
+    /// Per conv layer: ReLU output, pooled output (nil for the last layer) and its argmax.
+    var conv: [Tensor] = [], pooled: [Tensor?] = [], argmax: [Tensor?] = []
+    /// Gradients of the same shapes (gradients of conv outputs are computed in place).
+    var convGradient: [Tensor] = [], pooledGradient: [Tensor?] = []
+    let embedding: Tensor, embeddingGradient: Tensor
+    // Head (BCE) and loss buffers, for images / 2 pairs.
+    let difference: Tensor, differenceGradient: Tensor
+    let logits: Tensor, logitsGradient: Tensor, labels: Tensor
+
+    init(config: ModelConfig, images: Int, backend: Backend) throws {
+        self.images = images
+        let side = config.imageSide
+        input = try backend.makeTensor([images, 1, side, side])
+        let sides = config.layerSides
+        for (i, c) in config.channels.enumerated() {
+            let s = sides[i]
+            conv.append(try backend.makeTensor([images, c, s, s]))
+            convGradient.append(try backend.makeTensor([images, c, s, s]))
+            if i < config.channels.count - 1 {
+                let p = (s + 1) / 2
+                pooled.append(try backend.makeTensor([images, c, p, p]))
+                argmax.append(try backend.makeTensor([images, c, p, p]))
+                pooledGradient.append(try backend.makeTensor([images, c, p, p]))
+            } else {
+                pooled.append(nil); argmax.append(nil); pooledGradient.append(nil)
+            }
+        }
+        embedding = try backend.makeTensor([images, config.embedding])
+        embeddingGradient = try backend.makeTensor([images, config.embedding])
+        let pairs = max(images / 2, 1)
+        difference = try backend.makeTensor([pairs, config.embedding])
+        differenceGradient = try backend.makeTensor([pairs, config.embedding])
+        logits = try backend.makeTensor([pairs, 1])
+        logitsGradient = try backend.makeTensor([pairs, 1])
+        labels = try backend.makeTensor([pairs])
+    }
+}
+
+/// The Siamese network on a `Backend`: the shared encoder, the head, the losses and Adam.
+///
+/// A batch of B pairs runs as one batch of 2B images through the encoder: rows 0..<B are the
+/// left images and rows B..<2B the right ones, so the shared weights see one big GEMM per layer.
+public final class SiameseNetwork {
+    public let backend: Backend
+    public let config: ModelConfig
+    public private(set) var parameters: [Parameter] = []
+    /// Adam steps taken so far (the bias correction's t).
+    public var step = 0
+    private var byName: [String: Parameter] = [:]
+    private var workspaces: [Int: Activations] = [:]
+
+    public init(backend: Backend, config: ModelConfig) throws {
+        try config.validate()
+        self.backend = backend
+        self.config = config
+        for (name, shape) in config.parameterShapes {
+            let p = try Parameter(name: name, shape: shape, backend: backend)
+            parameters.append(p)
+            byName[name] = p
+        }
+    }
+
+    public func parameter(_ name: String) -> Parameter? { byName[name] }
+
+    /// Glorot-uniform weights and zero biases, as Keras initialises Conv2D and Dense, from `seed`.
+    public func initialize(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        for p in parameters {
+            let shape = p.value.shape
+            if p.name.hasSuffix(".bias") {
+                try backend.fill(p.value, with: 0)
+            } else {
+                let (fanIn, fanOut): (Int, Int)
+                if shape.count == 4 {
+                    let receptive = shape[2] * shape[3]
+                    (fanIn, fanOut) = (shape[1] * receptive, shape[0] * receptive)
+                } else {
+                    (fanIn, fanOut) = (shape[0], shape[1])
+                }
+                let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+                try backend.upload((0..<p.value.count).map { _ in rng.uniform(-limit, limit) }, to: p.value)
+            }
+            try backend.fill(p.firstMoment, with: 0)
+            try backend.fill(p.secondMoment, with: 0)
+        }
+        step = 0
+    }
+
+    func workspace(images: Int) throws -> Activations {
+        if let w = workspaces[images] { return w }
+        let w = try Activations(config: config, images: images, backend: backend)
+        workspaces[images] = w
+        return w
+    }
+
+    /// Frees the per-batch-size activations (for example after training, before scoring).
+    public func releaseWorkspaces() { workspaces.removeAll() }
+
+    // MARK: Forward
+
+    /// Runs the encoder over `ws.input`; leaves embeddings in `ws.embedding`.
+    func encode(_ ws: Activations) throws {
+        var x = ws.input
+        for i in 0..<config.channels.count {
+            let w = parameters[2 * i], b = parameters[2 * i + 1]
+            try backend.conv2dForward(input: x, filter: w.value, bias: b.value, output: ws.conv[i], relu: true)
+            if let pooled = ws.pooled[i], let argmax = ws.argmax[i] {
+                try backend.maxPoolForward(input: ws.conv[i], output: pooled, argmax: argmax)
+                x = pooled
+            }
+        }
+        let flat = try ws.conv[config.channels.count - 1].reshaped([ws.images, config.flattened])
+        let embed = try named("embed.weight"), embedBias = try named("embed.bias")
+        try backend.gemm(flat, transposeA: false, embed.value, transposeB: false, into: ws.embedding, alpha: 1, beta: 0)
+        try backend.addBias(embedBias.value, to: ws.embedding, activation: .sigmoid)
+    }
+
+    func named(_ name: String) throws -> Parameter {
+        guard let p = byName[name] else { throw SiameseError.invalidConfiguration("no parameter \(name)") }
+        return p
+    }
+
+    /// Loss and its gradient with respect to the embeddings, for B pairs whose embeddings are in ws.
+    func lossAndEmbeddingGradient(_ ws: Activations, pairs: Int) throws -> LossResult {
+        let left = try ws.embedding.rows(0..<pairs), right = try ws.embedding.rows(pairs..<2 * pairs)
+        let labels = try ws.labels.rows(0..<pairs)
+        let gradLeft = try ws.embeddingGradient.rows(0..<pairs), gradRight = try ws.embeddingGradient.rows(pairs..<2 * pairs)
+        switch config.loss {
+        case .contrastive:
+            return try backend.contrastiveLoss(left, right, labels: labels, margin: config.margin,
+                                               gradientA: gradLeft, gradientB: gradRight)
+        case .bce:
+            let diff = try ws.difference.rows(0..<pairs), logits = try ws.logits.rows(0..<pairs)
+            let dLogits = try ws.logitsGradient.rows(0..<pairs), dDiff = try ws.differenceGradient.rows(0..<pairs)
+            let head = try named("head.weight"), headBias = try named("head.bias")
+            try backend.absDifference(left, right, output: diff)
+            try backend.gemm(diff, transposeA: false, head.value, transposeB: false, into: logits, alpha: 1, beta: 0)
+            try backend.addBias(headBias.value, to: logits, activation: .none)
+            let result = try backend.binaryCrossEntropyWithLogits(logits: try logits.reshaped([pairs]), labels: labels,
+                                                                  logitsGradient: try dLogits.reshaped([pairs]))
+            try backend.gemm(diff, transposeA: true, dLogits, transposeB: false, into: head.gradient, alpha: 1, beta: 0)
+            try backend.biasGradient(outputGradient: dLogits, biasGradient: headBias.gradient, accumulate: false)
+            try backend.gemm(dLogits, transposeA: false, head.value, transposeB: true, into: dDiff, alpha: 1, beta: 0)
+            try backend.absDifferenceBackward(left, right, outputGradient: dDiff, gradientA: gradLeft, gradientB: gradRight)
+            return result
+        }
+    }
+
+    // MARK: Backward
+
+    /// Backpropagates ws.embeddingGradient through the encoder into every parameter gradient.
+    func backward(_ ws: Activations) throws {
+        let embed = try named("embed.weight"), embedBias = try named("embed.bias")
+        // Through the sigmoid, in place.
+        try backend.sigmoidBackward(output: ws.embedding, outputGradient: ws.embeddingGradient, inputGradient: ws.embeddingGradient)
+        let last = config.channels.count - 1
+        let flat = try ws.conv[last].reshaped([ws.images, config.flattened])
+        let flatGradient = try ws.convGradient[last].reshaped([ws.images, config.flattened])
+        try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: embed.gradient, alpha: 1, beta: 0)
+        try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: embedBias.gradient, accumulate: false)
+        try backend.gemm(ws.embeddingGradient, transposeA: false, embed.value, transposeB: true, into: flatGradient, alpha: 1, beta: 0)
+        for i in stride(from: last, through: 0, by: -1) {
+            let w = parameters[2 * i], b = parameters[2 * i + 1]
+            if i < last, let pooledGradient = ws.pooledGradient[i], let argmax = ws.argmax[i] {
+                try backend.maxPoolBackward(outputGradient: pooledGradient, argmax: argmax, inputGradient: ws.convGradient[i])
+            }
+            // Through the fused ReLU, in place.
+            try backend.reluBackward(output: ws.conv[i], outputGradient: ws.convGradient[i], inputGradient: ws.convGradient[i])
+            let input = i == 0 ? ws.input : ws.pooled[i - 1]!
+            try backend.conv2dBackwardFilter(input: input, outputGradient: ws.convGradient[i], filterGradient: w.gradient, accumulate: false)
+            try backend.conv2dBackwardBias(outputGradient: ws.convGradient[i], biasGradient: b.gradient, accumulate: false)
+            if i > 0, let below = ws.pooledGradient[i - 1] {
+                try backend.conv2dBackwardInput(outputGradient: ws.convGradient[i], filter: w.value, inputGradient: below, accumulate: false)
+            }
+        }
+    }
+
+    // MARK: Steps
+
+    /// Uploads B pairs (left images, right images: B x side^2 each) and labels into a workspace.
+    func load(left: [Float], right: [Float], labels: [Float]) throws -> Activations {
+        let pairs = labels.count, pixels = config.imageSide * config.imageSide
+        guard pairs > 0, left.count == pairs * pixels, right.count == pairs * pixels else {
+            throw SiameseError.invalidData("a batch needs \(pairs) left and right images of \(pixels) pixels")
+        }
+        let ws = try workspace(images: 2 * pairs)
+        try backend.upload(left, to: try ws.input.rows(0..<pairs))
+        try backend.upload(right, to: try ws.input.rows(pairs..<2 * pairs))
+        try backend.upload(labels, to: try ws.labels.rows(0..<pairs))
+        return ws
+    }
+
+    /// Forward, loss, backward and one Adam step on a batch of pairs; returns the batch loss.
+    public func trainStep(left: [Float], right: [Float], labels: [Float], optimizer: AdamHyperparameters) throws -> LossResult {
+        let ws = try load(left: left, right: right, labels: labels)
+        try encode(ws)
+        let result = try lossAndEmbeddingGradient(ws, pairs: labels.count)
+        try backward(ws)
+        step += 1
+        for p in parameters {
+            try backend.adamUpdate(parameter: p.value, gradient: p.gradient, firstMoment: p.firstMoment,
+                                   secondMoment: p.secondMoment, hyperparameters: optimizer, step: step)
+        }
+        return result
+    }
+
+    /// Forward and loss only (validation); gradients are computed but parameters do not move.
+    public func evaluate(left: [Float], right: [Float], labels: [Float]) throws -> LossResult {
+        let ws = try load(left: left, right: right, labels: labels)
+        try encode(ws)
+        return try lossAndEmbeddingGradient(ws, pairs: labels.count)
+    }
+
+    /// Forward, loss and gradients without an optimizer step (for gradient checks against references).
+    public func gradients(left: [Float], right: [Float], labels: [Float]) throws -> LossResult {
+        let ws = try load(left: left, right: right, labels: labels)
+        try encode(ws)
+        let result = try lossAndEmbeddingGradient(ws, pairs: labels.count)
+        try backward(ws)
+        return result
+    }
+
+    /// Embeddings of `count` images (count x side^2 floats), as count x embedding floats.
+    public func embed(images: [Float], count: Int) throws -> [Float] {
+        let pixels = config.imageSide * config.imageSide
+        guard count > 0, images.count == count * pixels else {
+            throw SiameseError.invalidData("embed: \(images.count) floats for \(count) images of \(pixels) pixels")
+        }
+        let ws = try workspace(images: count)
+        try backend.upload(images, to: ws.input)
+        try encode(ws)
+        return try backend.download(ws.embedding)
+    }
+
+    // MARK: Weights
+
+    /// Downloads every parameter (and optionally the Adam moments) by name.
+    public func exportTensors(includeOptimizer: Bool) throws -> [(name: String, shape: [Int], values: [Float])] {
+        var out: [(String, [Int], [Float])] = []
+        for p in parameters { out.append((p.name, p.value.shape, try backend.download(p.value))) }
+        if includeOptimizer {
+            for p in parameters {
+                out.append(("adam.m." + p.name, p.value.shape, try backend.download(p.firstMoment)))
+                out.append(("adam.v." + p.name, p.value.shape, try backend.download(p.secondMoment)))
+            }
+        }
+        return out
+    }
+
+    /// Copies values of the parameters (and moments, when present) from named host arrays.
+    public func importTensors(_ lookup: (String) -> [Float]?) throws {
+        for p in parameters {
+            guard let v = lookup(p.name) else { throw SiameseError.invalidData("missing tensor \(p.name)") }
+            try backend.upload(v, to: p.value)
+            if let m = lookup("adam.m." + p.name), let v = lookup("adam.v." + p.name) {
+                try backend.upload(m, to: p.firstMoment)
+                try backend.upload(v, to: p.secondMoment)
+            } else {
+                try backend.fill(p.firstMoment, with: 0)
+                try backend.fill(p.secondMoment, with: 0)
+            }
+        }
+    }
+
+    /// A device-side snapshot of the parameter values (for restore-best-weights).
+    public func snapshot() throws -> [Tensor] {
+        try parameters.map { p in
+            let t = try backend.makeTensor(p.value.shape)
+            try backend.copy(p.value, to: t)
+            return t
+        }
+    }
+
+    public func restore(_ snapshot: [Tensor]) throws {
+        for (p, t) in zip(parameters, snapshot) { try backend.copy(t, to: p.value) }
+    }
+
+    /// Copies the current values into an existing snapshot without allocating.
+    public func update(snapshot: [Tensor]) throws {
+        for (p, t) in zip(parameters, snapshot) { try backend.copy(p.value, to: t) }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import FlowData
+import Foundation
+
+/// `gpu-train convert`: flow CSVs to viewable PNG images and NumPy arrays.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn CICFlowMeter flow CSVs into 32x32 images: PNGs per class, a montage and .npy arrays.",
+        discussion: """
+        Scales each feature with a z-score fitted on the benign rows of --data, tiles the F values
+        over 32x32 pixels (pixel k = value[k mod F]) and writes, under --out: benign/image_N.png and
+        malicious/image_N.png (upscaled; gray = z clamped to [-3, 3] mapped onto 0..255, mid-gray = 0),
+        montage.png (benign row over malicious row), images.npy float32 [N,1,32,32], labels.npy int64
+        [N] (0/1), scenario_ids.npy int64 [N] (the Label value), scenarios.txt, examples.csv, scaler.json.
+        """)
+
+    @Option(name: .long, help: "A flow CSV file, or a folder searched recursively for *.csv.")
+    var data: String
+
+    @Option(name: .long, help: "Output folder.")
+    var out: String
+
+    @Option(name: .long, help: "PNG images per class.")
+    var count: Int = 10
+
+    @Option(name: .long, help: "Transform before the z-score: none or log (signed log1p).")
+    var transform: String = "none"
+
+    @Option(name: .long, help: "Feature columns: a comma-separated list, or a file with one name per line.")
+    var features: String?
+
+    @Option(name: .long, help: "PNG upscale factor.")
+    var scale: Int = 8
+
+    @Flag(name: .long, help: "Skip rows with a wrong field count or a non-numeric value, and report them.")
+    var skipBadRows = false
+
+    func validate() throws {
+        guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
+        guard (1...64).contains(scale) else { throw ValidationError("--scale must be between 1 and 64") }
+        guard FeatureTransform(rawValue: transform) != nil else {
+            throw ValidationError("--transform must be none or log, not '\(transform)'")
+        }
+    }
+
+    func run() throws {
+        var options = FlowLoadOptions(skipBadRows: skipBadRows)
+        if let features { options.features = try FeatureSet.parse(features) }
+        let table = try FlowLoader.load(URL(fileURLWithPath: data), options: options)
+        if !table.report.badRowSummary.isEmpty { FileHandle.standardError.write(Data((table.report.badRowSummary + "\n").utf8)) }
+        let summary = try FlowExport.write(table: table, to: URL(fileURLWithPath: out), count: count,
+                                           transform: FeatureTransform(rawValue: transform) ?? .none, factor: scale)
+        let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("read \(table.rowCount) flows from \(table.report.filesRead) files (\(counts))")
+        print("wrote \(summary.benignImages) benign and \(summary.maliciousImages) malicious PNGs, montage.png and images.npy [\(summary.rows), 1, 32, 32] to \(out)")
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Backend
+import FlowData
+import Foundation
+import Siamese
+
+/// Which backend runs the arithmetic.
+enum BackendKind: String, ExpressibleByArgument, CaseIterable {
+    /// OpenCL when a GPU or accelerator is present, else the CPU backend.
+    case auto, cpu, opencl
+}
+
+/// --backend and --device, shared by every command that computes.
+struct BackendOptions: ParsableArguments {
+    @Option(help: "Backend: auto (OpenCL on a GPU or accelerator, else CPU), cpu or opencl.")
+    var backend: BackendKind = .auto
+
+    @Option(help: "OpenCL device: an index from `gpu-train devices` or a case-insensitive substring of its name.")
+    var device: String?
+
+    /// Creates the backend and says on stderr which one runs.
+    func make(quiet: Bool = false) throws -> Backend {
+        let made: Backend
+        switch backend {
+        case .cpu:
+            made = CPUBackend()
+        case .opencl:
+            made = try OpenCLBackend(device: device)
+        case .auto:
+            if device != nil {
+                made = try OpenCLBackend(device: device)
+            } else if let gpu = (try? OpenCLDevices.all())?.first(where: { $0.type == "GPU" || $0.type == "accelerator" }) {
+                made = try OpenCLBackend(device: String(gpu.index))
+            } else {
+                made = CPUBackend()
+            }
+        }
+        if !quiet { Console.note("backend: \(made.name) on \(made.deviceDescription)") }
+        return made
+    }
+}
+
+/// --data and how flows are read.
+struct DataOptions: ParsableArguments {
+    @Option(help: "A CICFlowMeter CSV file, or a folder searched recursively for *.csv.")
+    var data: String
+
+    @Flag(help: "Skip rows with bad values or the wrong number of fields (reports how many and where) instead of stopping.")
+    var skipBadRows = false
+
+    func load(features: [String]) throws -> FlowTable {
+        let url = URL(fileURLWithPath: data)
+        let started = Date()
+        let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows))
+        let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, data,
+                            Date().timeIntervalSince(started), counts))
+        if !table.report.badRowSummary.isEmpty { Console.note(table.report.badRowSummary) }
+        return table
+    }
+}
+
+/// Messages and progress on stderr; results go to stdout.
+enum Console {
+    static let isTerminal = isatty(fileno(stderr)) != 0
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    /// Rewrites the current stderr line on a terminal; prints nothing otherwise.
+    static func status(_ line: String) {
+        guard isTerminal else { return }
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+    }
+
+    static func endStatus() {
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+            : s >= 60 ? String(format: "%dm%02ds", s / 60, s % 60) : "\(s)s"
+    }
+
+    static func bar(_ fraction: Double, width: Int = 24) -> String {
+        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded())
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+    }
+}
+
+extension URL {
+    /// A sibling file in the same folder.
+    func sibling(_ name: String) -> URL { deletingLastPathComponent().appendingPathComponent(name) }
+}

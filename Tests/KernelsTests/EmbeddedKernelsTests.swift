@@ -1,0 +1,35 @@
+import Foundation
+import Kernels
+import XCTest
+
+/// The committed Sources/Kernels/EmbeddedKernels.swift must match kernels/*.cl byte for byte.
+final class EmbeddedKernelsTests: XCTestCase {
+    let kernelsDir = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("kernels")
+
+    func testEmbeddedSourcesMatchKernelFiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: kernelsDir.path)
+            .filter { $0.hasSuffix(".cl") }.sorted()
+        let names = files.map { String($0.dropLast(3)) }
+        XCTAssertEqual(names, KernelSources.embedded.keys.sorted(),
+                       "kernels/ and the embedded set differ: run scripts/embed-kernels.sh")
+        XCTAssertEqual(names, KernelSources.families.sorted())
+        for (file, name) in zip(files, names) {
+            let text = try String(contentsOf: kernelsDir.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertEqual(KernelSources.embedded[name], text,
+                           "kernels/\(file) changed since Sources/Kernels/EmbeddedKernels.swift was generated: run scripts/embed-kernels.sh")
+        }
+    }
+
+    func testOverrideFolderReplacesOneFamily() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kernels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "// override\n".write(to: dir.appendingPathComponent("pool.cl"), atomically: true, encoding: .utf8)
+        let env = [KernelSources.overrideVariable: dir.path]
+        XCTAssertEqual(KernelSources.source(named: "pool", environment: env)?.text, "// override\n")
+        XCTAssertEqual(KernelSources.source(named: "gemm", environment: env)?.origin, "embedded")
+        XCTAssertNil(KernelSources.source(named: "nope", environment: [:]))
+    }
+}

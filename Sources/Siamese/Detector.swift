@@ -126,7 +126,10 @@ public final class Detector {
 
     /// The decision threshold from the support set only: the F1-maximising cut of the
     /// leave-one-out support scores (see `BinaryMetrics.chooseThreshold`).
-    public func chooseThreshold() throws -> Float {
-        Float(try BinaryMetrics.chooseThreshold(scores: supportScores(), labels: model.support.malicious, criterion: .f1))
+    public func chooseThreshold() throws -> Double {
+        try BinaryMetrics.chooseThreshold(scores: supportScores(), labels: model.support.malicious, criterion: .f1)
     }
+
+    /// The verdict for a score under the model's threshold.
+    public func isMalicious(_ score: Float) -> Bool { Double(score) >= model.threshold }
 }

@@ -13,7 +13,9 @@ public struct TrainedModel {
     public var options: TrainingOptions
     public var scaler: Scaler
     public var support: SupportSet
-    public var threshold: Float
+    /// Decision threshold: a flow is malicious when Double(score) >= threshold. A Double, since
+    /// the chosen cut sits between two Float scores and rounding it could land on one.
+    public var threshold: Double
     public var history: [EpochRecord]
     /// Completed epochs and Adam steps (for --resume).
     public var epochsCompleted: Int
@@ -23,7 +25,7 @@ public struct TrainedModel {
     /// Free-form timings and notes (seconds), shown in reports.
     public var timings: [String: Double]
 
-    public init(config: ModelConfig, options: TrainingOptions, scaler: Scaler, support: SupportSet, threshold: Float,
+    public init(config: ModelConfig, options: TrainingOptions, scaler: Scaler, support: SupportSet, threshold: Double,
                 history: [EpochRecord], epochsCompleted: Int, adamStep: Int, tensors: [String: NamedTensor],
                 timings: [String: Double] = [:]) {
         self.config = config; self.options = options; self.scaler = scaler; self.support = support
@@ -99,7 +101,7 @@ public struct TrainedModel {
         do { try config.validate() } catch { throw bad("\(error)") }
         let options = try json("options", TrainingOptions.self)
         let scaler = try json("scaler", Scaler.self)
-        guard let threshold = Float(try field("threshold")), threshold.isFinite else {
+        guard let threshold = Double(try field("threshold")), threshold.isFinite else {
             throw bad("metadata 'threshold' is not a finite number")
         }
         let f = scaler.featureCount

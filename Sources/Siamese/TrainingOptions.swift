@@ -52,6 +52,12 @@ public struct Pair: Equatable, Sendable {
     public var left: Int
     public var right: Int
     public var label: Float
+
+    public init(left: Int, right: Int, label: Float) {
+        self.left = left
+        self.right = right
+        self.label = label
+    }
 }
 
 /// The few-shot support set and the pairs built from it, as the original work did: every

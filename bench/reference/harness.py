@@ -91,7 +91,9 @@ def report(framework, args, train, inference, started, extra=None):
     print(f"{'inference images/s, ' + str(args.inference_batch):<28}{inference['median']:>12.1f}"
           f"{inference['min']:>12.1f}{inference['max']:>12.1f}  {inference['steps_per_repeat']}")
     print(f"{'peak RSS, MB':<28}{rss:>12.1f}")
-    print(f"run time {time.perf_counter() - started:.1f} s")
+    load = os.getloadavg()
+    print(f"run time {time.perf_counter() - started:.1f} s; load average now "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (above ~0.5 other work shared the CPUs)")
     if args.json:
         backend = {
             "device": "cpu",
@@ -104,6 +106,7 @@ def report(framework, args, train, inference, started, extra=None):
                                           for b, r in train.items()},
             "inference_images_per_s_min_max": [round(inference["min"], 3), round(inference["max"], 3)],
             "threads": args.threads,
+            "load_average_1m_5m_15m": [round(x, 2) for x in load],
         }
         if extra:
             backend.update(extra)

@@ -98,7 +98,8 @@ public enum OpConformance {
 
         // Max-pool 2x2 stride 2 with ceil padding: (N, C, H, W), odd and even sizes.
         let pools: [(Int, Int, Int, Int)] = [(1, 1, 1, 1), (5, 3, 7, 7), (32, 64, 16, 16), (2, 65, 33, 33),
-                                             (5, 128, 2, 2), (1, 3, 15, 8), (1, 1, 31, 32), (32, 3, 3, 3)]
+                                             (5, 128, 2, 2), (1, 3, 15, 8), (1, 1, 31, 32), (32, 3, 3, 3),
+                                             (32, 128, 33, 33)]
         for (index, p) in pools.enumerated() {
             let (n, c, h, w) = p
             let views = index % 2 == 0

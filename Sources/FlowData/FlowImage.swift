@@ -8,7 +8,7 @@ public enum FlowImage {
         precondition(!scaled.isEmpty, "render: no features")
         var image = [Float](repeating: 0, count: pixelCount)
         image.withUnsafeMutableBufferPointer { out in
-            Array(scaled).withUnsafeBufferPointer { values in
+            scaled.withUnsafeBufferPointer { values in
                 tile(values.baseAddress!, values.count, into: out.baseAddress!)
             }
         }

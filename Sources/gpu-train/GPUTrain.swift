@@ -11,7 +11,8 @@ struct GPUTrain: ParsableCommand {
         version: version,
         subcommands: [
             Devices.self,
-            Train.self, Convert.self, Synth.self,
+            Train.self, Evaluate.self, Detect.self, Crossval.self, Report.self,
+            Convert.self, Synth.self,
             Verify.self,
         ]
     )

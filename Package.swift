@@ -54,7 +54,7 @@ let tests: [Target] = [
     .testTarget(name: "BackendTests", dependencies: ["Backend", "TestSupport"], path: "Tests/BackendTests"),
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],
-                path: "Tests/SiameseTests"),
+                path: "Tests/SiameseTests", exclude: ["Fixtures"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),
     .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
 ]

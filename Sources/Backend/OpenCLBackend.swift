@@ -33,11 +33,12 @@ public final class OpenCLBackend: Backend {
 
     /// Opens the device `selector` names (an index from `OpenCLDevices.all()` or a
     /// case-insensitive substring of its name; nil: first GPU, else accelerator, else CPU).
-    /// `gemmStyle` overrides the GEMM variant chosen from the device type.
-    public init(device selector: String? = nil, gemmStyle: GemmStyle? = nil) throws {
+    /// `gemmStyle` overrides the GEMM variant chosen from the device type. `profiling` records an
+    /// event per kernel and copy so that `takeProfiledSeconds()` can report device time (benchmarks only).
+    public init(device selector: String? = nil, gemmStyle: GemmStyle? = nil, profiling: Bool = false) throws {
         device = try OpenCLDevices.select(selector)
         self.gemmStyle = gemmStyle ?? (device.type == "CPU" ? .registers : .localTiles)
-        cl = try CLDevice(device)
+        cl = try CLDevice(device, profiling: profiling)
         lossResult = try cl.buffer(bytes: 8)
     }
 
@@ -121,6 +122,13 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws { try cl.finish() }
+
+    /// Whether this backend was made with `profiling: true`.
+    public var isProfiling: Bool { cl.profiling }
+
+    /// Waits for the queue and returns the seconds the device spent in kernels and copies
+    /// (profiling events, END - START) since the last call; 0 unless made with `profiling: true`.
+    public func takeProfiledSeconds() throws -> Double { try cl.takeProfiledSeconds() }
 
     // MARK: Dense
 

@@ -241,11 +241,16 @@ final class CLDevice {
     let info: OpenCLDeviceInfo
     let context: cl_context
     let queue: cl_command_queue
+    /// Whether the queue records profiling events (for `gpu-train bench`); off by default.
+    let profiling: Bool
+    /// Events of kernels and copies enqueued since the last `takeProfiledSeconds()`.
+    private var profiledEvents: [cl_event] = []
     private var programs: [ProgramKey: CLProgram] = [:]
 
     struct ProgramKey: Hashable { let source: String; let options: String }
 
-    init(_ info: OpenCLDeviceInfo) throws {
+    init(_ info: OpenCLDeviceInfo, profiling: Bool = false) throws {
+        self.profiling = profiling
         self.info = info
         var status: cl_int = 0
         var device: cl_device_id? = info.id
@@ -254,7 +259,8 @@ final class CLDevice {
             throw BackendError.noDevice("clCreateContext returned no context for \(info.name)")
         }
         context = ctx
-        guard let q = clCreateCommandQueue(ctx, info.id, 0, &status), status == CL_SUCCESS else {
+        let properties = cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0)
+        guard let q = clCreateCommandQueue(ctx, info.id, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(ctx)
             try clCheck(status == CL_SUCCESS ? CL_INVALID_COMMAND_QUEUE : status, "clCreateCommandQueue", info.name)
             throw BackendError.noDevice("clCreateCommandQueue returned no queue for \(info.name)")
@@ -264,6 +270,7 @@ final class CLDevice {
 
     deinit {
         clFinish(queue)
+        for event in profiledEvents { clReleaseEvent(event) }
         programs.removeAll()
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
@@ -355,15 +362,45 @@ final class CLDevice {
         if let local {
             for i in g.indices { g[i] = (g[i] + local[i] - 1) / local[i] * local[i] }
         }
-        let status: cl_int = g.withUnsafeBufferPointer { gp in
-            if var l = local {
-                return l.withUnsafeMutableBufferPointer { lp in
-                    clEnqueueNDRangeKernel(queue, kernel.kernel, cl_uint(g.count), nil, gp.baseAddress, lp.baseAddress, 0, nil, nil)
+        var event: cl_event?
+        let status: cl_int = withEventPointer(&event) { eventPointer in
+            g.withUnsafeBufferPointer { gp in
+                if var l = local {
+                    return l.withUnsafeMutableBufferPointer { lp in
+                        clEnqueueNDRangeKernel(queue, kernel.kernel, cl_uint(g.count), nil, gp.baseAddress, lp.baseAddress, 0, nil, eventPointer)
+                    }
                 }
+                return clEnqueueNDRangeKernel(queue, kernel.kernel, cl_uint(g.count), nil, gp.baseAddress, nil, 0, nil, eventPointer)
             }
-            return clEnqueueNDRangeKernel(queue, kernel.kernel, cl_uint(g.count), nil, gp.baseAddress, nil, 0, nil, nil)
         }
         try clCheck(status, "clEnqueueNDRangeKernel", "\(kernel.name) global \(g) local \(local.map { "\($0)" } ?? "auto")")
+        if let event { profiledEvents.append(event) }
+    }
+
+    /// Calls `body` with a pointer to `event` when profiling (so the enqueue returns an event), else nil.
+    private func withEventPointer(_ event: inout cl_event?, _ body: (UnsafeMutablePointer<cl_event?>?) -> cl_int) -> cl_int {
+        guard profiling else { return body(nil) }
+        return withUnsafeMutablePointer(to: &event) { body($0) }
+    }
+
+    /// Waits for the queue, then returns the device time (profiling END - START) summed over every
+    /// kernel and copy enqueued since the last call, and forgets those events. 0 when not profiling.
+    func takeProfiledSeconds() throws -> Double {
+        guard profiling else { return 0 }
+        try finish()
+        let events = profiledEvents
+        profiledEvents.removeAll(keepingCapacity: true)
+        defer { for event in events { clReleaseEvent(event) } }
+        var nanoseconds: UInt64 = 0
+        for event in events {
+            var start: cl_ulong = 0, end: cl_ulong = 0
+            try clCheck(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
+                        "clGetEventProfilingInfo", "CL_PROFILING_COMMAND_START")
+            try clCheck(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
+                        "clGetEventProfilingInfo", "CL_PROFILING_COMMAND_END")
+            if end > start { nanoseconds += UInt64(end - start) }
+        }
+        return Double(nanoseconds) * 1e-9
     }
 
     func write(_ values: [Float], to buffer: CLBuffer, offset: Int) throws {
@@ -384,8 +421,12 @@ final class CLDevice {
 
     func copy(_ source: CLBuffer, offset: Int, to destination: CLBuffer, offset destinationOffset: Int, count: Int) throws {
         guard count > 0 else { return }
-        try clCheck(clEnqueueCopyBuffer(queue, source.mem, destination.mem, offset * 4, destinationOffset * 4, count * 4, 0, nil, nil),
-                    "clEnqueueCopyBuffer", "\(count) floats")
+        var event: cl_event?
+        let status = withEventPointer(&event) {
+            clEnqueueCopyBuffer(queue, source.mem, destination.mem, offset * 4, destinationOffset * 4, count * 4, 0, nil, $0)
+        }
+        try clCheck(status, "clEnqueueCopyBuffer", "\(count) floats")
+        if let event { profiledEvents.append(event) }
     }
 
     func finish() throws { try clCheck(clFinish(queue), "clFinish") }

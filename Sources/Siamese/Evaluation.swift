@@ -148,7 +148,8 @@ public enum DetectionStream {
                 }
                 let bad = detector.isMalicious(scores[i])
                 if bad { summary.malicious += 1 }
-                text += String(format: "%.6f", scores[i]) + (bad ? ",malicious\n" : ",benign\n")
+                // The shortest text that reads back as the same Float, so scores can be re-checked exactly.
+                text += "\(scores[i])" + (bad ? ",malicious\n" : ",benign\n")
             }
             try write(text)
             summary.flows += batch.rowCount

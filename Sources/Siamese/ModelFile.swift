@@ -71,7 +71,7 @@ public struct TrainedModel {
 
     /// Writes the model atomically (temporary file, then rename).
     public func write(to url: URL) throws {
-        try writeAtomically(try encoded(), to: url)
+        try AtomicFile.write(try encoded(), to: url)
     }
 
     // MARK: Reading

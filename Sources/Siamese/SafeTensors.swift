@@ -139,23 +139,3 @@ public enum SafeTensors {
         return try decode(data, path: url.path)
     }
 }
-
-/// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename, so
-/// that a crash or a full disk never leaves a half-written file where a good one was.
-public func writeAtomically(_ data: Data, to url: URL) throws {
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try data.write(to: tmp, options: [])
-        if rename(tmp.path, url.path) != 0 {
-            let err = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw SiameseError.invalidData("cannot move \(tmp.path) to \(url.path): \(err)")
-        }
-    } catch let e as SiameseError {
-        throw e
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw SiameseError.invalidData("cannot write \(url.path): \(error.localizedDescription)")
-    }
-}

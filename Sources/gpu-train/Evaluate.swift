@@ -170,7 +170,7 @@ struct Crossval: ParsableCommand {
         if let json {
             let data = try JSONSerialization.data(withJSONObject: ["scenarios": summary, "seeds": seeds],
                                                   options: [.prettyPrinted, .sortedKeys])
-            try writeAtomically(data, to: URL(fileURLWithPath: json))
+            try AtomicFile.write(data, to: URL(fileURLWithPath: json))
             print("json: \(json)")
         }
     }

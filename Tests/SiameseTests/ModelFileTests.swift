@@ -87,11 +87,11 @@ final class ModelFileTests: XCTestCase {
 
     func testAtomicWriteLeavesNoTemporaryFiles() throws {
         let url = dir.appendingPathComponent("x.bin")
-        try writeAtomically(Data([1, 2, 3]), to: url)
-        try writeAtomically(Data([4]), to: url)
+        try AtomicFile.write(Data([1, 2, 3]), to: url)
+        try AtomicFile.write(Data([4]), to: url)
         XCTAssertEqual(try Data(contentsOf: url), Data([4]))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["x.bin"])
         // A folder that does not exist: a clear error, nothing written.
-        XCTAssertThrowsError(try writeAtomically(Data([1]), to: dir.appendingPathComponent("nope/x.bin")))
+        XCTAssertThrowsError(try AtomicFile.write(Data([1]), to: URL(fileURLWithPath: "/proc/no-such-folder/x.bin")))
     }
 }

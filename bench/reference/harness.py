@@ -58,6 +58,35 @@ def measure(step, items_per_step, repeats, min_seconds):
             "steps_per_repeat": steps, "repeats": repeats}
 
 
+def _cpu_jiffies():
+    """(busy, total) jiffies of the whole machine from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+class Contention:
+    """How much of the machine's CPU time other processes used while we ran: the
+    machine's busy time minus this process's own CPU time, over all CPU time."""
+
+    def __init__(self):
+        self.start = _cpu_jiffies()
+        self.own = sum(os.times()[:2])
+
+    def other_share(self):
+        end = _cpu_jiffies()
+        if self.start is None or end is None or end[1] <= self.start[1]:
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        own = (sum(os.times()[:2]) - self.own) * hz
+        busy = end[0] - self.start[0]
+        return max(0.0, (busy - own) / (end[1] - self.start[1]))
+
+
 def peak_rss_mb():
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -77,9 +106,10 @@ def machine():
     return f"{platform.system()} {platform.machine()}, {model}, {os.cpu_count()} CPUs"
 
 
-def report(framework, args, train, inference, started, extra=None):
+def report(framework, args, train, inference, started, contention, extra=None):
     """Print the table and write the JSON. `train` maps batch size to a measure() result."""
     rss = peak_rss_mb()
+    other = contention.other_share()
     ch = ",".join(str(c) for c in args.channels)
     print(f"\n{framework} on {machine()}, {args.threads} threads")
     print(f"network: conv {ch}, embedding {args.embedding}, input 1x32x32; "
@@ -93,7 +123,10 @@ def report(framework, args, train, inference, started, extra=None):
     print(f"{'peak RSS, MB':<28}{rss:>12.1f}")
     load = os.getloadavg()
     print(f"run time {time.perf_counter() - started:.1f} s; load average now "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (above ~0.5 other work shared the CPUs)")
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if other is not None:
+        print(f"other processes used {100 * other:.0f}% of the machine's CPU time during the "
+              f"run{' (figures not fit for the record)' if other > 0.05 else ''}")
     if args.json:
         backend = {
             "device": "cpu",
@@ -107,6 +140,7 @@ def report(framework, args, train, inference, started, extra=None):
             "inference_images_per_s_min_max": [round(inference["min"], 3), round(inference["max"], 3)],
             "threads": args.threads,
             "load_average_1m_5m_15m": [round(x, 2) for x in load],
+            "other_processes_cpu_share": None if other is None else round(other, 3),
         }
         if extra:
             backend.update(extra)

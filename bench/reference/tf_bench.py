@@ -23,6 +23,7 @@ import harness  # noqa: E402
 def main():
     started = time.perf_counter()
     args = harness.parse_args(__doc__.split("\n")[0])
+    contention = harness.Contention()
 
     import numpy as np
     import tensorflow as tf
@@ -90,7 +91,7 @@ def main():
         embed(images).numpy()
 
     inference = harness.measure(infer, args.inference_batch, args.repeats, args.min_seconds)
-    harness.report(f"tensorflow {tf.__version__}", args, train, inference, started,
+    harness.report(f"tensorflow {tf.__version__}", args, train, inference, started, contention,
                    extra={"keras": keras.__version__, "adam": "keras"})
 
 

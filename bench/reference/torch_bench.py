@@ -21,6 +21,7 @@ import harness  # noqa: E402
 def main():
     started = time.perf_counter()
     args = harness.parse_args(__doc__.split("\n")[0])
+    contention = harness.Contention()
 
     import torch
     import torch.nn as nn
@@ -75,7 +76,7 @@ def main():
             encoder(images).sum().item()
 
     inference = harness.measure(infer, args.inference_batch, args.repeats, args.min_seconds)
-    harness.report(f"pytorch {torch.__version__}", args, train, inference, started,
+    harness.report(f"pytorch {torch.__version__}", args, train, inference, started, contention,
                    extra={"adam": adam_kind})
 
 

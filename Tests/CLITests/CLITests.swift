@@ -1,0 +1,233 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// End-to-end tests of the gpu-train command, run as a user would run it.
+final class CLITests: XCTestCase {
+    /// The gpu-train executable in the products folder that holds the test bundle.
+    static var binary: URL {
+        var url = Bundle(for: CLITests.self).bundleURL
+        for _ in 0..<2 {
+            let candidate = url.appendingPathComponent("gpu-train")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            url = url.deletingLastPathComponent()
+        }
+        return Bundle(for: CLITests.self).bundleURL.appendingPathComponent("gpu-train")
+    }
+
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        // swift test builds the executable; its absence is a failure, never a silent skip.
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.binary.path), "gpu-train is not built at \(Self.binary.path)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    @discardableResult
+    func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a full pipe never blocks the child.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.data
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    let tiny = ["--channels", "4,8,8,16", "--embedding", "32", "--epochs", "3", "--lr", "1e-3", "--backend", "cpu"]
+
+    func testDevicesListsTheCPUBackend() throws {
+        let r = try run(["devices"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("CPU backend"), r.stdout)
+    }
+
+    func testSynthTrainEvaluateDetectReport() throws {
+        let data = dir.appendingPathComponent("flows").path
+        XCTAssertEqual(try run(["synth", "--out", data, "--seed", "3"]).status, 0)
+        let model = dir.appendingPathComponent("model.safetensors").path
+        let train = try run(["train", "--data", data, "--out", model] + tiny)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("epoch 3/3"), train.stderr)
+        for name in ["model.safetensors", "history.csv", "curves.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), name)
+        }
+        let history = try String(contentsOf: dir.appendingPathComponent("history.csv"), encoding: .utf8)
+        XCTAssertEqual(history.split(separator: "\n").count, 4, history)
+
+        let json = dir.appendingPathComponent("eval.json").path
+        let roc = dir.appendingPathComponent("roc.svg").path
+        let eval = try run(["evaluate", "--model", model, "--data", data, "--json", json, "--roc", roc, "--backend", "cpu"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let keys = Set((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]).keys)
+        XCTAssertEqual(keys, ["flows", "auc", "pr_auc", "threshold", "precision", "recall", "f1", "accuracy", "confusion", "scenarios"])
+
+        let csv = dir.appendingPathComponent("flows/malicious").path
+        let file = try FileManager.default.contentsOfDirectory(atPath: csv).sorted().first!
+        let input = "\(csv)/\(file)"
+        let detected = try run(["detect", "--model", model, "--input", input, "--backend", "cpu"])
+        XCTAssertEqual(detected.status, 0, detected.stderr)
+        let rows = detected.stdout.split(separator: "\n")
+        let inputRows = try String(contentsOfFile: input, encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(rows.count, inputRows, "one output row per flow plus the header")
+        XCTAssertEqual(rows.first, "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict")
+
+        // The same through stdin, written to a file.
+        let outFile = dir.appendingPathComponent("scores.csv").path
+        let piped = try run(["detect", "--model", model, "--input", "-", "--output", outFile, "--backend", "cpu"],
+                            stdin: try Data(contentsOf: URL(fileURLWithPath: input)))
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(try String(contentsOfFile: outFile, encoding: .utf8), detected.stdout)
+
+        let html = dir.appendingPathComponent("report.html").path
+        let report = try run(["report", "--model", model, "--data", data, "--out", html, "--backend", "cpu"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(page.contains("data:image/png;base64,"))
+        XCTAssertFalse(page.contains("http://") || page.contains("https://"), "the report must not reach the network")
+
+        // Resume to 4 epochs.
+        let resumed = try run(["train", "--data", data, "--out", model, "--resume", model, "--epochs", "4", "--backend", "cpu"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("epoch 4/4"), resumed.stderr)
+    }
+
+    func testDetectSkipsBadRowsUnlessStrict() throws {
+        let data = dir.appendingPathComponent("flows").path
+        XCTAssertEqual(try run(["synth", "--out", data, "--benign", "40"]).status, 0)
+        let model = dir.appendingPathComponent("m.safetensors").path
+        XCTAssertEqual(try run(["train", "--data", data, "--out", model, "--benign-shots", "4", "--malicious-shots", "2"] + tiny).status, 0)
+        let benign = dir.appendingPathComponent("flows/benign")
+        let file = benign.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: benign.path).first!)
+        var lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        var fields = lines[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[10] = "abc"
+        lines[2] = fields.joined(separator: ",")
+        let bad = dir.appendingPathComponent("bad.csv")
+        try (lines.joined(separator: "\n") + "\n").write(to: bad, atomically: true, encoding: .utf8)
+        let lenient = try run(["detect", "--model", model, "--input", bad.path, "--backend", "cpu"])
+        XCTAssertEqual(lenient.status, 0, lenient.stderr)
+        XCTAssertEqual(lenient.stdout.split(separator: "\n").count, lines.count - 1)
+        XCTAssertTrue(lenient.stderr.contains("skipped 1 bad row"), lenient.stderr)
+        let out = dir.appendingPathComponent("never.csv").path
+        let strict = try run(["detect", "--model", model, "--input", bad.path, "--output", out, "--strict", "--backend", "cpu"])
+        XCTAssertNotEqual(strict.status, 0)
+        XCTAssertTrue(strict.stderr.contains("bad.csv:3:") && strict.stderr.contains("abc"), strict.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a failed run leaves no half-written output")
+    }
+
+    func testBadModelFilesGiveClearErrors() throws {
+        let data = dir.appendingPathComponent("flows").path
+        XCTAssertEqual(try run(["synth", "--out", data, "--benign", "30"]).status, 0)
+        let missing = try run(["evaluate", "--model", "/nonexistent/model.safetensors", "--data", data])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/model.safetensors"), missing.stderr)
+        let garbage = dir.appendingPathComponent("garbage.safetensors")
+        try Data("not a model".utf8).write(to: garbage)
+        let r = try run(["evaluate", "--model", garbage.path, "--data", data])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("not a usable gpu-train model"), r.stderr)
+    }
+
+    func testNoSuchDeviceSuggestsTheCPUBackend() throws {
+        let r = try run(["train", "--data", "/nonexistent", "--out", dir.appendingPathComponent("m").path])
+        XCTAssertNotEqual(r.status, 0)
+        let d = try run(["verify", "--device", "no-such-device-anywhere"])
+        XCTAssertNotEqual(d.status, 0)
+        XCTAssertTrue(d.stderr.contains("--backend cpu"), d.stderr)
+    }
+
+    /// On the shared dataset: the numbers of `evaluate --json` recomputed independently from
+    /// the per-flow scores that `detect` writes.
+    func testEvaluateJSONMatchesScoresRecomputedIndependently() throws {
+        guard let shared = sharedDatasetURL() else { throw XCTSkip("../shared/data/kubernetes-dataset is absent") }
+        let model = dir.appendingPathComponent("k.safetensors").path
+        let train = try run(["train", "--data", shared.path, "--out", model, "--epochs", "2"] + tiny.filter { $0 != "3" && $0 != "--epochs" })
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let json = dir.appendingPathComponent("k.json").path
+        let eval = try run(["evaluate", "--model", model, "--data", shared.path, "--json", json, "--include-support", "--backend", "cpu"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+
+        var scores: [(Float, Bool, String)] = []
+        let files = try FileManager.default.subpathsOfDirectory(atPath: shared.path).filter { $0.hasSuffix(".csv") }.sorted()
+        for f in files {
+            let path = shared.appendingPathComponent(f).path
+            let r = try run(["detect", "--model", model, "--input", path, "--backend", "cpu"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            // Labels straight from the input's last column, line by line.
+            let labels = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { Double($0.split(separator: ",").last!.trimmingCharacters(in: .whitespaces))! != 0 }
+            let scenario = String(URL(fileURLWithPath: path).lastPathComponent.split(separator: "_").first!)
+            let rows = r.stdout.split(separator: "\n").dropFirst()
+            XCTAssertEqual(rows.count, labels.count, f)
+            for (row, label) in zip(rows, labels) {
+                let cols = row.split(separator: ",")
+                scores.append((Float(cols[cols.count - 2])!, label, label ? scenario : "benign"))
+            }
+        }
+        XCTAssertEqual(report["flows"] as? Int, scores.count)
+        let threshold = report["threshold"] as! Double
+        var tp = 0, fp = 0, tn = 0, fn = 0
+        for (s, malicious, _) in scores {
+            let flagged = Double(s) >= threshold
+            switch (flagged, malicious) {
+            case (true, true): tp += 1
+            case (true, false): fp += 1
+            case (false, false): tn += 1
+            case (false, true): fn += 1
+            }
+        }
+        let confusion = report["confusion"] as! [String: Int]
+        XCTAssertEqual(confusion, ["tp": tp, "fp": fp, "tn": tn, "fn": fn])
+        XCTAssertEqual(report["accuracy"] as! Double, Double(tp + tn) / Double(scores.count), accuracy: 1e-9)
+        let precision = tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp), recall = Double(tp) / Double(tp + fn)
+        XCTAssertEqual(report["precision"] as! Double, precision, accuracy: 1e-9)
+        XCTAssertEqual(report["recall"] as! Double, recall, accuracy: 1e-9)
+        // AUC as the probability that a random malicious flow outscores a random benign one (ties 1/2).
+        func auc(_ positives: [Float], _ negatives: [Float]) -> Double {
+            let sortedNeg = negatives.sorted()
+            var wins = 0.0
+            for p in positives {
+                var lo = 0, hi = sortedNeg.count
+                while lo < hi { let m = (lo + hi) / 2; if sortedNeg[m] < p { lo = m + 1 } else { hi = m } }
+                var eq = lo
+                while eq < sortedNeg.count, sortedNeg[eq] == p { eq += 1 }
+                wins += Double(lo) + 0.5 * Double(eq - lo)
+            }
+            return wins / Double(positives.count * negatives.count)
+        }
+        let benignScores = scores.filter { !$0.1 }.map(\.0)
+        XCTAssertEqual(report["auc"] as! Double, auc(scores.filter(\.1).map(\.0), benignScores), accuracy: 1e-9)
+        let scenarios = report["scenarios"] as! [String: [String: Any]]
+        XCTAssertEqual(Set(scenarios.keys), ["attack-pods", "cve201920933", "cve202013379", "cve202125741", "cve202223648",
+                                             "rce-reverse-shell", "reconnaissance"])
+        for (name, values) in scenarios {
+            let mine = scores.filter { $0.2 == name }.map(\.0)
+            XCTAssertEqual(values["flows"] as? Int, mine.count, name)
+            XCTAssertEqual(values["detected"] as? Int, mine.filter { Double($0) >= threshold }.count, name)
+            XCTAssertEqual(values["auc"] as! Double, auc(mine, benignScores), accuracy: 1e-9, name)
+        }
+    }
+}

@@ -8,6 +8,7 @@ struct Devices: ParsableCommand {
 
     func run() throws {
         print("CPU backend: \(CPUBackend.blasDescription)")
+        if let note = BLASCore.adjustmentNote { print("  \(note)") }
         let platforms = try OpenCLDevices.platforms()
         guard !platforms.isEmpty else {
             print("OpenCL: no platform found (install an OpenCL driver such as pocl-opencl-icd; --backend cpu works without one)")

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Backend
 
 /// The gpu-train command: a few-shot Siamese detector of malicious Kubernetes flows.
-@main
 struct GPUTrain: ParsableCommand {
     static let version = "0.1.0"
 
@@ -16,4 +16,13 @@ struct GPUTrain: ParsableCommand {
             Verify.self, Bench.self,
         ]
     )
+}
+
+/// Entry point: fixes OpenBLAS's kernel choice where it fell back to generic ones, then runs the command.
+@main
+enum Entry {
+    static func main() {
+        BLASCore.reexecIfGeneric()
+        GPUTrain.main()
+    }
 }

@@ -31,7 +31,8 @@ struct Report: ParsableCommand {
                 let factor = 4
                 let png = PNG.encodeGray(width: 32 * factor, height: 32 * factor,
                                          pixels: FlowImage.grayPixels(image[...], factor: factor))
-                examples.append(ExampleImage(caption: "\(table.scenarioNames[r]) (\(table.location(ofRow: r)))", group: group, png: png))
+                let file = table.rowFiles[r] >= 0 ? URL(fileURLWithPath: table.sourceFiles[Int(table.rowFiles[r])]).lastPathComponent : "?"
+                examples.append(ExampleImage(caption: "\(table.scenarioNames[r]), \(file) line \(table.rowLines[r])", group: group, png: png))
             }
         }
         let o = trained.options

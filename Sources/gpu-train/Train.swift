@@ -113,6 +113,7 @@ struct Train: ParsableCommand {
     func run() throws {
         TrainedModel.softwareVersion = GPUTrain.version
         let outURL = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         var options = try model.trainingOptions()
         var config = try model.modelConfig()
         var resumed: TrainedModel?

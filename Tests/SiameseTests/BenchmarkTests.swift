@@ -48,6 +48,24 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertTrue(report.text.contains("backend cpu"))
     }
 
+    func testOpenCLProfilingEventsReportDeviceTimeOnlyWhenAskedFor() throws {
+        guard (try? OpenCLDevices.all())?.isEmpty == false else { throw XCTSkip("no OpenCL device") }
+        let profiled = try OpenCLBackend(profiling: true)
+        XCTAssertTrue(profiled.isProfiling)
+        let t = try profiled.makeTensor([1 << 16])
+        _ = try profiled.takeProfiledSeconds()
+        try profiled.fill(t, with: 2)
+        let seconds = try profiled.takeProfiledSeconds()
+        XCTAssertTrue(seconds.isFinite && seconds > 0, "\(seconds)")
+        XCTAssertEqual(try profiled.takeProfiledSeconds(), 0, "events are forgotten once taken")
+        XCTAssertEqual(try profiled.download(t).first, 2)
+
+        let plain = try OpenCLBackend()
+        XCTAssertFalse(plain.isProfiling)
+        try plain.fill(try plain.makeTensor([16]), with: 1)
+        XCTAssertEqual(try plain.takeProfiledSeconds(), 0)
+    }
+
     func testSampleStatsMedianMinMax() {
         let s = SampleStats([3, 1, 2, 10])
         XCTAssertEqual(s.median, 2.5)

@@ -184,11 +184,16 @@ public final class SiameseNetwork {
         try backend.gemm(ws.embeddingGradient, transposeA: false, embed.value, transposeB: true, into: flatGradient, alpha: 1, beta: 0)
         for i in stride(from: last, through: 0, by: -1) {
             let w = parameters[2 * i], b = parameters[2 * i + 1]
-            if i < last, let pooledGradient = ws.pooledGradient[i], let argmax = ws.argmax[i] {
+            if i < last, let pooled = ws.pooled[i], let pooledGradient = ws.pooledGradient[i], let argmax = ws.argmax[i] {
+                // Through the fused ReLU at the pooled resolution, a quarter of the work: the
+                // gradient reaches only each window's winner, whose ReLU output is the pooled
+                // value, so masking by pooled > 0 equals masking the winners by conv > 0.
+                try backend.reluBackward(output: pooled, outputGradient: pooledGradient, inputGradient: pooledGradient)
                 try backend.maxPoolBackward(outputGradient: pooledGradient, argmax: argmax, inputGradient: ws.convGradient[i])
+            } else {
+                // Through the fused ReLU, in place.
+                try backend.reluBackward(output: ws.conv[i], outputGradient: ws.convGradient[i], inputGradient: ws.convGradient[i])
             }
-            // Through the fused ReLU, in place.
-            try backend.reluBackward(output: ws.conv[i], outputGradient: ws.convGradient[i], inputGradient: ws.convGradient[i])
             let input = i == 0 ? ws.input : ws.pooled[i - 1]!
             try backend.conv2dBackwardFilter(input: input, outputGradient: ws.convGradient[i], filterGradient: w.gradient, accumulate: false)
             try backend.conv2dBackwardBias(outputGradient: ws.convGradient[i], biasGradient: b.gradient, accumulate: false)

@@ -33,5 +33,30 @@ test: deps
 demo: build
 	@scripts/demo.sh "$(BIN)" "$(OUT)" "$(DATA)"
 
+# Reference frameworks (bench/reference/requirements.txt) in their own venv, made once.
+BENCH_VENV     ?= .venv-bench
+BENCH_OUT      ?= .build/bench
+PYTHON         ?= python3
+# e.g. BENCH_PIP_ARGS=--extra-index-url=https://download.pytorch.org/whl/cpu for the CPU-only torch
+BENCH_PIP_ARGS ?=
+
+$(BENCH_VENV)/.installed: bench/reference/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install $(BENCH_PIP_ARGS) -r bench/reference/requirements.txt
+	touch $@
+
+# gpu-train bench alone.
+bench: build
+	$(BIN) bench --backend all
+
+# gpu-train bench, then the PyTorch and TensorFlow references, one after another (they share
+# the CPUs, so never in parallel), then one table with ratios.
+bench-compare: build $(BENCH_VENV)/.installed
+	@mkdir -p $(BENCH_OUT)
+	$(BIN) bench --backend all --json $(BENCH_OUT)/gpu-train.json
+	$(BENCH_VENV)/bin/python bench/reference/torch_bench.py --json $(BENCH_OUT)/pytorch.json
+	$(BENCH_VENV)/bin/python bench/reference/tf_bench.py --json $(BENCH_OUT)/tensorflow.json
+	$(PYTHON) bench/compare.py $(BENCH_OUT)/gpu-train.json $(BENCH_OUT)/pytorch.json $(BENCH_OUT)/tensorflow.json
+
 clean:
 	rm -rf .build $(OUT)

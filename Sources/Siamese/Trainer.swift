@@ -27,7 +27,8 @@ public final class Trainer {
     /// Trains on `rows` of `table` (all rows when nil): fits the scaler on its benign flows,
     /// draws the support set, trains with early stopping, picks the threshold from the support
     /// set and returns the model. With `resume`, continues that model's run instead.
-    /// Writes a checkpoint to `checkpoint` after every epoch whose loss is finite.
+    /// Writes a checkpoint to `checkpoint` during training (see `TrainingOptions.checkpointInterval`;
+    /// only after epochs whose loss is finite) and the final model at the end.
     public func train(table: FlowTable, rows: [Int]? = nil, resume: TrainedModel? = nil, checkpoint: URL? = nil,
                       progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainedModel {
         try options.validate()
@@ -76,6 +77,7 @@ public final class Trainer {
         var sinceBest = 0
         var wroteCheckpoint = false
         let started = Date()
+        var lastCheckpoint = started
         var trainingSeconds = 0.0
         var epochsRun = 0
 
@@ -155,9 +157,10 @@ public final class Trainer {
             }
             let perEpoch = Date().timeIntervalSince(started) / Double(epochsRun)
             progress(.epochEnded(record, best: improved, secondsLeft: perEpoch * Double(options.epochs - epoch)))
-            if let checkpoint {
+            if let checkpoint, Date().timeIntervalSince(lastCheckpoint) >= options.checkpointInterval, epoch < options.epochs {
                 try makeModel(epochs: epoch).write(to: checkpoint)
                 wroteCheckpoint = true
+                lastCheckpoint = Date()
                 progress(.checkpoint(checkpoint))
             }
             if options.patience > 0, sinceBest >= options.patience, epoch < options.epochs {

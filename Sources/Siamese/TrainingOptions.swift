@@ -28,8 +28,29 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var patience = 5
     public var transform: FeatureTransform = .none
     public var scoreMethod: ScoreMethod = .benignMean
+    /// Seconds between checkpoints during training: one is written after the first epoch that
+    /// ends at least this long after the last (0: after every epoch), and always at the end.
+    public var checkpointInterval: Double = 30
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case benignShots, maliciousShots, pairMalicious, seed, learningRate, beta1, beta2, epsilon, batchSize, epochs
+        case valSplit, patience, transform, scoreMethod, checkpointInterval
+    }
+
+    /// Reads options written by any version: a key that is absent keeps its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.benignShots, &benignShots); try read(.maliciousShots, &maliciousShots)
+        try read(.pairMalicious, &pairMalicious); try read(.seed, &seed); try read(.learningRate, &learningRate)
+        try read(.beta1, &beta1); try read(.beta2, &beta2); try read(.epsilon, &epsilon); try read(.batchSize, &batchSize)
+        try read(.epochs, &epochs); try read(.valSplit, &valSplit); try read(.patience, &patience)
+        try read(.transform, &transform); try read(.scoreMethod, &scoreMethod); try read(.checkpointInterval, &checkpointInterval)
+    }
 
     public var adam: AdamHyperparameters {
         AdamHyperparameters(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
@@ -44,6 +65,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         guard (0..<1).contains(valSplit) else { throw bad("--val-split must be in [0, 1), got \(valSplit)") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("--lr must be a positive number, got \(learningRate)") }
         guard patience >= 0 else { throw bad("--patience must be 0 or more, got \(patience)") }
+        guard checkpointInterval >= 0 else { throw bad("--checkpoint-interval must be 0 or more seconds, got \(checkpointInterval)") }
     }
 }
 

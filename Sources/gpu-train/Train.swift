@@ -24,6 +24,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Contrastive margin.") var margin: Float = 1.0
     @Option(help: "Feature transform before the z-score: none or log (signed log1p).") var transform: FeatureTransform = .none
     @Option(help: "Anomaly score: benign-mean, benign-max or contrast.") var score: ScoreMethod = .benignMean
+    @Option(help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")
+    var checkpointInterval: Double = 30
     @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the 27 of the original work).")
     var features: String?
     @Option(help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
@@ -63,6 +65,7 @@ struct ModelOptions: ParsableArguments {
         o.patience = patience
         o.transform = transform
         o.scoreMethod = score
+        o.checkpointInterval = checkpointInterval
         try o.validate()
         return o
     }

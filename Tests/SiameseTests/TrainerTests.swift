@@ -80,3 +80,28 @@ final class TrainerTests: XCTestCase {
         }
     }
 }
+
+final class DivergenceTests: XCTestCase {
+    /// A NaN or infinite loss stops training with a clear error and leaves the checkpoint alone.
+    func testDivergenceStopsAndKeepsTheCheckpoint() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-nan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.safetensors")
+        let good = try Trainer(backend: CPUBackend(), config: smallConfig, options: quickOptions(epochs: 1))
+            .train(table: syntheticTable(), checkpoint: url)
+        let before = try Data(contentsOf: url)
+        var wild = quickOptions(epochs: 5)
+        wild.learningRate = 1e30
+        wild.checkpointInterval = 0
+        XCTAssertThrowsError(try Trainer(backend: CPUBackend(), config: smallConfig, options: wild)
+            .train(table: syntheticTable(), resume: good, checkpoint: url)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("training diverged") && text.contains("--lr"), text)
+        }
+        // Whatever was written before the loss went bad is a readable model with finite weights.
+        let after = try TrainedModel.read(url)
+        XCTAssertTrue(after.tensors.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        XCTAssertFalse(before.isEmpty)
+    }
+}

@@ -68,10 +68,17 @@ enum Console {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
-    /// Rewrites the current stderr line on a terminal; prints nothing otherwise.
+    nonisolated(unsafe) static var lastPlainStatus = Date.distantPast
+
+    /// Rewrites the current stderr line on a terminal; elsewhere (a log file, CI) prints it as
+    /// a plain line at most every 10 seconds, so long runs still show that they are alive.
     static func status(_ line: String) {
-        guard isTerminal else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+        } else if Date().timeIntervalSince(lastPlainStatus) >= 10 {
+            lastPlainStatus = Date()
+            note(line)
+        }
     }
 
     static func endStatus() {

@@ -9,7 +9,8 @@ import Kernels
 public final class OpenCLBackend: Backend {
     /// How GEMM is tiled: the variant in kernels/gemm.cl and its sizes.
     public enum GemmStyle: String, Sendable, CaseIterable {
-        /// Each work-item keeps an 8x16 block of C in vector registers; no local memory (CPU devices).
+        /// Each work-item keeps a 4x64 (or 8x16) block of C in float16 registers, or dot products
+        /// when B is transposed; no local memory, no barriers (CPU devices).
         case registers
         /// 64x64 local-memory tiles, 4x4 outputs per work-item (GPUs and accelerators).
         case localTiles
@@ -151,11 +152,22 @@ public final class OpenCLBackend: Backend {
         let transposes = [("TRANS_A", ta ? 1 : 0), ("TRANS_B", tb ? 1 : 0)]
         switch gemmStyle {
         case .registers:
-            // 8 work-items per group along N: on PoCL (2 cores, under load) any explicit group beat
-            // the driver's choice for 1024^3 (33-44 ms vs 79-99 ms); groups of 8 waste least on small M.
-            let regM = 8, regN = 16, group = 8
-            try cl.launch(kernel("gemm", "gemm_registers", transposes + [("REG_M", regM), ("REG_N", regN)]), args,
-                          global: [(n + regN - 1) / regN, (m + regM - 1) / regM], local: [group, 1])
+            if tb {
+                try gemmRegisters(transposes, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
+                                  vectors: 1)
+                return
+            }
+            // 4 rows x 64 columns per register block (4 float16 vectors) measured best on PoCL for
+            // every shape here; columns left over past a multiple of 64 go to a 16-column launch.
+            let wide = Self.registerColumns * 4, mainN = n / wide * wide
+            if mainN > 0 {
+                try gemmRegisters(transposes, m, mainN, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
+                                  vectors: 4)
+            }
+            if n > mainN {
+                try gemmRegisters(transposes, m, n - mainN, k, alpha, a, aOffset, lda, b, bOffset + mainN, ldb,
+                                  beta, c, cOffset + mainN, ldc, vectors: 1)
+            }
         case .localTiles:
             let tile = 64, perItem = 4, tileK = 16
             let k = try kernel("gemm", "gemm_local", transposes + [("TS_M", tile), ("TS_N", tile), ("TS_K", tileK),
@@ -164,6 +176,39 @@ public final class OpenCLBackend: Backend {
             try cl.launch(k, args, global: [(n + tile - 1) / tile * items, (m + tile - 1) / tile * items],
                           local: [items, items])
         }
+    }
+
+    /// Columns per vector in gemm_registers (REG_N).
+    static let registerColumns = 16
+
+    /// One launch of gemm_registers: a work-item owns a stripe of columns and `rows` rows of C
+    /// (kernels/gemm.cl). Up to 64 rows per work-item let it reuse its B panel from cache; fewer
+    /// when that would leave under 64 work-items for the cores. Groups of 8 along N: on PoCL any
+    /// explicit group beat the driver's choice, and 8 wastes least on small shapes.
+    private func gemmRegisters(_ transposes: [(String, Int)], _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                               _ a: CLBuffer, _ aOffset: Int, _ lda: Int, _ b: CLBuffer, _ bOffset: Int, _ ldb: Int,
+                               _ beta: Float, _ c: CLBuffer, _ cOffset: Int, _ ldc: Int, vectors: Int) throws {
+        let tb = transposes.contains { $0.0 == "TRANS_B" && $0.1 == 1 }
+        // Dot products (B transposed): 2 x 8 per block reads each long row of A for 8 columns, which
+        // wins when K is long (conv2's backward filter, 128x576, K 14336: 45 -> 62 GFLOP/s); 4 x 4
+        // wins on short K (conv4's, K 1024: 157-189 vs 125). A B panel of BLOCK_K x 64 columns
+        // fills L1 (32 KB) at 128.
+        let longK = k >= 8192
+        let regM = vectors == 1 ? 8 : 4, blockK = vectors == 1 ? 256 : 128
+        let dotM = longK ? 2 : 4, dotN = longK ? 8 : 4, group = 8
+        let stripe = tb ? dotN : Self.registerColumns * vectors, rowStep = tb ? dotM : regM
+        let stripes = (n + stripe - 1) / stripe
+        var rows = min(64, (m + rowStep - 1) / rowStep * rowStep)
+        while rows > rowStep && stripes * ((m + rows - 1) / rows) < 64 {
+            rows = ((rows / 2) + rowStep - 1) / rowStep * rowStep
+        }
+        let defines = transposes + [("REG_M", regM), ("REG_N", Self.registerColumns), ("REG_NV", vectors),
+                                    ("BLOCK_K", blockK), ("DOT_M", dotM), ("DOT_N", dotN)]
+        let args: [KernelArgument] = [.int(m), .int(n), .int(k), .float(alpha), .float(beta),
+                                      .buffer(a.mem), .int(aOffset), .int(lda), .buffer(b.mem), .int(bOffset), .int(ldb),
+                                      .buffer(c.mem), .int(cOffset), .int(ldc), .int(rows)]
+        try cl.launch(kernel("gemm", "gemm_registers", defines), args,
+                      global: [(stripes + group - 1) / group * group, (m + rows - 1) / rows], local: [group, 1])
     }
 
     public func addBias(_ bias: Tensor, to matrix: Tensor, activation: Activation) throws {
@@ -193,13 +238,13 @@ public final class OpenCLBackend: Backend {
         try cl.launch(kernel("conv", "im2col"),
                       [.buffer(input.mem), .int(offset), .buffer(col.mem), .int(g.inChannels), .int(g.height),
                        .int(g.width), .int(g.kernel), .int(images)],
-                      global: [images * g.pixels, g.patchSize])
+                      global: [g.height, images, g.patchSize])
     }
 
     private func gatherChannels(_ g: ConvGeometry, _ dy: CLBuffer, _ offset: Int, images: Int, into tmp: CLBuffer) throws {
         try cl.launch(kernel("conv", "gather_channels"),
                       [.buffer(dy.mem), .int(offset), .buffer(tmp.mem), .int(g.outChannels), .int(g.pixels), .int(images)],
-                      global: [images * g.pixels, g.outChannels])
+                      global: [images, g.outChannels])
     }
 
     public func conv2dForward(input: Tensor, filter: Tensor, bias: Tensor, output: Tensor, relu: Bool) throws {
@@ -219,7 +264,7 @@ public final class OpenCLBackend: Backend {
                           [.buffer(tmp.mem), .buffer(b.mem), .int(bias.offset), .buffer(y.mem),
                            .int(output.offset + start * g.outChannels * hw), .int(g.outChannels), .int(hw),
                            .int(images), .int(relu ? 1 : 0)],
-                          global: [cols, g.outChannels])
+                          global: [images, g.outChannels])
         }
     }
 
@@ -239,7 +284,7 @@ public final class OpenCLBackend: Backend {
                           [.buffer(col.mem), .buffer(dx.mem), .int(inputGradient.offset + start * g.inChannels * hw),
                            .int(g.inChannels), .int(g.height), .int(g.width), .int(g.kernel), .int(images),
                            .int(accumulate ? 1 : 0)],
-                          global: [images * g.inChannels * hw])
+                          global: [g.height, images, g.inChannels])
         }
     }
 
@@ -269,11 +314,12 @@ public final class OpenCLBackend: Backend {
         }
         let s = outputGradient.shape
         try Check.shape(op, biasGradient, [s[1]], "biasGradient")
-        let group = 64
+        // CPU devices: one work-item per channel, no barrier (a 64-wide tree cost 17 ms on conv1).
+        let group = gemmStyle == .registers ? 1 : 64
         try cl.launch(kernel("conv", "bias_gradient_nchw", [("REDUCE_WG", group)]),
                       arguments(outputGradient, op) + arguments(biasGradient, op) +
                       [.int(s[0]), .int(s[1]), .int(s[2] * s[3]), .int(accumulate ? 1 : 0)],
-                      global: [s[1] * group], local: [group])
+                      global: [s[1] * group], local: group == 1 ? nil : [group])
     }
 
     // MARK: Pooling (kernels/pool.cl)
@@ -284,7 +330,7 @@ public final class OpenCLBackend: Backend {
         try Check.shape(op, argmax, output.shape, "argmax")
         try cl.launch(kernel("pool", "maxpool_forward"),
                       arguments(input, op) + arguments(output, op) + arguments(argmax, op) +
-                      [.int(g.planes), .int(g.height), .int(g.width)], global: [output.count])
+                      [.int(g.planes), .int(g.height), .int(g.width)], global: [g.planes * g.outHeight])
     }
 
     public func maxPoolBackward(outputGradient: Tensor, argmax: Tensor, inputGradient: Tensor) throws {
@@ -293,7 +339,7 @@ public final class OpenCLBackend: Backend {
         try Check.shape(op, argmax, outputGradient.shape, "argmax")
         try cl.launch(kernel("pool", "maxpool_backward"),
                       arguments(outputGradient, op) + arguments(argmax, op) + arguments(inputGradient, op) +
-                      [.int(g.planes), .int(g.height), .int(g.width)], global: [inputGradient.count])
+                      [.int(g.planes), .int(g.height), .int(g.width)], global: [g.planes * g.outHeight])
     }
 
     // MARK: Elementwise (kernels/elementwise.cl)

@@ -13,81 +13,121 @@ extension KernelSources {
 // P = Ci*K*K; row p of col is (c, ky, kx) with p = (c*K + ky)*K + kx.
 
 #ifndef REDUCE_WG
-#define REDUCE_WG 64   // work-items per channel in bias_gradient_nchw (a power of two)
+#define REDUCE_WG 64   // work-items per channel in bias_gradient_nchw (a power of two; 1: no local memory)
 #endif
 
+// Each helper gives a work-item one contiguous row of W (or HW) values, so that the index
+// arithmetic is paid once per row rather than once per element (it dominated on CPU devices).
+
 // col[p, i*HW + y*W + x] = input[i, c, y+ky-pad, x+kx-pad], zero outside.
+// One work-item per (output row y, image i, row p of col).
 __kernel void im2col(__global const float* restrict input, const int inOffset,
                      __global float* restrict col,
                      const int channels, const int height, const int width, const int kernelSize,
                      const int images)
 {
+    const int y = get_global_id(0), i = get_global_id(1), p = get_global_id(2);
+    if (y >= height || i >= images || p >= channels * kernelSize * kernelSize) return;
     const int hw = height * width, cols = images * hw;
-    const int q = get_global_id(0), p = get_global_id(1);
-    if (q >= cols || p >= channels * kernelSize * kernelSize) return;
-    const int i = q / hw, pix = q % hw, y = pix / width, x = pix % width;
     const int c = p / (kernelSize * kernelSize), ky = (p / kernelSize) % kernelSize, kx = p % kernelSize;
     const int pad = (kernelSize - 1) / 2;
-    const int sy = y + ky - pad, sx = x + kx - pad;
-    float v = 0.0f;
-    if (sy >= 0 && sy < height && sx >= 0 && sx < width)
-        v = input[inOffset + ((i * channels + c) * height + sy) * width + sx];
-    col[p * cols + q] = v;
+    const int sy = y + ky - pad, shift = kx - pad;
+    __global float* out = col + p * cols + i * hw + y * width;
+    if (sy < 0 || sy >= height) {
+        for (int x = 0; x < width; ++x) out[x] = 0.0f;
+        return;
+    }
+    __global const float* src = input + inOffset + ((i * channels + c) * height + sy) * width;
+    for (int x = 0; x < width; ++x) {
+        const int sx = x + shift;
+        out[x] = (sx >= 0 && sx < width) ? src[sx] : 0.0f;
+    }
 }
 
 // grad[i, c, y, x] (+)= sum of col[p, i*HW + (y-dy)*W + (x-dx)] over the K*K taps that read it.
+// One work-item per (input row y, image i, channel c).
 __kernel void col2im(__global const float* restrict col,
                      __global float* restrict grad, const int gradOffset,
                      const int channels, const int height, const int width, const int kernelSize,
                      const int images, const int accumulate)
 {
+    const int y = get_global_id(0), i = get_global_id(1), c = get_global_id(2);
+    if (y >= height || i >= images || c >= channels) return;
     const int hw = height * width, cols = images * hw;
-    const int idx = get_global_id(0);
-    if (idx >= images * channels * hw) return;
-    const int x = idx % width, y = (idx / width) % height;
-    const int c = (idx / hw) % channels, i = idx / (hw * channels);
     const int pad = (kernelSize - 1) / 2;
-    float sum = 0.0f;
-    for (int ky = 0; ky < kernelSize; ++ky) {
-        const int oy = y - ky + pad;
-        if (oy < 0 || oy >= height) continue;
-        for (int kx = 0; kx < kernelSize; ++kx) {
-            const int ox = x - kx + pad;
-            if (ox < 0 || ox >= width) continue;
-            const int p = (c * kernelSize + ky) * kernelSize + kx;
-            sum += col[p * cols + i * hw + oy * width + ox];
+    __global float* g = grad + gradOffset + ((i * channels + c) * height + y) * width;
+    for (int x = 0; x < width; ++x) {
+        float sum = 0.0f;
+        for (int ky = 0; ky < kernelSize; ++ky) {
+            const int oy = y - ky + pad;
+            if (oy < 0 || oy >= height) continue;
+            __global const float* row = col + ((c * kernelSize + ky) * kernelSize) * cols + i * hw + oy * width;
+            for (int kx = 0; kx < kernelSize; ++kx) {
+                const int ox = x - kx + pad;
+                if (ox >= 0 && ox < width) sum += row[kx * cols + ox];
+            }
         }
+        g[x] = accumulate ? g[x] + sum : sum;
     }
-    __global float* g = grad + gradOffset + idx;
-    *g = accumulate ? *g + sum : sum;
 }
 
 // tmp[co, i*HW + pix] = dy[i, co, pix]: the output gradient as a [Co, images*HW] matrix.
+// One work-item per (image i, channel co).
 __kernel void gather_channels(__global const float* restrict dy, const int dyOffset,
                               __global float* restrict tmp,
                               const int channels, const int hw, const int images)
 {
-    const int q = get_global_id(0), co = get_global_id(1);
-    if (q >= images * hw || co >= channels) return;
-    const int i = q / hw, pix = q % hw;
-    tmp[co * images * hw + q] = dy[dyOffset + (i * channels + co) * hw + pix];
+    const int i = get_global_id(0), co = get_global_id(1);
+    if (i >= images || co >= channels) return;
+    __global const float* src = dy + dyOffset + (i * channels + co) * hw;
+    __global float* dst = tmp + co * images * hw + i * hw;
+    for (int pix = 0; pix < hw; ++pix) dst[pix] = src[pix];
 }
 
 // out[i, co, pix] = tmp[co, i*HW + pix] + bias[co], then ReLU when relu != 0.
+// One work-item per (image i, channel co).
 __kernel void scatter_bias(__global const float* restrict tmp,
                            __global const float* restrict bias, const int biasOffset,
                            __global float* restrict out, const int outOffset,
                            const int channels, const int hw, const int images, const int relu)
 {
-    const int q = get_global_id(0), co = get_global_id(1);
-    if (q >= images * hw || co >= channels) return;
-    const int i = q / hw, pix = q % hw;
-    float v = tmp[co * images * hw + q] + bias[biasOffset + co];
-    if (relu) v = fmax(v, 0.0f);
-    out[outOffset + (i * channels + co) * hw + pix] = v;
+    const int i = get_global_id(0), co = get_global_id(1);
+    if (i >= images || co >= channels) return;
+    __global const float* src = tmp + co * images * hw + i * hw;
+    __global float* dst = out + outOffset + (i * channels + co) * hw;
+    const float b = bias[biasOffset + co];
+    if (relu) {
+        for (int pix = 0; pix < hw; ++pix) dst[pix] = fmax(src[pix] + b, 0.0f);
+    } else {
+        for (int pix = 0; pix < hw; ++pix) dst[pix] = src[pix] + b;
+    }
 }
 
-// db[c] (+)= sum over n and pixels of dy[n, c, pixel]; one work-group of REDUCE_WG per channel.
+// db[c] (+)= sum over n and pixels of dy[n, c, pixel]. REDUCE_WG > 1: one work-group of
+// REDUCE_WG per channel, a tree in local memory (GPUs). REDUCE_WG == 1: one work-item per
+// channel that sums its planes with 16-wide vectors, no barrier (CPU devices).
+#if REDUCE_WG == 1
+__kernel void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
+                                 __global float* restrict db, const int dbOffset,
+                                 const int batch, const int channels, const int hw, const int accumulate)
+{
+    const int c = get_global_id(0);
+    if (c >= channels) return;
+    const int vectors = hw / 16;
+    float16 v = (float16)(0.0f);
+    float s = 0.0f;
+    for (int n = 0; n < batch; ++n) {
+        __global const float* p = dy + dyOffset + (n * channels + c) * hw;
+        for (int k = 0; k < vectors; ++k) v += vload16(k, p);
+        for (int k = vectors * 16; k < hw; ++k) s += p[k];
+    }
+    const float8 h8 = v.lo + v.hi;
+    const float4 h4 = h8.lo + h8.hi;
+    s += (h4.x + h4.y) + (h4.z + h4.w);
+    __global float* d = db + dbOffset + c;
+    *d = accumulate ? *d + s : s;
+}
+#else
 __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
 void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
                         __global float* restrict db, const int dbOffset,
@@ -111,6 +151,7 @@ void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
         *d = accumulate ? *d + partial[0] : partial[0];
     }
 }
+#endif
 
 """#,
         "elementwise": #"""
@@ -225,8 +266,18 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
         "gemm": #"""
 // SGEMM, row-major: C = alpha * op(A) * op(B) + beta * C, C is [M,N], op(A) [M,K], op(B) [K,N].
 // Two variants of one algorithm, chosen by the host per device type:
-//   gemm_registers: each work-item keeps a REG_M x REG_N block of C in vector registers and
-//                   reads A and B straight from global memory (CPU devices such as PoCL).
+//   gemm_registers: no local memory, no barriers (CPU devices such as PoCL, which run a
+//                   work-group as a loop). A work-item owns a column stripe of C and
+//                   `rowsPerItem` rows of it and walks them in register blocks:
+//                   B not transposed: REG_M x (REG_NV * REG_N) outputs in REG_M * REG_NV vectors;
+//                                     each k adds REG_NV vectors of a row of B times REG_M
+//                                     broadcast scalars of A.
+//                                     K is cut in BLOCK_K passes so the work-item's B panel
+//                                     stays in L1 across its row blocks.
+//                   B transposed (A not): C[m,n] is a dot product of two rows; DOT_M x DOT_N
+//                                     vector accumulators along k, summed at the end.
+//                   Rows (and dot-product columns) past the edge repeat the last valid one,
+//                   so the interior code runs unchanged and only valid outputs are stored.
 //   gemm_local:     a work-group stages TS_M x TS_K and TS_K x TS_N tiles in local memory and
 //                   each work-item accumulates WPT_M x WPT_N outputs in registers (GPUs).
 // Every tensor carries an element offset so that row views of larger buffers work.
@@ -238,10 +289,25 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
 #define TRANS_B 0   // 1: B is stored [N,K]
 #endif
 #ifndef REG_M
-#define REG_M 8     // gemm_registers: rows of C per work-item
+#define REG_M 8     // gemm_registers, B not transposed: rows of C per register block
 #endif
 #ifndef REG_N
-#define REG_N 16    // gemm_registers: columns of C per work-item (a vector width: 2, 4, 8 or 16)
+#define REG_N 16    // gemm_registers, B not transposed: columns per work-item (vector width 2, 4, 8 or 16)
+#endif
+#ifndef REG_NV
+#define REG_NV 1    // gemm_registers, B not transposed: vectors per row, 1, 2 or 4 (REG_N * REG_NV columns)
+#endif
+#ifndef BLOCK_K
+#define BLOCK_K 256 // gemm_registers, B not transposed: depth of one pass over the work-item's rows
+#endif
+#ifndef DOT_M
+#define DOT_M 4     // gemm_registers, B transposed: rows of C per register block (2 or 4)
+#endif
+#ifndef DOT_N
+#define DOT_N 4     // gemm_registers, B transposed: columns of C per work-item (2, 4 or 8)
+#endif
+#ifndef DOT_V
+#define DOT_V 16    // gemm_registers, B transposed: vector width along k (2, 4, 8 or 16)
 #endif
 #ifndef TS_M
 #define TS_M 64     // gemm_local: rows of C per work-group
@@ -264,6 +330,8 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
 #define VEC CAT(float, REG_N)
 #define VLOAD CAT(vload, REG_N)
 #define VSTORE CAT(vstore, REG_N)
+#define DVEC CAT(float, DOT_V)
+#define DVLOAD CAT(vload, DOT_V)
 
 #if TRANS_A
 #define A_AT(m, k) A[(k) * lda + (m)]
@@ -276,58 +344,177 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
 #define B_AT(k, n) B[(k) * ldb + (n)]
 #endif
 
+// alpha * sum + beta * c, where beta == 0 never reads c (it may hold NaN).
+#define BLEND(sum, c) ((beta != 0.0f) ? alpha * (sum) + beta * (c) : alpha * (sum))
+
+// Register blocks are written out with these repeaters, not loops over arrays: PoCL's
+// compiler keeps an unrolled block in registers but spills a loop-indexed array to the stack.
+#if REG_M == 8
+#define FOR_REG_M(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#elif REG_M == 6
+#define FOR_REG_M(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#elif REG_M == 4
+#define FOR_REG_M(X) X(0) X(1) X(2) X(3)
+#elif REG_M == 2
+#define FOR_REG_M(X) X(0) X(1)
+#else
+#error "REG_M must be 2, 4, 6 or 8"
+#endif
+#if REG_NV == 4
+#define FOR_REG_NV(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+#elif REG_NV == 2
+#define FOR_REG_NV(X, i) X(i, 0) X(i, 1)
+#elif REG_NV == 1
+#define FOR_REG_NV(X, i) X(i, 0)
+#else
+#error "REG_NV must be 1, 2 or 4"
+#endif
+#if DOT_N == 8
+#define FOR_DOT_N(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3) X(i, 4) X(i, 5) X(i, 6) X(i, 7)
+#elif DOT_N == 4
+#define FOR_DOT_N(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+#elif DOT_N == 2
+#define FOR_DOT_N(X, i) X(i, 0) X(i, 1)
+#else
+#error "DOT_N must be 2, 4 or 8"
+#endif
+#if DOT_M == 4
+#define FOR_DOT(X) FOR_DOT_N(X, 0) FOR_DOT_N(X, 1) FOR_DOT_N(X, 2) FOR_DOT_N(X, 3)
+#define FOR_DOT_M(X) X(0) X(1) X(2) X(3)
+#elif DOT_M == 2
+#define FOR_DOT(X) FOR_DOT_N(X, 0) FOR_DOT_N(X, 1)
+#define FOR_DOT_M(X) X(0) X(1)
+#else
+#error "DOT_M must be 2 or 4"
+#endif
+#if DOT_N == 8
+#define FOR_DOT_COLS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#elif DOT_N == 4
+#define FOR_DOT_COLS(X) X(0) X(1) X(2) X(3)
+#else
+#define FOR_DOT_COLS(X) X(0) X(1)
+#endif
+
+#if TRANS_B
+inline float horizontal_sum(const DVEC v)
+{
+#if DOT_V == 16
+    const float8 h8 = v.lo + v.hi;
+    const float4 h4 = h8.lo + h8.hi;
+#elif DOT_V == 8
+    const float4 h4 = v.lo + v.hi;
+#elif DOT_V == 4
+    const float4 h4 = v;
+#endif
+#if DOT_V >= 4
+    const float2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+#else
+    return v.x + v.y;
+#endif
+}
+#endif
+
+// Row i of the current register block of A, clamped to the last row of C.
+#if TRANS_A
+#define ROW_POINTER(i) (A + min(m0 + (i), M - 1))
+#define ROW_AT(i, k) a##i[(k) * lda]
+#else
+#define ROW_POINTER(i) (A + min(m0 + (i), M - 1) * lda)
+#define ROW_AT(i, k) a##i[k]
+#endif
+
+#define REG_ZERO(i, v) VEC acc##i##_##v = (VEC)(0.0f);
+#define REG_DECLARE(i) __global const float* a##i = ROW_POINTER(i); FOR_REG_NV(REG_ZERO, i)
+#define REG_LOAD_B(unused, v) const VEC b##v = VLOAD(0, B + k * ldb + n0 + (v) * REG_N);
+#define REG_FMA_ONE(i, v) acc##i##_##v = fma(a, b##v, acc##i##_##v);
+#define REG_FMA(i) { const VEC a = (VEC)(ROW_AT(i, k)); FOR_REG_NV(REG_FMA_ONE, i) }
+// The first pass applies beta; later passes add to what it stored.
+#define REG_STORE_ONE(i, v) { \
+        __global float* c = C + (m0 + (i)) * ldc + n0 + (v) * REG_N; \
+        const VEC r = (k0 == 0) ? BLEND(acc##i##_##v, VLOAD(0, c)) : alpha * acc##i##_##v + VLOAD(0, c); \
+        VSTORE(r, 0, c); }
+#define REG_STORE(i) if ((i) < rows) { FOR_REG_NV(REG_STORE_ONE, i) }
+
+#define DOT_ROW(i) __global const float* a##i = A + min(m0 + (i), M - 1) * lda;
+#define DOT_DECLARE(i, j) DVEC acc##i##j = (DVEC)(0.0f);
+#define DOT_LOAD_A(i) const DVEC va##i = DVLOAD(0, a##i + k);
+#define DOT_LOAD_B(j) const DVEC vb##j = DVLOAD(0, b##j + k);
+#define DOT_FMA(i, j) acc##i##j = fma(va##i, vb##j, acc##i##j);
+#define DOT_STORE(i, j) if ((i) < rows && (j) < cols) { \
+        float sum = horizontal_sum(acc##i##j); \
+        for (int k = kVector; k < K; ++k) sum = fma(a##i[k], b##j[k], sum); \
+        __global float* c = C + (m0 + (i)) * ldc + n0 + (j); \
+        *c = BLEND(sum, *c); }
+#define DOT_COLUMN(j) __global const float* b##j = B + min(n0 + (j), N - 1) * ldb;
+
 __kernel void gemm_registers(const int M, const int N, const int K,
                              const float alpha, const float beta,
                              __global const float* restrict Abase, const int aOffset, const int lda,
                              __global const float* restrict Bbase, const int bOffset, const int ldb,
-                             __global float* restrict Cbase, const int cOffset, const int ldc)
+                             __global float* restrict Cbase, const int cOffset, const int ldc,
+                             const int rowsPerItem)
 {
-    const int n0 = get_global_id(0) * REG_N;
-    const int m0 = get_global_id(1) * REG_M;
-    if (m0 >= M || n0 >= N) return;
     __global const float* A = Abase + aOffset;
     __global const float* B = Bbase + bOffset;
     __global float* C = Cbase + cOffset;
-
-    VEC acc[REG_M];
-    for (int i = 0; i < REG_M; ++i) acc[i] = (VEC)(0.0f);
-
-    const bool full = (m0 + REG_M <= M) && (n0 + REG_N <= N);
-    if (full) {
-        for (int k = 0; k < K; ++k) {
-#if TRANS_B
-            VEC b;
-            float* bp = (float*)&b;
-            for (int j = 0; j < REG_N; ++j) bp[j] = B_AT(k, n0 + j);
-#else
-            const VEC b = VLOAD(0, B + k * ldb + n0);
-#endif
-            for (int i = 0; i < REG_M; ++i) acc[i] = mad((VEC)(A_AT(m0 + i, k)), b, acc[i]);
-        }
-        for (int i = 0; i < REG_M; ++i) {
-            __global float* c = C + (m0 + i) * ldc + n0;
-            VEC r = alpha * acc[i];
-            if (beta != 0.0f) r += beta * VLOAD(0, c);
-            VSTORE(r, 0, c);
-        }
-    } else {
-        const int rows = min(REG_M, M - m0), cols = min(REG_N, N - n0);
-        for (int k = 0; k < K; ++k) {
-            VEC b = (VEC)(0.0f);
-            float* bp = (float*)&b;
-            for (int j = 0; j < cols; ++j) bp[j] = B_AT(k, n0 + j);
-            for (int i = 0; i < rows; ++i) acc[i] = mad((VEC)(A_AT(m0 + i, k)), b, acc[i]);
-        }
-        for (int i = 0; i < rows; ++i) {
-            float* ap = (float*)&acc[i];
-            for (int j = 0; j < cols; ++j) {
-                __global float* c = C + (m0 + i) * ldc + n0 + j;
-                float r = alpha * ap[j];
-                if (beta != 0.0f) r += beta * *c;
-                *c = r;
+    const int mBegin = get_global_id(1) * rowsPerItem;
+    const int mEnd = min(M, mBegin + rowsPerItem);
+#if !TRANS_B
+    const int n0 = get_global_id(0) * (REG_N * REG_NV);
+    if (n0 >= N || mBegin >= M) return;
+    if (n0 + REG_N * REG_NV <= N) {
+        for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
+            const int k1 = min(K, k0 + BLOCK_K);
+            for (int m0 = mBegin; m0 < mEnd; m0 += REG_M) {
+                FOR_REG_M(REG_DECLARE)
+                for (int k = k0; k < k1; ++k) {
+                    FOR_REG_NV(REG_LOAD_B, 0)
+                    FOR_REG_M(REG_FMA)
+                }
+                const int rows = min(REG_M, mEnd - m0);
+                FOR_REG_M(REG_STORE)
             }
         }
+    } else {
+        // The last, partial column stripe: plain scalar code.
+        for (int m = mBegin; m < mEnd; ++m)
+            for (int n = n0; n < N; ++n) {
+                float sum = 0.0f;
+                for (int k = 0; k < K; ++k) sum = fma(A_AT(m, k), B_AT(k, n), sum);
+                __global float* c = C + m * ldc + n;
+                *c = BLEND(sum, *c);
+            }
     }
+#else
+    const int n0 = get_global_id(0) * DOT_N;
+    if (n0 >= N || mBegin >= M) return;
+#if !TRANS_A
+    FOR_DOT_COLS(DOT_COLUMN)
+    const int kVector = K - K % DOT_V;
+    const int cols = min(DOT_N, N - n0);
+    for (int m0 = mBegin; m0 < mEnd; m0 += DOT_M) {
+        FOR_DOT_M(DOT_ROW)
+        FOR_DOT(DOT_DECLARE)
+        for (int k = 0; k < kVector; k += DOT_V) {
+            FOR_DOT_M(DOT_LOAD_A)
+            FOR_DOT_COLS(DOT_LOAD_B)
+            FOR_DOT(DOT_FMA)
+        }
+        const int rows = min(DOT_M, mEnd - m0);
+        FOR_DOT(DOT_STORE)
+    }
+#else
+    // Both transposed (no caller needs speed here): plain scalar code.
+    for (int m = mBegin; m < mEnd; ++m)
+        for (int n = n0; n < min(N, n0 + DOT_N); ++n) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; ++k) sum = fma(A_AT(m, k), B_AT(k, n), sum);
+            __global float* c = C + m * ldc + n;
+            *c = BLEND(sum, *c);
+        }
+#endif
+#endif
 }
 
 #define RTS_M (TS_M / WPT_M)   // work-items per work-group along M
@@ -533,40 +720,61 @@ __kernel void adam(__global float* restrict p, const int pOffset,
 // argmax holds the winner's position in its window, 0..3 row-major, stored as float;
 // ties go to the first of (0,0), (0,1), (1,0), (1,1), and cells outside the input never win.
 
+// One work-item per output row (the index arithmetic once per row, not per element).
 __kernel void maxpool_forward(__global const float* restrict input, const int inOffset,
                               __global float* restrict output, const int outOffset,
                               __global float* restrict argmax, const int argOffset,
                               const int planes, const int height, const int width)
 {
     const int oh = (height + 1) / 2, ow = (width + 1) / 2;
-    const int idx = get_global_id(0);
-    if (idx >= planes * oh * ow) return;
-    const int ox = idx % ow, oy = (idx / ow) % oh, plane = idx / (oh * ow);
-    __global const float* src = input + inOffset + plane * height * width;
-    const int y0 = 2 * oy, x0 = 2 * ox;
-    float best = src[y0 * width + x0], where = 0.0f;
-    if (x0 + 1 < width && src[y0 * width + x0 + 1] > best) { best = src[y0 * width + x0 + 1]; where = 1.0f; }
-    if (y0 + 1 < height) {
-        if (src[(y0 + 1) * width + x0] > best) { best = src[(y0 + 1) * width + x0]; where = 2.0f; }
-        if (x0 + 1 < width && src[(y0 + 1) * width + x0 + 1] > best) { best = src[(y0 + 1) * width + x0 + 1]; where = 3.0f; }
+    const int row = get_global_id(0);
+    if (row >= planes * oh) return;
+    const int oy = row % oh, plane = row / oh;
+    __global const float* top = input + inOffset + (plane * height + 2 * oy) * width;
+    __global const float* bottom = top + width;
+    __global float* out = output + outOffset + row * ow;
+    __global float* arg = argmax + argOffset + row * ow;
+    const bool hasBottom = 2 * oy + 1 < height;
+    for (int ox = 0; ox < ow; ++ox) {
+        const int x0 = 2 * ox;
+        float best = top[x0], where = 0.0f;
+        if (x0 + 1 < width && top[x0 + 1] > best) { best = top[x0 + 1]; where = 1.0f; }
+        if (hasBottom) {
+            if (bottom[x0] > best) { best = bottom[x0]; where = 2.0f; }
+            if (x0 + 1 < width && bottom[x0 + 1] > best) { best = bottom[x0 + 1]; where = 3.0f; }
+        }
+        out[ox] = best;
+        arg[ox] = where;
     }
-    output[outOffset + idx] = best;
-    argmax[argOffset + idx] = where;
 }
 
-// One work-item per input cell: it takes its window's gradient if it was the winner, else 0.
+// One work-item per output row: it writes the two input rows under that row of windows,
+// each window's gradient to its winner and 0 to the rest (no atomics, no second pass).
 __kernel void maxpool_backward(__global const float* restrict dy, const int dyOffset,
                                __global const float* restrict argmax, const int argOffset,
                                __global float* restrict dx, const int dxOffset,
                                const int planes, const int height, const int width)
 {
     const int oh = (height + 1) / 2, ow = (width + 1) / 2;
-    const int idx = get_global_id(0);
-    if (idx >= planes * height * width) return;
-    const int x = idx % width, y = (idx / width) % height, plane = idx / (height * width);
-    const int o = (plane * oh + y / 2) * ow + x / 2;
-    const int position = (y & 1) * 2 + (x & 1);
-    dx[dxOffset + idx] = ((int)argmax[argOffset + o] == position) ? dy[dyOffset + o] : 0.0f;
+    const int row = get_global_id(0);
+    if (row >= planes * oh) return;
+    const int oy = row % oh, plane = row / oh;
+    __global const float* g = dy + dyOffset + row * ow;
+    __global const float* w = argmax + argOffset + row * ow;
+    __global float* top = dx + dxOffset + (plane * height + 2 * oy) * width;
+    __global float* bottom = top + width;
+    const bool hasBottom = 2 * oy + 1 < height;
+    for (int ox = 0; ox < ow; ++ox) {
+        const float v = g[ox];
+        const int where = (int)w[ox];
+        const int x = 2 * ox;
+        top[x] = where == 0 ? v : 0.0f;
+        if (x + 1 < width) top[x + 1] = where == 1 ? v : 0.0f;
+        if (hasBottom) {
+            bottom[x] = where == 2 ? v : 0.0f;
+            if (x + 1 < width) bottom[x + 1] = where == 3 ? v : 0.0f;
+        }
+    }
 }
 
 """#,

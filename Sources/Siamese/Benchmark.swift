@@ -307,10 +307,10 @@ public enum Benchmark {
             }
             try measure("conv_backward_filter", name, shape, flops: g.flops, bytes: nil) {
                 try backend.conv2dBackwardFilter(input: input, outputGradient: outputGradient,
-                                                 filterGradient: w.gradient, accumulate: false)
+                                                 filterGradient: try w.gradient(), accumulate: false)
             }
             try measure("conv_backward_bias", name, "N\(n) \(c)x\(s)x\(s)", flops: elements, bytes: nil) {
-                try backend.conv2dBackwardBias(outputGradient: outputGradient, biasGradient: b.gradient, accumulate: false)
+                try backend.conv2dBackwardBias(outputGradient: outputGradient, biasGradient: try b.gradient(), accumulate: false)
             }
             lastOutput = output
             if i < config.channels.count - 1 {
@@ -350,7 +350,7 @@ public enum Benchmark {
                              alpha: 1, beta: 0)
         }
         try measure("dense_backward_weight", "embed", "(\(m)x\(kIn))^T * \(m)x\(out)", flops: denseFlops, bytes: nil) {
-            try backend.gemm(flat, transposeA: true, embeddingGradient, transposeB: false, into: embed.gradient,
+            try backend.gemm(flat, transposeA: true, embeddingGradient, transposeB: false, into: try embed.gradient(),
                              alpha: 1, beta: 0)
         }
         // Adam reads parameter, gradient and both moments and writes three of them: 7 floats per element.
@@ -361,8 +361,8 @@ public enum Benchmark {
                     flops: nil, bytes: 7 * 4 * Double(parameterCount)) {
             step += 1
             for p in network.parameters {
-                try backend.adamUpdate(parameter: p.value, gradient: p.gradient, firstMoment: p.firstMoment,
-                                       secondMoment: p.secondMoment, hyperparameters: hyper, step: step)
+                try backend.adamUpdate(parameter: p.value, gradient: try p.gradient(), firstMoment: try p.firstMoment(),
+                                       secondMoment: try p.secondMoment(), hyperparameters: hyper, step: step)
             }
         }
         return rows

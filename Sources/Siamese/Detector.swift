@@ -22,7 +22,7 @@ public final class Detector {
 
     /// Builds the network on `backend` and loads the model's weights into it.
     public convenience init(model: TrainedModel, backend: Backend, method: ScoreMethod? = nil, batchSize: Int = 256) throws {
-        let network = try SiameseNetwork(backend: backend, config: model.config)
+        let network = try SiameseNetwork(backend: backend, config: model.config, training: false)
         try model.load(into: network)
         try self.init(model: model, network: network, method: method, batchSize: batchSize)
     }

@@ -1,20 +1,29 @@
 import Backend
 
-/// One trainable tensor with its gradient and Adam moments, all on the backend.
+/// One trainable tensor with, in a training network, its gradient and Adam moments, all on
+/// the backend. An inference-only network keeps just the values (a quarter of the memory).
 public final class Parameter {
     public let name: String
     public let value: Tensor
-    public let gradient: Tensor
-    public let firstMoment: Tensor
-    public let secondMoment: Tensor
+    private let state: (gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor)?
 
-    init(name: String, shape: [Int], backend: Backend) throws {
+    init(name: String, shape: [Int], backend: Backend, training: Bool) throws {
         self.name = name
         value = try backend.makeTensor(shape)
-        gradient = try backend.makeTensor(shape)
-        firstMoment = try backend.makeTensor(shape)
-        secondMoment = try backend.makeTensor(shape)
+        state = training ? (try backend.makeTensor(shape), try backend.makeTensor(shape), try backend.makeTensor(shape)) : nil
     }
+
+    private func training() throws -> (gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor) {
+        guard let state else {
+            throw SiameseError.invalidConfiguration("\(name): this network was built for inference only (no gradients)")
+        }
+        return state
+    }
+
+    public func gradient() throws -> Tensor { try training().gradient }
+    public func firstMoment() throws -> Tensor { try training().firstMoment }
+    public func secondMoment() throws -> Tensor { try training().secondMoment }
+    public var hasTrainingState: Bool { state != nil }
 }
 
 /// Activations and gradients for one batch size, allocated once and reused every step.
@@ -30,32 +39,34 @@ final class Activations {
     let difference: Tensor, differenceGradient: Tensor
     let logits: Tensor, logitsGradient: Tensor, labels: Tensor
 
-    init(config: ModelConfig, images: Int, backend: Backend) throws {
+    /// Gradient buffers are made only for `training`; inference needs the forward ones alone.
+    init(config: ModelConfig, images: Int, backend: Backend, training: Bool) throws {
         self.images = images
+        let gradientShape = { (shape: [Int]) throws -> Tensor in try backend.makeTensor(training ? shape : [1]) }
         let side = config.imageSide
         input = try backend.makeTensor([images, 1, side, side])
         let sides = config.layerSides
         for (i, c) in config.channels.enumerated() {
             let s = sides[i]
             conv.append(try backend.makeTensor([images, c, s, s]))
-            convGradient.append(try backend.makeTensor([images, c, s, s]))
+            convGradient.append(try gradientShape([images, c, s, s]))
             if i < config.channels.count - 1 {
                 let p = (s + 1) / 2
                 pooled.append(try backend.makeTensor([images, c, p, p]))
                 argmax.append(try backend.makeTensor([images, c, p, p]))
-                pooledGradient.append(try backend.makeTensor([images, c, p, p]))
+                pooledGradient.append(try gradientShape([images, c, p, p]))
             } else {
                 pooled.append(nil); argmax.append(nil); pooledGradient.append(nil)
             }
         }
         embedding = try backend.makeTensor([images, config.embedding])
-        embeddingGradient = try backend.makeTensor([images, config.embedding])
+        embeddingGradient = try gradientShape([images, config.embedding])
         let pairs = max(images / 2, 1)
-        difference = try backend.makeTensor([pairs, config.embedding])
-        differenceGradient = try backend.makeTensor([pairs, config.embedding])
-        logits = try backend.makeTensor([pairs, 1])
-        logitsGradient = try backend.makeTensor([pairs, 1])
-        labels = try backend.makeTensor([pairs])
+        difference = try gradientShape([pairs, config.embedding])
+        differenceGradient = try gradientShape([pairs, config.embedding])
+        logits = try gradientShape([pairs, 1])
+        logitsGradient = try gradientShape([pairs, 1])
+        labels = try gradientShape([pairs])
     }
 }
 
@@ -66,18 +77,21 @@ final class Activations {
 public final class SiameseNetwork {
     public let backend: Backend
     public let config: ModelConfig
+    /// False for an inference-only network: no gradients, no Adam state, forward buffers only.
+    public let training: Bool
     public private(set) var parameters: [Parameter] = []
     /// Adam steps taken so far (the bias correction's t).
     public var step = 0
     private var byName: [String: Parameter] = [:]
     private var workspaces: [Int: Activations] = [:]
 
-    public init(backend: Backend, config: ModelConfig) throws {
+    public init(backend: Backend, config: ModelConfig, training: Bool = true) throws {
         try config.validate()
         self.backend = backend
         self.config = config
+        self.training = training
         for (name, shape) in config.parameterShapes {
-            let p = try Parameter(name: name, shape: shape, backend: backend)
+            let p = try Parameter(name: name, shape: shape, backend: backend, training: training)
             parameters.append(p)
             byName[name] = p
         }
@@ -103,15 +117,17 @@ public final class SiameseNetwork {
                 let limit = (6 / Float(fanIn + fanOut)).squareRoot()
                 try backend.upload((0..<p.value.count).map { _ in rng.uniform(-limit, limit) }, to: p.value)
             }
-            try backend.fill(p.firstMoment, with: 0)
-            try backend.fill(p.secondMoment, with: 0)
+            if p.hasTrainingState {
+                try backend.fill(try p.firstMoment(), with: 0)
+                try backend.fill(try p.secondMoment(), with: 0)
+            }
         }
         step = 0
     }
 
     func workspace(images: Int) throws -> Activations {
         if let w = workspaces[images] { return w }
-        let w = try Activations(config: config, images: images, backend: backend)
+        let w = try Activations(config: config, images: images, backend: backend, training: training)
         workspaces[images] = w
         return w
     }
@@ -161,8 +177,8 @@ public final class SiameseNetwork {
             try backend.addBias(headBias.value, to: logits, activation: .none)
             let result = try backend.binaryCrossEntropyWithLogits(logits: try logits.reshaped([pairs]), labels: labels,
                                                                   logitsGradient: try dLogits.reshaped([pairs]))
-            try backend.gemm(diff, transposeA: true, dLogits, transposeB: false, into: head.gradient, alpha: 1, beta: 0)
-            try backend.biasGradient(outputGradient: dLogits, biasGradient: headBias.gradient, accumulate: false)
+            try backend.gemm(diff, transposeA: true, dLogits, transposeB: false, into: try head.gradient(), alpha: 1, beta: 0)
+            try backend.biasGradient(outputGradient: dLogits, biasGradient: try headBias.gradient(), accumulate: false)
             try backend.gemm(dLogits, transposeA: false, head.value, transposeB: true, into: dDiff, alpha: 1, beta: 0)
             try backend.absDifferenceBackward(left, right, outputGradient: dDiff, gradientA: gradLeft, gradientB: gradRight)
             return result
@@ -179,8 +195,8 @@ public final class SiameseNetwork {
         let last = config.channels.count - 1
         let flat = try ws.conv[last].reshaped([ws.images, config.flattened])
         let flatGradient = try ws.convGradient[last].reshaped([ws.images, config.flattened])
-        try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: embed.gradient, alpha: 1, beta: 0)
-        try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: embedBias.gradient, accumulate: false)
+        try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: try embed.gradient(), alpha: 1, beta: 0)
+        try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: try embedBias.gradient(), accumulate: false)
         try backend.gemm(ws.embeddingGradient, transposeA: false, embed.value, transposeB: true, into: flatGradient, alpha: 1, beta: 0)
         for i in stride(from: last, through: 0, by: -1) {
             let w = parameters[2 * i], b = parameters[2 * i + 1]
@@ -195,8 +211,8 @@ public final class SiameseNetwork {
                 try backend.reluBackward(output: ws.conv[i], outputGradient: ws.convGradient[i], inputGradient: ws.convGradient[i])
             }
             let input = i == 0 ? ws.input : ws.pooled[i - 1]!
-            try backend.conv2dBackwardFilter(input: input, outputGradient: ws.convGradient[i], filterGradient: w.gradient, accumulate: false)
-            try backend.conv2dBackwardBias(outputGradient: ws.convGradient[i], biasGradient: b.gradient, accumulate: false)
+            try backend.conv2dBackwardFilter(input: input, outputGradient: ws.convGradient[i], filterGradient: try w.gradient(), accumulate: false)
+            try backend.conv2dBackwardBias(outputGradient: ws.convGradient[i], biasGradient: try b.gradient(), accumulate: false)
             if i > 0, let below = ws.pooledGradient[i - 1] {
                 try backend.conv2dBackwardInput(outputGradient: ws.convGradient[i], filter: w.value, inputGradient: below, accumulate: false)
             }
@@ -208,6 +224,9 @@ public final class SiameseNetwork {
     /// Uploads B pairs (left images, right images: B x side^2 each) and labels into a workspace.
     func load(left: [Float], right: [Float], labels: [Float]) throws -> Activations {
         let pairs = labels.count, pixels = config.imageSide * config.imageSide
+        guard training else {
+            throw SiameseError.invalidConfiguration("this network was built for inference only; it cannot train or compute losses")
+        }
         guard pairs > 0, left.count == pairs * pixels, right.count == pairs * pixels else {
             throw SiameseError.invalidData("a batch needs \(pairs) left and right images of \(pixels) pixels")
         }
@@ -226,8 +245,8 @@ public final class SiameseNetwork {
         try backward(ws)
         step += 1
         for p in parameters {
-            try backend.adamUpdate(parameter: p.value, gradient: p.gradient, firstMoment: p.firstMoment,
-                                   secondMoment: p.secondMoment, hyperparameters: optimizer, step: step)
+            try backend.adamUpdate(parameter: p.value, gradient: try p.gradient(), firstMoment: try p.firstMoment(),
+                                   secondMoment: try p.secondMoment(), hyperparameters: optimizer, step: step)
         }
         return result
     }
@@ -266,10 +285,10 @@ public final class SiameseNetwork {
     public func exportTensors(includeOptimizer: Bool) throws -> [(name: String, shape: [Int], values: [Float])] {
         var out: [(String, [Int], [Float])] = []
         for p in parameters { out.append((p.name, p.value.shape, try backend.download(p.value))) }
-        if includeOptimizer {
+        if includeOptimizer && training {
             for p in parameters {
-                out.append(("adam.m." + p.name, p.value.shape, try backend.download(p.firstMoment)))
-                out.append(("adam.v." + p.name, p.value.shape, try backend.download(p.secondMoment)))
+                out.append(("adam.m." + p.name, p.value.shape, try backend.download(try p.firstMoment())))
+                out.append(("adam.v." + p.name, p.value.shape, try backend.download(try p.secondMoment())))
             }
         }
         return out
@@ -280,12 +299,13 @@ public final class SiameseNetwork {
         for p in parameters {
             guard let v = lookup(p.name) else { throw SiameseError.invalidData("missing tensor \(p.name)") }
             try backend.upload(v, to: p.value)
+            guard p.hasTrainingState else { continue }
             if let m = lookup("adam.m." + p.name), let v = lookup("adam.v." + p.name) {
-                try backend.upload(m, to: p.firstMoment)
-                try backend.upload(v, to: p.secondMoment)
+                try backend.upload(m, to: try p.firstMoment())
+                try backend.upload(v, to: try p.secondMoment())
             } else {
-                try backend.fill(p.firstMoment, with: 0)
-                try backend.fill(p.secondMoment, with: 0)
+                try backend.fill(try p.firstMoment(), with: 0)
+                try backend.fill(try p.secondMoment(), with: 0)
             }
         }
     }

@@ -105,3 +105,13 @@ final class DivergenceTests: XCTestCase {
         XCTAssertFalse(before.isEmpty)
     }
 }
+
+final class InferenceNetworkTests: XCTestCase {
+    func testInferenceNetworkHasNoTrainingStateAndRefusesToTrain() throws {
+        let net = try SiameseNetwork(backend: CPUBackend(), config: smallConfig, training: false)
+        XCTAssertFalse(net.parameters.contains { $0.hasTrainingState })
+        XCTAssertThrowsError(try net.trainStep(left: [Float](repeating: 0, count: 1024), right: [Float](repeating: 0, count: 1024),
+                                               labels: [1], optimizer: AdamHyperparameters()))
+        XCTAssertEqual(try net.embed(images: [Float](repeating: 0.5, count: 2048), count: 2).count, 2 * smallConfig.embedding)
+    }
+}

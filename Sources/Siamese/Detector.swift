@@ -29,14 +29,17 @@ public final class Detector {
 
     /// Uses a network that already holds the model's weights (the trainer's own).
     public init(model: TrainedModel, network: SiameseNetwork, method: ScoreMethod? = nil, batchSize: Int = 256) throws {
-        self.model = model
+        // The weights live in the network now; keep only the head's on the host.
+        var kept = model
+        kept.tensors = model.tensors.filter { $0.key.hasPrefix("head.") }
+        self.model = kept
         self.method = method ?? model.options.scoreMethod
         self.batchSize = max(1, batchSize)
         self.network = network
         let images = (0..<model.support.count).flatMap { model.support.image($0) }
         supportEmbeddings = try network.embed(images: images, count: model.support.count)
-        headWeights = model.tensors["head.weight"]?.values ?? []
-        headBias = model.tensors["head.bias"]?.values.first ?? 0
+        headWeights = kept.tensors["head.weight"]?.values ?? []
+        headBias = kept.tensors["head.bias"]?.values.first ?? 0
     }
 
     /// Similarity of embedding `q` (dim floats at `query`) to support `j`, in [0, 1].

@@ -77,8 +77,9 @@ public struct TrainedModel {
     // MARK: Reading
 
     /// Reads and checks a model file: format, every tensor's name, shape and size, metadata.
-    public static func read(_ url: URL) throws -> TrainedModel {
-        try decode(try SafeTensors.read(url), path: url.path)
+    /// `optimizerState: false` skips copying the Adam moments (all that scoring needs).
+    public static func read(_ url: URL, optimizerState: Bool = true) throws -> TrainedModel {
+        try decode(try SafeTensors.read(url, include: { optimizerState || !$0.hasPrefix("adam.") }), path: url.path)
     }
 
     public static func decode(_ file: SafeTensors.File, path: String) throws -> TrainedModel {

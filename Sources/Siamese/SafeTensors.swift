@@ -58,8 +58,9 @@ public enum SafeTensors {
         return data
     }
 
-    /// Parses and validates a safetensors file in memory; `path` only labels errors.
-    public static func decode(_ data: Data, path: String) throws -> File {
+    /// Parses and validates a safetensors file in memory; `path` only labels errors. Every
+    /// tensor's entry is checked, but only those `include` accepts are copied out.
+    public static func decode(_ data: Data, path: String, include: (String) -> Bool = { _ in true }) throws -> File {
         func bad(_ reason: String) -> SiameseError { .badModelFile(path: path, reason: reason) }
         guard data.count >= 8 else {
             throw bad(data.isEmpty ? "the file is empty" : "the file is \(data.count) bytes, too short for a safetensors header")
@@ -116,7 +117,7 @@ public enum SafeTensors {
         }
         var tensors: [String: NamedTensor] = [:]
         data.withUnsafeBytes { raw in
-            for e in entries {
+            for e in entries where include(e.name) {
                 let count = (e.end - e.start) / 4
                 var values = [Float](repeating: 0, count: count)
                 values.withUnsafeMutableBytes { dst in
@@ -131,11 +132,11 @@ public enum SafeTensors {
         return File(tensors: tensors, order: entries.map(\.name), metadata: metadata)
     }
 
-    public static func read(_ url: URL) throws -> File {
+    public static func read(_ url: URL, include: (String) -> Bool = { _ in true }) throws -> File {
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw SiameseError.badModelFile(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
         }
-        return try decode(data, path: url.path)
+        return try decode(data, path: url.path, include: include)
     }
 }

@@ -7,7 +7,7 @@ import Siamese
 
 /// Loads a model and a labelled table with the model's features.
 func loadModelAndData(model path: String, data: DataOptions) throws -> (TrainedModel, FlowTable) {
-    let model = try TrainedModel.read(URL(fileURLWithPath: path))
+    let model = try TrainedModel.read(URL(fileURLWithPath: path), optimizerState: false)
     let table = try data.load(features: model.scaler.featureNames)
     return (model, table)
 }
@@ -57,10 +57,11 @@ struct Detect: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
-        let trained = try TrainedModel.read(URL(fileURLWithPath: model))
         let backend = try backendOptions.make()
-        let detector = try Detector(model: trained, backend: backend, batchSize: batchSize)
-        let reader = try FlowStreamReader(path: input, options: FlowLoadOptions(features: trained.scaler.featureNames,
+        // The detector keeps what scoring needs; the file's weights are not held twice.
+        let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
+                                    backend: backend, batchSize: batchSize)
+        let reader = try FlowStreamReader(path: input, options: FlowLoadOptions(features: detector.model.scaler.featureNames,
                                                                                 skipBadRows: !strict), batchSize: 4096)
         let sink = try OutputSink(path: output)
         var lastReport = Date.distantPast

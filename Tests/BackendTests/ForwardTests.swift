@@ -63,6 +63,32 @@ final class ForwardTests: XCTestCase {
         try check(c, [s(15), s(-100), s(27), s(-100)], "bias+sigmoid")
     }
 
+    /// Large GEMMs are split over threads by columns or rows; every transpose against Double sums.
+    func testSplitGemmMatchesDoubleReference() throws {
+        var r = TestRandom(seed: 77)
+        for (m, n, k) in [(37, 301, 129), (300, 20, 100), (64, 64, 64)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = r.uniform(m * k), b = r.uniform(k * n), c0 = r.uniform(m * n)
+                let ta_ = try makeTensor(backend, ta ? [k, m] : [m, k], a), tb_ = try makeTensor(backend, tb ? [n, k] : [k, n], b)
+                let tc = try makeTensor(backend, [m, n], c0)
+                try backend.gemm(ta_, transposeA: ta, tb_, transposeB: tb, into: tc, alpha: 1.5, beta: -0.5)
+                var expected = [Float](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = 0.0
+                        for p in 0..<k {
+                            let av = ta ? a[p * m + i] : a[i * k + p], bv = tb ? b[j * k + p] : b[p * n + j]
+                            s += Double(av) * Double(bv)
+                        }
+                        expected[i * n + j] = Float(1.5 * s - 0.5 * Double(c0[i * n + j]))
+                    }
+                }
+                let c = compare(try backend.download(tc), expected, Tolerance(absolute: 1e-4, relative: 1e-4))
+                XCTAssert(c.passed, "gemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb): \(c)")
+            }
+        }
+    }
+
     func testAbsDifferenceRowsView() throws {
         // Rows 0..<2 versus rows 2..<4 of one [4, 2] tensor, as the Siamese head uses it.
         let e = try makeTensor(backend, [4, 2], [1, 2, 3, 4, 0, 5, 3, -1])

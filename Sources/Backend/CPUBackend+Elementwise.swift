@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Activations, |a - b|, the two losses and Adam on the CPU.
@@ -111,15 +112,11 @@ extension CPUBackend {
         let p = try pointer(parameter, op), g = try pointer(gradient, op)
         let m = try pointer(firstMoment, op), v = try pointer(secondMoment, op)
         let c = AdamCoefficients(h, step: step)
+        // In C with AVX-512 where the CPU has it: sqrt and divide per element made the SSE2
+        // Swift loop compute-bound (31 ms for 17.3M parameters against ~20 ms memory-bound).
         Parallel.forEachChunk(parameter.count, minimumChunk: 1 << 16) { r in
-            for i in r {
-                let gi = g[i]
-                let mi = c.beta1 * m[i] + c.oneMinusBeta1 * gi
-                let vi = c.beta2 * v[i] + c.oneMinusBeta2 * gi * gi
-                m[i] = mi
-                v[i] = vi
-                p[i] -= c.stepSize * mi / (vi.squareRoot() + c.epsilon)
-            }
+            gt_adam_update(p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count,
+                           c.beta1, c.beta2, c.oneMinusBeta1, c.oneMinusBeta2, c.stepSize, c.epsilon)
         }
     }
 }

@@ -63,7 +63,7 @@ final class FlowLoaderTests: XCTestCase {
         // A known row, checked by hand against the file (reconnaissance line 2).
         let recon = t.rows { t.scenarioNames[$0] == "reconnaissance" }[0]
         XCTAssertEqual(t.rowLines[recon], 2)
-        let expected: [Float] = [116926587, 478, 309, 10260.0, 773903.0, 6706.455906388511, 6.730718993790522,
+        let expected: [Float] = [116926584 /* 116926587 as a Float */, 478, 309, 10260.0, 773903.0, 6706.455906388511, 6.730718993790522,
                                  148761.5610687022, 933745.7558956578, 6382542.0, 1.0, 1.16926543E8, 1.16923882E8,
                                  0.0, 13480.0, 996.3951715374835, 2659.5687319232766, 1083, 502, 243679.27777777775,
                                  33280.011094464986, 298858.0, 220198.0, 6239859.555555555, 96660.95268528095,

@@ -35,7 +35,7 @@ let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(conf
 let modules: [Target] = [
     .target(name: "Kernels", path: "Sources/Kernels"),
     // C kernels with run-time AVX-512 dispatch for what Swift's portable codegen does slowly.
-    .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CKernels", path: "Sources/CKernels"),
     .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels", "CKernels"],
             path: "Sources/Backend", swiftSettings: optimize),
     .target(name: "FlowData", dependencies: ["Backend"], path: "Sources/FlowData", swiftSettings: optimize),

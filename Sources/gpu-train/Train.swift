@@ -75,18 +75,21 @@ struct ModelOptions: ParsableArguments {
 struct TrainingProgress {
     var epochs = 0
     var firstEpoch = 1
+    var started = Date()
 
     mutating func handle(_ event: TrainingEvent) {
         switch event {
         case let .started(trainPairs, validationPairs, steps, first, epochs):
             self.epochs = epochs
             firstEpoch = first
+            started = Date()
             Console.note("training on \(trainPairs) pairs, validating on \(validationPairs); \(steps) steps per epoch, epochs \(first)...\(epochs)")
         case let .step(epoch, step, steps, loss, accuracy, pairsPerSecond):
             let done = Double(epoch - firstEpoch) + Double(step) / Double(steps)
             let total = Double(epochs - firstEpoch + 1)
-            Console.status(String(format: "epoch %d/%d %@ loss %.4f acc %.3f %.1f pairs/s", epoch, epochs,
-                                  Console.bar(done / total), loss, accuracy, pairsPerSecond))
+            let eta = Date().timeIntervalSince(started) / max(done, 1e-9) * (total - done)
+            Console.status(String(format: "epoch %d/%d %@ loss %.4f acc %.3f %.1f pairs/s ETA %@", epoch, epochs,
+                                  Console.bar(done / total), loss, accuracy, pairsPerSecond, Console.duration(eta)))
         case let .epochEnded(r, best, secondsLeft):
             Console.endStatus()
             var line = String(format: "epoch %d/%d  loss %.4f  acc %.3f", r.epoch, epochs, r.loss, r.accuracy)

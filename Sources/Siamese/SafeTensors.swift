@@ -47,10 +47,11 @@ public enum SafeTensors {
         data.append(json)
         for t in tensors {
             t.values.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }  // an empty tensor has no bytes
                 #if _endian(big)
                 for v in buffer { var le = v.bitPattern.littleEndian; withUnsafeBytes(of: &le) { data.append(contentsOf: $0) } }
                 #else
-                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(base).assumingMemoryBound(to: UInt8.self),
                                                 count: buffer.count * 4))
                 #endif
             }

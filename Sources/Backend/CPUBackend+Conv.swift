@@ -4,10 +4,6 @@ import Foundation
 // is large (M = output channels, N = images x pixels, K = Ci*K*K) rather than one small GEMM
 // per image. The GEMM result [Co, images*pixels] is scattered into NCHW with bias and ReLU fused.
 extension CPUBackend {
-    func imagesPerChunk(_ g: ConvGeometry) -> Int {
-        max(1, min(g.batch, Self.columnBudget / max(1, g.patchSize * g.pixels)))
-    }
-
     /// col[p, i*HW + y*W + x] = input[i, c, y+ky-pad, x+kx-pad] (0 outside), p = (c*K + ky)*K + kx.
     func im2col(_ g: ConvGeometry, _ input: UnsafePointer<Float>, images: Int, _ col: UnsafeMutablePointer<Float>) {
         let k = g.kernel, pad = g.pad, h = g.height, w = g.width, hw = g.pixels
@@ -81,9 +77,9 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op), y = try pointer(output, op)
-        let chunk = imagesPerChunk(g), hw = g.pixels
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        let hw = g.pixels
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try columns.pointer(count: g.patchSize * cols)
             let tmp = try transposed.pointer(count: g.outChannels * cols)
             im2col(g, x + start * g.inChannels * hw, images: images, col)
@@ -107,9 +103,9 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try pointer(outputGradient, op), wt = try pointer(filter, op), dx = try pointer(inputGradient, op)
         if !accumulate { dx.update(repeating: 0, count: inputGradient.count) }
-        let chunk = imagesPerChunk(g), hw = g.pixels
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        let hw = g.pixels
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let tmp = try transposed.pointer(count: g.outChannels * cols)
             let col = try columns.pointer(count: g.patchSize * cols)
             gatherChannelsFirst(g, dy + start * g.outChannels * hw, images: images, tmp)
@@ -122,10 +118,10 @@ extension CPUBackend {
         let op = "conv2dBackwardFilter"
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try pointer(input, op), dy = try pointer(outputGradient, op), dw = try pointer(filterGradient, op)
-        let chunk = imagesPerChunk(g), hw = g.pixels
+        let hw = g.pixels
         var first = true
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try columns.pointer(count: g.patchSize * cols)
             let tmp = try transposed.pointer(count: g.outChannels * cols)
             im2col(g, x + start * g.inChannels * hw, images: images, col)

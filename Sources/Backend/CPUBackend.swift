@@ -44,10 +44,6 @@ final class Workspace {
 public final class CPUBackend: Backend {
     public let name = "cpu"
 
-    /// Images per im2col chunk are chosen so that the column matrix stays under this many
-    /// floats (32 MiB), keeping memory bounded and the matrix warm in cache-friendly pieces.
-    static let columnBudget = 8 << 20
-
     let columns = Workspace()
     let transposed = Workspace()
 

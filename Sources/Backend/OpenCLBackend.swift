@@ -29,8 +29,6 @@ public final class OpenCLBackend: Backend {
     private var transposedWorkspace: CLBuffer?
     private let lossResult: CLBuffer
 
-    /// Images per convolution chunk keep each scratch matrix under this many floats (32 MiB).
-    static let columnBudget = 8 << 20
 
     /// Opens the device `selector` names (an index from `OpenCLDevices.all()` or a
     /// case-insensitive substring of its name; nil: first GPU, else accelerator, else CPU).
@@ -230,9 +228,6 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Convolution (kernels/conv.cl + GEMM)
 
-    private func imagesPerChunk(_ g: ConvGeometry) -> Int {
-        max(1, min(g.batch, Self.columnBudget / max(1, max(g.patchSize, g.outChannels) * g.pixels)))
-    }
 
     private func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
         try cl.launch(kernel("conv", "im2col"),
@@ -252,9 +247,9 @@ public final class OpenCLBackend: Backend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try buffer(input, op), w = try buffer(filter, op), b = try buffer(bias, op), y = try buffer(output, op)
-        let chunk = imagesPerChunk(g), hw = g.pixels
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        let hw = g.pixels
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
             let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
             try im2col(g, x, input.offset + start * g.inChannels * hw, images: images, into: col)
@@ -272,9 +267,9 @@ public final class OpenCLBackend: Backend {
         let op = "conv2dBackwardInput"
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try buffer(outputGradient, op), w = try buffer(filter, op), dx = try buffer(inputGradient, op)
-        let chunk = imagesPerChunk(g), hw = g.pixels
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        let hw = g.pixels
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
             let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
             try gatherChannels(g, dy, outputGradient.offset + start * g.outChannels * hw, images: images, into: tmp)
@@ -292,10 +287,10 @@ public final class OpenCLBackend: Backend {
         let op = "conv2dBackwardFilter"
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try buffer(input, op), dy = try buffer(outputGradient, op), dw = try buffer(filterGradient, op)
-        let chunk = imagesPerChunk(g), hw = g.pixels
+        let hw = g.pixels
         var first = true
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - start), cols = images * hw
+        for range in g.imageChunks() {
+            let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
             let tmp = try workspace(&transposedWorkspace, floats: g.outChannels * cols)
             try im2col(g, x, input.offset + start * g.inChannels * hw, images: images, into: col)

@@ -15,6 +15,18 @@ public struct ConvGeometry: Equatable, Sendable {
         self.height = height; self.width = width; self.kernel = kernel
     }
 
+    /// Floats one scratch matrix of a convolution chunk may hold (32 MiB): both backends run
+    /// im2col + GEMM over chunks of images so their workspaces stay bounded.
+    public static let scratchBudget = 8 << 20
+
+    /// Consecutive ranges of images such that both scratch matrices of a chunk, the column
+    /// matrix [Ci*K*K, images*HW] and the channels-first one [Co, images*HW], fit the budget.
+    public func imageChunks(budget: Int = ConvGeometry.scratchBudget) -> [Range<Int>] {
+        let perImage = max(1, max(patchSize, outChannels) * pixels)
+        let size = max(1, min(batch, budget / perImage))
+        return stride(from: 0, to: batch, by: size).map { $0..<min(batch, $0 + size) }
+    }
+
     /// Checks input [N,Ci,H,W], filter [Co,Ci,K,K] and output [N,Co,H,W].
     public static func check(op: String, input: [Int], filter: [Int], output: [Int]) throws -> ConvGeometry {
         guard input.count == 4, filter.count == 4, output.count == 4 else {

@@ -89,6 +89,17 @@ final class ForwardTests: XCTestCase {
         }
     }
 
+    func testConvolutionChunksCoverTheBatchWithinTheBudget() {
+        let g = ConvGeometry(batch: 300, inChannels: 1, outChannels: 64, height: 32, width: 32, kernel: 5)
+        let chunks = g.imageChunks()
+        XCTAssertEqual(chunks.first?.lowerBound, 0)
+        XCTAssertEqual(chunks.last?.upperBound, 300)
+        XCTAssertTrue(zip(chunks, chunks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        // The channels-first scratch (64 x images x 1024) is the larger one here and must fit.
+        XCTAssertTrue(chunks.allSatisfy { 64 * $0.count * 1024 <= ConvGeometry.scratchBudget })
+        XCTAssertEqual(ConvGeometry(batch: 3, inChannels: 1, outChannels: 1, height: 1, width: 1, kernel: 1).imageChunks(), [0..<3])
+    }
+
     func testAbsDifferenceRowsView() throws {
         // Rows 0..<2 versus rows 2..<4 of one [4, 2] tensor, as the Siamese head uses it.
         let e = try makeTensor(backend, [4, 2], [1, 2, 3, 4, 0, 5, 3, -1])

@@ -53,7 +53,7 @@ public final class Detector {
                 headWeights.withUnsafeBufferPointer { w in
                     for k in 0..<dim { z += w[k] * abs(query[k] - row[k]) }
                 }
-                return z >= 0 ? 1 / (1 + expf(-z)) : expf(z) / (1 + expf(z))
+                return sigmoid(z)
             case .contrastive:
                 var sq: Float = 0
                 for k in 0..<dim { let d = query[k] - row[k]; sq += d * d }

@@ -160,7 +160,9 @@ public final class SiameseNetwork {
     }
 
     /// Loss and its gradient with respect to the embeddings, for B pairs whose embeddings are in ws.
-    func lossAndEmbeddingGradient(_ ws: Activations, pairs: Int) throws -> LossResult {
+    /// Without `gradients` (validation) the head's backward pass is skipped; the contrastive
+    /// loss op writes its gradients as part of the same pass either way.
+    func lossAndEmbeddingGradient(_ ws: Activations, pairs: Int, gradients: Bool = true) throws -> LossResult {
         let left = try ws.embedding.rows(0..<pairs), right = try ws.embedding.rows(pairs..<2 * pairs)
         let labels = try ws.labels.rows(0..<pairs)
         let gradLeft = try ws.embeddingGradient.rows(0..<pairs), gradRight = try ws.embeddingGradient.rows(pairs..<2 * pairs)
@@ -177,6 +179,7 @@ public final class SiameseNetwork {
             try backend.addBias(headBias.value, to: logits, activation: .none)
             let result = try backend.binaryCrossEntropyWithLogits(logits: try logits.reshaped([pairs]), labels: labels,
                                                                   logitsGradient: try dLogits.reshaped([pairs]))
+            guard gradients else { return result }
             try backend.gemm(diff, transposeA: true, dLogits, transposeB: false, into: try head.gradient(), alpha: 1, beta: 0)
             try backend.biasGradient(outputGradient: dLogits, biasGradient: try headBias.gradient(), accumulate: false)
             try backend.gemm(dLogits, transposeA: false, head.value, transposeB: true, into: dDiff, alpha: 1, beta: 0)
@@ -251,11 +254,11 @@ public final class SiameseNetwork {
         return result
     }
 
-    /// Forward and loss only (validation); gradients are computed but parameters do not move.
+    /// Forward and loss only (validation); parameters and their gradients are left alone.
     public func evaluate(left: [Float], right: [Float], labels: [Float]) throws -> LossResult {
         let ws = try load(left: left, right: right, labels: labels)
         try encode(ws)
-        return try lossAndEmbeddingGradient(ws, pairs: labels.count)
+        return try lossAndEmbeddingGradient(ws, pairs: labels.count, gradients: false)
     }
 
     /// Forward, loss and gradients without an optimizer step (for gradient checks against references).

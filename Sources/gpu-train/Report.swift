@@ -20,14 +20,13 @@ struct Report: ParsableCommand {
         let backend = try backendOptions.make()
         let detector = try Detector(model: trained, backend: backend)
         let result = try Evaluation.run(detector: detector, table: table)
-        let scaled = trained.scaler.scale(table)
-        let f = table.featureCount
         var examples: [ExampleImage] = []
         for (group, rows) in [("benign", table.benignRows), ("malicious", table.maliciousRows)] {
             // Evenly spaced examples, so every scenario tends to appear.
             let picks = rows.isEmpty ? [] : (0..<min(6, rows.count)).map { rows[$0 * rows.count / min(6, rows.count)] }
             for r in picks {
-                let image = FlowImage.render(scaled[r * f ..< (r + 1) * f])
+                // Only the example rows are scaled here; Evaluation.run scaled the table for scoring.
+                let image = FlowImage.render(trained.scaler.scaleRow(table.row(r)))
                 let factor = 4
                 let png = PNG.encodeGray(width: 32 * factor, height: 32 * factor,
                                          pixels: FlowImage.grayPixels(image[...], factor: factor))

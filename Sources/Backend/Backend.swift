@@ -112,6 +112,15 @@ public protocol Backend: AnyObject {
     func contrastiveLoss(_ a: Tensor, _ b: Tensor, labels: Tensor, margin: Float,
                          gradientA: Tensor, gradientB: Tensor) throws -> LossResult
 
+    // MARK: Nearest neighbours
+
+    /// For each query row, the `k` nearest bank rows by Euclidean distance, nearest first.
+    /// queries [Q,D], bank [N,D], distances and indices [Q,k] with 1 <= k <= min(N, 64).
+    /// Distances come from |q|^2 + |b|^2 - 2 q.b (one GEMM per bank chunk), clamped at 0 before
+    /// the square root; indices are bank row numbers stored as Float (exact below 2^24 rows).
+    /// Equal distances keep the lower bank index first.
+    func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, distances: Tensor, indices: Tensor) throws
+
     // MARK: Optimizer
 
     /// One bias-corrected Adam step in place; `step` counts from 1.

@@ -239,6 +239,38 @@ public enum OpConformance {
             }
         }
 
+        // Nearest neighbours (Q, N, D, k): k = 1 and k = N, one bank row, a query block and a bank
+        // chunk boundary crossed (4096 queries x 5000 rows needs two chunks on either backend).
+        // Distances are compared directly; for the indices, the exact distance to the row that was
+        // returned is compared, so that two rows at nearly the same distance may come in either order.
+        for (q, n, d, k) in [(1, 1, 1, 1), (5, 33, 19, 1), (65, 64, 19, 64), (257, 1000, 27, 5), (4096, 5000, 8, 3)] {
+            add("nearestNeighbors", "Q\(q) N\(n) D\(d) k\(k)", sums(3 * d)) { b, r in
+                var io = CaseIO(b, views: q > 1)
+                let queries = try io.input([q, d], &r), bank = try io.input([n, d], &r)
+                let distances = try io.output([q, k], &r), indices = try io.scratch([q, k])
+                try b.nearestNeighbors(queries: queries, bank: bank, k: k, distances: distances, indices: indices)
+                let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
+                let exact: [Float] = iv.enumerated().map { position, index in
+                    guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
+                    let row = Int(index), query = position / k
+                    var s = 0.0
+                    for j in 0..<d { let x = Double(qv[query * d + j]) - Double(bv[row * d + j]); s += x * x }
+                    return Float(s.squareRoot())
+                }
+                return try io.results() + exact
+            }
+        }
+        // Ties: small integers make every dot product exact, so duplicate rows tie exactly and
+        // both backends must return the same indices (the lower row first).
+        add("nearestNeighbors", "ties Q17 N40 D4 k6", transcendental) { b, _ in
+            let queries = try b.makeTensor([17, 4]), bank = try b.makeTensor([40, 4])
+            try b.upload((0..<68).map { Float($0 % 3) }, to: queries)
+            try b.upload((0..<160).map { Float(($0 / 4) % 5 + $0 % 2) }, to: bank)
+            let distances = try b.makeTensor([17, 6]), indices = try b.makeTensor([17, 6])
+            try b.nearestNeighbors(queries: queries, bank: bank, k: 6, distances: distances, indices: indices)
+            return try b.download(distances) + b.download(indices)
+        }
+
         // Adam: lengths that are not multiples of the per-work-item count; first and a later step.
         for (count, step) in [(1, 1), (1000, 1), (65537, 10)] {
             add("adamUpdate", "\(count) params step \(step)", transcendental) { b, r in

@@ -111,3 +111,28 @@ enum Check {
         return (a.shape[0], a.shape[1])
     }
 }
+
+/// Geometry of a nearest-neighbour search: Q queries and N bank rows of D values, k results.
+public struct NeighborGeometry: Equatable, Sendable {
+    public let queries: Int, bankRows: Int, dimension: Int, k: Int
+    /// The largest k the op supports (results are kept in registers on a device).
+    public static let maxK = 64
+    /// Bank rows past which indices stop being exact in a Float.
+    public static let maxBankRows = 1 << 24
+
+    public static func check(op: String, queries: [Int], bank: [Int], k: Int, distances: [Int], indices: [Int]) throws -> NeighborGeometry {
+        guard queries.count == 2, bank.count == 2, queries[1] == bank[1] else {
+            throw BackendError.shapeMismatch(op: op, detail: "queries \(queries) and bank \(bank) must be [Q,D] and [N,D]")
+        }
+        guard k >= 1, k <= maxK, k <= bank[0] else {
+            throw BackendError.invalidArgument(op: op, detail: "k must be in 1...min(\(bank[0]) bank rows, \(maxK)), got \(k)")
+        }
+        guard bank[0] <= maxBankRows else {
+            throw BackendError.invalidArgument(op: op, detail: "at most \(maxBankRows) bank rows, got \(bank[0])")
+        }
+        guard distances == [queries[0], k], indices == [queries[0], k] else {
+            throw BackendError.shapeMismatch(op: op, detail: "distances \(distances) and indices \(indices) must be [\(queries[0]), \(k)]")
+        }
+        return NeighborGeometry(queries: queries[0], bankRows: bank[0], dimension: bank[1], k: k)
+    }
+}

@@ -154,6 +154,66 @@ void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
 #endif
 
 """#,
+        "distance": #"""
+// Nearest-neighbour search: squared row norms and a per-query top-k merge over one chunk of
+// GEMM dot products (the GEMM itself is gemm.cl). One work-item per row or query; a query's
+// k best candidates live in private memory across the chunk.
+
+#ifndef MAX_K
+#define MAX_K 64   // capacity of the private top-k list; the backend passes the next power of two >= k
+#endif
+
+__kernel void row_norms(__global const float* restrict x, const int xOffset, const int rows, const int dim,
+                        __global float* restrict norms)
+{
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    __global const float* row = x + xOffset + (size_t)r * dim;
+    float s = 0.0f;
+    for (int j = 0; j < dim; ++j) s += row[j] * row[j];
+    norms[r] = s;
+}
+
+// Merges bank rows chunkStart..chunkStart+cols-1 into each query's sorted list of the k smallest
+// squared distances (ties: lower bank index first). dots is [queries, cols]. The lists live in
+// distances/indices between chunks; `first` starts them empty, `last` turns them into distances.
+__kernel void topk_merge(__global const float* restrict dots, const int cols, const int chunkStart,
+                         __global const float* restrict queryNorms, __global const float* restrict bankNorms,
+                         const int queries, const int k, const int first, const int last,
+                         __global float* restrict distances, const int dOffset,
+                         __global float* restrict indices, const int iOffset)
+{
+    const int q = get_global_id(0);
+    if (q >= queries) return;
+    float best[MAX_K];
+    float bestIndex[MAX_K];
+    __global float* d = distances + dOffset + (size_t)q * k;
+    __global float* ix = indices + iOffset + (size_t)q * k;
+    for (int j = 0; j < k; ++j) {
+        best[j] = first ? INFINITY : d[j];
+        bestIndex[j] = first ? 16777216.0f : ix[j];
+    }
+    const float qn = queryNorms[q];
+    __global const float* line = dots + (size_t)q * cols;
+    for (int c = 0; c < cols; ++c) {
+        const float d2 = fmax(qn + bankNorms[chunkStart + c] - 2.0f * line[c], 0.0f);
+        if (!(d2 < best[k - 1])) continue;   // rows arrive in index order: an equal distance keeps the earlier row
+        int i = k - 1;
+        while (i > 0 && best[i - 1] > d2) {
+            best[i] = best[i - 1];
+            bestIndex[i] = bestIndex[i - 1];
+            --i;
+        }
+        best[i] = d2;
+        bestIndex[i] = (float)(chunkStart + c);
+    }
+    for (int j = 0; j < k; ++j) {
+        d[j] = last ? sqrt(best[j]) : best[j];
+        ix[j] = bestIndex[j];
+    }
+}
+
+"""#,
         "elementwise": #"""
 // Elementwise ops, fill, fused bias + activation and dense bias gradients.
 // One work-item per element; every buffer argument carries an element offset (row views).

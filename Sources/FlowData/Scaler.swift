@@ -6,11 +6,14 @@ public enum FeatureTransform: String, Codable, Sendable, CaseIterable {
     case none
     /// Signed log1p: sign(x) * log(1 + |x|); tames heavy-tailed flow statistics.
     case log
+    /// The baseline's empirical quantiles mapped to a standard normal (`QuantileMap`); needs the
+    /// fitted map, so `Scaler` applies it per column and `apply` leaves the value as it is.
+    case quantile
 
     @inline(__always)
     public func apply(_ x: Float) -> Float {
         switch self {
-        case .none: return x
+        case .none, .quantile: return x
         case .log: return x < 0 ? -Foundation.log1p(-x) : Foundation.log1p(x)
         }
     }
@@ -31,20 +34,39 @@ public struct Scaler: Codable, Equatable, Sendable {
     public var means: [Float]
     /// Per column: population standard deviation of the same; 0 marks a constant column.
     public var stds: [Float]
+    /// The fitted quantile map of the `.quantile` transform (nil for the others). With it, a
+    /// value is filled with the baseline median when missing and mapped to z by the map; means
+    /// and stds are then 0 and 1.
+    public var quantiles: QuantileMap?
 
-    public init(featureNames: [String], transform: FeatureTransform, fillValues: [Float], means: [Float], stds: [Float]) {
+    public init(featureNames: [String], transform: FeatureTransform, fillValues: [Float], means: [Float], stds: [Float],
+                quantiles: QuantileMap? = nil) {
         self.featureNames = featureNames
         self.transform = transform
         self.fillValues = fillValues
         self.means = means
         self.stds = stds
+        self.quantiles = quantiles
     }
 
     public var featureCount: Int { featureNames.count }
 
     /// Fits on `rows` of `table` (the caller passes the training benign rows).
-    public static func fit(_ table: FlowTable, rows: [Int], transform: FeatureTransform) -> Scaler {
+    public static func fit(_ table: FlowTable, rows: [Int], transform: FeatureTransform,
+                           quantileKnots: Int = QuantileMap.defaultKnots) -> Scaler {
         let f = table.featureCount
+        if transform == .quantile {
+            var columns = [[Float]](repeating: [], count: f)
+            table.values.withUnsafeBufferPointer { v in
+                for j in 0..<f {
+                    columns[j].reserveCapacity(rows.count)
+                    for r in rows where !v[r * f + j].isNaN { columns[j].append(v[r * f + j]) }
+                }
+            }
+            let map = QuantileMap.fit(columns: columns, knots: quantileKnots)
+            return Scaler(featureNames: table.featureNames, transform: .quantile, fillValues: (0..<f).map { map.median($0) },
+                          means: [Float](repeating: 0, count: f), stds: [Float](repeating: 1, count: f), quantiles: map)
+        }
         var fill = [Float](repeating: 0, count: f)
         var means = [Float](repeating: 0, count: f)
         var stds = [Float](repeating: 0, count: f)
@@ -117,6 +139,16 @@ public struct Scaler: Codable, Equatable, Sendable {
         var inverse = [Float](repeating: 0, count: f)
         for j in 0..<f { inverse[j] = stds[j] > 0 ? 1 / stds[j] : 0 }
         let rows = raw.count / f
+        if transform == .quantile, let quantiles {
+            for r in 0..<rows {
+                let base = r * f
+                for j in 0..<f {
+                    let x = raw[base + j]
+                    out[base + j] = quantiles.map(x.isNaN ? fillValues[j] : x, feature: j)
+                }
+            }
+            return
+        }
         for r in 0..<rows {
             let base = r * f
             for j in 0..<f {

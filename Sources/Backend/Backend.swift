@@ -115,10 +115,11 @@ public protocol Backend: AnyObject {
     // MARK: Nearest neighbours
 
     /// For each query row, the `k` nearest bank rows by Euclidean distance, nearest first.
-    /// queries [Q,D], bank [N,D], distances and indices [Q,k] with 1 <= k <= min(N, 64).
-    /// Distances come from |q|^2 + |b|^2 - 2 q.b (one GEMM per bank chunk), clamped at 0 before
-    /// the square root; indices are bank row numbers stored as Float (exact below 2^24 rows).
-    /// Equal distances keep the lower bank index first.
+    /// queries [Q,D], bank [N,D], distances and indices [Q,k] with 1 <= k <= min(N, 64); indices
+    /// are bank row numbers stored as Float (exact below 2^24 rows). Equal distances keep the lower
+    /// bank index first. The CPU sums (q - b)^2 directly, the same way for every pair, so a query's
+    /// result never depends on its batch; a device may use |q|^2 + |b|^2 - 2 q.b (one GEMM per bank
+    /// chunk), which agrees up to that form's cancellation, about eps (|q|^2 + |b|^2) in d^2.
     func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, distances: Tensor, indices: Tensor) throws
 
     // MARK: Optimizer

@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 import Foundation
 
 /// Sorted list of the k smallest (distance, index) pairs seen so far; ties keep the lower index.
@@ -29,7 +29,7 @@ struct NearestList {
 }
 
 extension CPUBackend {
-    /// Bank rows per GEMM chunk: the dot products of a query block with one chunk stay in cache.
+    /// Bank rows per chunk: the distances of a query block to one chunk stay in cache.
     static let neighborBankChunk = 2048
     /// Query rows per block handed to one thread.
     static let neighborQueryBlock = 64
@@ -41,20 +41,13 @@ extension CPUBackend {
         let q = try pointer(queries, op), b = try pointer(bank, op)
         let outD = try pointer(distances, op), outI = try pointer(indices, op)
         let dim = g.dimension, n = g.bankRows
-        var bankNorms = [Float](repeating: 0, count: n)
-        for r in 0..<n {
-            var s: Float = 0
-            let row = b + r * dim
-            for j in 0..<dim { s += row[j] * row[j] }
-            bankNorms[r] = s
-        }
         let chunk = Self.neighborBankChunk, block = Self.neighborQueryBlock
         let blocks = (g.queries + block - 1) / block
         let scratchPerBlock = block * min(chunk, n)
-        // A few MiB at most, so a fresh allocation per call costs nothing next to the GEMMs.
+        // A few MiB at most, so a fresh allocation per call costs nothing next to the arithmetic.
         let scratchStorage = try CPUStorage(count: scratchPerBlock * min(blocks, Parallel.workers))
         let scratch = scratchStorage.pointer
-        bankNorms.withUnsafeBufferPointer { norms in
+        do {
             // One block of queries per task; each task owns its slice of the scratch matrix.
             let tasks = min(blocks, Parallel.workers)
             DispatchQueue.concurrentPerform(iterations: tasks) { task in
@@ -63,26 +56,14 @@ extension CPUBackend {
                 while qb < blocks {
                     let q0 = qb * block, rows = min(block, g.queries - q0)
                     var lists = (0..<rows).map { _ in NearestList(k: k) }
-                    var queryNorms = [Float](repeating: 0, count: rows)
-                    for i in 0..<rows {
-                        let row = q + (q0 + i) * dim
-                        var s: Float = 0
-                        for j in 0..<dim { s += row[j] * row[j] }
-                        queryNorms[i] = s
-                    }
                     var c0 = 0
                     while c0 < n {
                         let cols = min(chunk, n - c0)
-                        // dots = queries . bank^T for this chunk (single-threaded BLAS inside a task).
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
-                                    q + q0 * dim, Int32(dim), b + c0 * dim, Int32(dim), 0, dots, Int32(cols))
-                        for i in 0..<rows {
-                            let line = dots + i * cols
-                            let qn = queryNorms[i]
-                            for c in 0..<cols {
-                                let d2 = max(qn + norms[c0 + c] - 2 * line[c], 0)
-                                lists[i].offer(d2, c0 + c)
-                            }
+                        // Squared distances [cols, rows], summed directly and the same way for every pair.
+                        gt_squared_distances(b + c0 * dim, cols, q + q0 * dim, rows, dim, dots)
+                        for c in 0..<cols {
+                            let line = dots + c * rows
+                            for i in 0..<rows { lists[i].offer(line[i], c0 + c) }
                         }
                         c0 += cols
                     }

@@ -3,32 +3,47 @@ import FlowData
 import Foundation
 import Reporting
 
-/// Scores flows against a trained model's support set.
+/// Scores flows with a trained model.
 ///
-/// The support set is encoded once; queries are embedded in batches through the backend.
-/// The similarity of a query q to a support s is the model's own notion of "same class":
-/// BCE models: sigmoid(head(|e_q - e_s|)); contrastive models: max(0, 1 - ||e_q - e_s|| / margin).
-/// The anomaly score in [0, 1] combines these similarities as `ScoreMethod` says; a flow is
-/// malicious when its score is at least the model's threshold.
+/// Baseline recipe: a flow is embedded (by the Siamese encoder, or left as its transformed
+/// feature vector with `--encoder none`) and its score is the Euclidean distance to the k-th
+/// nearest entry of the model's memory bank, found by `Backend.nearestNeighbors` with the bank
+/// kept on the device.
+///
+/// Seed recipe (the original work): the similarity of a query q to a support s is the model's
+/// own notion of "same class": BCE models sigmoid(head(|e_q - e_s|)), contrastive models
+/// max(0, 1 - ||e_q - e_s|| / margin); the score in [0, 1] combines these as `ScoreMethod` says.
+///
+/// Either way a flow is malicious when its score is at least the model's threshold.
 public final class Detector {
     public let model: TrainedModel
-    public let network: SiameseNetwork
+    /// The encoder; nil for the baseline recipe with `--encoder none`.
+    public let network: SiameseNetwork?
+    public let backend: Backend
     public let method: ScoreMethod
     public let batchSize: Int
+    // Seed recipe.
     let supportEmbeddings: [Float]
     let headWeights: [Float]
     let headBias: Float
+    // Baseline recipe: the bank's search vectors on the device.
+    let bankTensor: Tensor?
     var dim: Int { model.config.embedding }
 
-    /// Builds the network on `backend` and loads the model's weights into it.
+    /// Builds the network (when the model has one) on `backend` and loads the model's weights.
     public convenience init(model: TrainedModel, backend: Backend, method: ScoreMethod? = nil, batchSize: Int = 256) throws {
-        let network = try SiameseNetwork(backend: backend, config: model.config, training: false)
-        try model.load(into: network)
-        try self.init(model: model, network: network, method: method, batchSize: batchSize)
+        var network: SiameseNetwork?
+        if model.usesNetwork {
+            let n = try SiameseNetwork(backend: backend, config: model.config, training: false)
+            try model.load(into: n)
+            network = n
+        }
+        try self.init(model: model, network: network, backend: backend, method: method, batchSize: batchSize)
     }
 
-    /// Uses a network that already holds the model's weights (the trainer's own).
-    public init(model: TrainedModel, network: SiameseNetwork, method: ScoreMethod? = nil, batchSize: Int = 256) throws {
+    /// Uses a network that already holds the model's weights (the trainer's own), or none.
+    public init(model: TrainedModel, network: SiameseNetwork?, backend: Backend, method: ScoreMethod? = nil,
+                batchSize: Int = 256) throws {
         // The weights live in the network now; keep only the head's on the host.
         var kept = model
         kept.tensors = model.tensors.filter { $0.key.hasPrefix("head.") }
@@ -36,17 +51,36 @@ public final class Detector {
         self.method = method ?? model.options.scoreMethod
         self.batchSize = max(1, batchSize)
         self.network = network
-        let images = (0..<model.support.count).flatMap { model.support.image($0) }
-        supportEmbeddings = try network.embed(images: images, count: model.support.count)
+        self.backend = backend
+        guard !model.usesNetwork || network != nil else {
+            throw SiameseError.invalidConfiguration("this model needs its encoder network to score flows")
+        }
+        if model.options.recipe == .baseline {
+            guard let bank = model.bank, bank.count > 0 else {
+                throw SiameseError.invalidData("a baseline-recipe model needs its memory bank")
+            }
+            let t = try backend.makeTensor([bank.count, bank.embeddings == nil ? bank.featureCount : bank.dimension])
+            try backend.upload(bank.searchVectors, to: t)
+            bankTensor = t
+            supportEmbeddings = []
+        } else {
+            guard let network else { throw SiameseError.invalidConfiguration("the seed recipe needs the encoder network") }
+            bankTensor = nil
+            let images = (0..<model.support.count).flatMap { model.support.image($0) }
+            supportEmbeddings = try network.embed(images: images, count: model.support.count)
+        }
         headWeights = kept.tensors["head.weight"]?.values ?? []
         headBias = kept.tensors["head.bias"]?.values.first ?? 0
     }
+
+    // MARK: Seed recipe
 
     /// Similarity of embedding `q` (dim floats at `query`) to support `j`, in [0, 1].
     @inline(__always)
     func similarity(_ query: UnsafePointer<Float>, support j: Int) -> Float {
         supportEmbeddings.withUnsafeBufferPointer { s in
-            let row = s.baseAddress! + j * dim
+            guard let base = s.baseAddress else { return 0 }
+            let row = base + j * dim
             switch model.config.loss {
             case .bce:
                 var z = headBias
@@ -84,29 +118,68 @@ public final class Detector {
         }
     }
 
-    /// Scores of already-scaled rows (count x F).
-    public func scores(scaledRows: [Float], count: Int) throws -> [Float] {
-        let f = model.support.featureCount
-        guard scaledRows.count == count * f else {
-            throw SiameseError.invalidData("scores: \(scaledRows.count) values for \(count) rows of \(f) features")
-        }
-        var out: [Float] = []
-        out.reserveCapacity(count)
-        var start = 0
-        while start < count {
-            let n = min(batchSize, count - start)
+    // MARK: Scoring
+
+    /// The search vectors of `n` scaled rows starting at `start`, as a device tensor [n, D]: the
+    /// encoder's embeddings, or the rows themselves with no encoder.
+    private func queryTensor(_ scaledRows: [Float], start: Int, count n: Int) throws -> Tensor {
+        let f = model.scaler.featureCount
+        if let network {
             var images = [Float](repeating: 0, count: n * FlowImage.pixelCount)
             for i in 0..<n {
                 let img = FlowImage.render(scaledRows[(start + i) * f ..< (start + i + 1) * f])
                 images.replaceSubrange(i * FlowImage.pixelCount ..< (i + 1) * FlowImage.pixelCount, with: img)
             }
-            let embeddings = try network.embed(images: images, count: n)
-            embeddings.withUnsafeBufferPointer { e in
-                for i in 0..<n { out.append(score(e.baseAddress! + i * dim)) }
+            return try network.embedOnDevice(images: images, count: n)
+        }
+        let t = try backend.makeTensor([n, f])
+        try backend.upload(Array(scaledRows[start * f ..< (start + n) * f]), to: t)
+        return t
+    }
+
+    /// Scores of already-scaled rows (count x F) and, for the baseline recipe, each row's nearest
+    /// bank entry (for explanations; -1 for the seed recipe).
+    public func scoresAndNeighbors(scaledRows: [Float], count: Int) throws -> (scores: [Float], nearest: [Int]) {
+        let f = model.scaler.featureCount
+        guard scaledRows.count == count * f else {
+            throw SiameseError.invalidData("scores: \(scaledRows.count) values for \(count) rows of \(f) features")
+        }
+        var scores: [Float] = [], nearest: [Int] = []
+        scores.reserveCapacity(count)
+        nearest.reserveCapacity(count)
+        var start = 0
+        while start < count {
+            let n = min(batchSize, count - start)
+            if let bankTensor {
+                let k = model.options.k
+                let queries = try queryTensor(scaledRows, start: start, count: n)
+                let distances = try backend.makeTensor([n, k]), indices = try backend.makeTensor([n, k])
+                try backend.nearestNeighbors(queries: queries, bank: bankTensor, k: k, distances: distances, indices: indices)
+                let d = try backend.download(distances), ix = try backend.download(indices)
+                for i in 0..<n {
+                    scores.append(d[i * k + k - 1])
+                    nearest.append(Int(ix[i * k]))
+                }
+            } else if let network {
+                var images = [Float](repeating: 0, count: n * FlowImage.pixelCount)
+                for i in 0..<n {
+                    let img = FlowImage.render(scaledRows[(start + i) * f ..< (start + i + 1) * f])
+                    images.replaceSubrange(i * FlowImage.pixelCount ..< (i + 1) * FlowImage.pixelCount, with: img)
+                }
+                let embeddings = try network.embed(images: images, count: n)
+                embeddings.withUnsafeBufferPointer { e in
+                    guard let base = e.baseAddress else { return }
+                    for i in 0..<n { scores.append(score(base + i * dim)); nearest.append(-1) }
+                }
             }
             start += n
         }
-        return out
+        return (scores, nearest)
+    }
+
+    /// Scores of already-scaled rows (count x F).
+    public func scores(scaledRows: [Float], count: Int) throws -> [Float] {
+        try scoresAndNeighbors(scaledRows: scaledRows, count: count).scores
     }
 
     /// Scores raw (unscaled, NaN = missing) rows with the model's scaler.
@@ -120,17 +193,112 @@ public final class Detector {
         return try scores(rawRows: table.values, count: table.rowCount)
     }
 
-    /// Leave-one-out scores of the support flows: each scored against the other supports.
+    // MARK: Explanations
+
+    /// The features of a scaled row that differ most from its reference flow (the nearest bank
+    /// entry, or for the seed recipe the nearest benign support in feature space), largest
+    /// |difference| first, as (name, signed difference in transformed units).
+    public func explanation(scaledRow: ArraySlice<Float>, nearest: Int, top: Int = 3) -> [(feature: String, deviation: Float)] {
+        let f = model.scaler.featureCount
+        let row = Array(scaledRow)
+        guard row.count == f else { return [] }
+        var reference: ArraySlice<Float>?
+        if let bank = model.bank, nearest >= 0, nearest < bank.count {
+            reference = bank.features[nearest * f ..< (nearest + 1) * f]
+        } else {
+            // Nearest benign support by transformed features.
+            var best = Float.infinity
+            for j in 0..<model.support.count where !model.support.malicious[j] {
+                let s = model.support.features[j * f ..< (j + 1) * f]
+                var d: Float = 0
+                for (a, b) in zip(row, s) { d += (a - b) * (a - b) }
+                if d < best { best = d; reference = s }
+            }
+        }
+        guard let reference else { return [] }
+        let deviations = zip(row, reference).map { $0 - $1 }
+        return deviations.indices.sorted { abs(deviations[$0]) != abs(deviations[$1]) ? abs(deviations[$0]) > abs(deviations[$1]) : $0 < $1 }
+            .prefix(top).map { (model.scaler.featureNames[$0], deviations[$0]) }
+    }
+
+    /// `explanation` as one field: "Flow IAT Max +4.1; Bwd Init Win Bytes -3.2; ...".
+    public func explanationText(scaledRow: ArraySlice<Float>, nearest: Int, top: Int = 3) -> String {
+        explanation(scaledRow: scaledRow, nearest: nearest, top: top)
+            .map { String(format: "%@ %+.1f", $0.feature, $0.deviation) }.joined(separator: "; ")
+    }
+
+    // MARK: Thresholds
+
+    /// Leave-one-out scores of the supports (seed recipe): each scored against the other supports.
     public func supportScores() -> [Float] {
         supportEmbeddings.withUnsafeBufferPointer { e in
-            (0..<model.support.count).map { score(e.baseAddress! + $0 * dim, excluding: $0) }
+            guard let base = e.baseAddress else { return [] }
+            return (0..<model.support.count).map { score(base + $0 * dim, excluding: $0) }
         }
     }
 
-    /// The decision threshold from the support set only: the F1-maximising cut of the
-    /// leave-one-out support scores (see `BinaryMetrics.chooseThreshold`).
+    /// Leave-one-out scores of the bank (baseline recipe): each entry's distance to its k-th
+    /// nearest other entry (its own row is left out by index, so duplicates still count).
+    public func baselineScores() throws -> [Float] {
+        guard let bank = model.bank, let bankTensor else { return [] }
+        let k = model.options.k + 1
+        guard bank.count >= k else {
+            throw SiameseError.invalidData("the memory bank has \(bank.count) flows; --k \(k - 1) needs at least \(k)")
+        }
+        var out: [Float] = []
+        out.reserveCapacity(bank.count)
+        let columns = bankTensor.shape[1]
+        var start = 0
+        while start < bank.count {
+            let n = min(max(batchSize, 1024), bank.count - start)
+            let queries = try bankTensor.rows(start..<(start + n))
+            let distances = try backend.makeTensor([n, k]), indices = try backend.makeTensor([n, k])
+            try backend.nearestNeighbors(queries: try queries.reshaped([n, columns]), bank: bankTensor, k: k,
+                                         distances: distances, indices: indices)
+            let d = try backend.download(distances), ix = try backend.download(indices)
+            for i in 0..<n {
+                // Drop the entry's own row; if a duplicate pushed it out of the list, drop the last.
+                var kept: [Float] = []
+                var droppedSelf = false
+                for j in 0..<k {
+                    if !droppedSelf && Int(ix[i * k + j]) == start + i { droppedSelf = true; continue }
+                    kept.append(d[i * k + j])
+                }
+                out.append(kept[k - 2])
+            }
+            start += n
+        }
+        return out
+    }
+
+    /// The decision threshold from training data only, by the model's threshold rule:
+    /// `.fpr`: flag at most `fpr` of the benign leave-one-out scores (the baseline's, or the seed
+    /// recipe's benign supports'), as `BinaryMetrics.chooseThreshold(.maxFalsePositiveRate)` places it;
+    /// `.supportF1`: the F1-best cut between those benign scores and the malicious shots' scores.
     public func chooseThreshold() throws -> Double {
-        try BinaryMetrics.chooseThreshold(scores: supportScores(), labels: model.support.malicious, criterion: .f1)
+        let o = model.options
+        var scores: [Float], labels: [Bool]
+        if o.recipe == .baseline {
+            scores = try baselineScores()
+            labels = [Bool](repeating: false, count: scores.count)
+            if o.thresholdRule == .supportF1 {
+                guard model.support.count > 0 else {
+                    throw SiameseError.invalidConfiguration("--threshold-rule support-f1 needs malicious shots")
+                }
+                scores += try self.scores(scaledRows: model.support.features, count: model.support.count)
+                labels += [Bool](repeating: true, count: model.support.count)
+            }
+        } else {
+            scores = supportScores()
+            labels = model.support.malicious
+        }
+        switch o.thresholdRule {
+        case .supportF1: return try BinaryMetrics.chooseThreshold(scores: scores, labels: labels, criterion: .f1)
+        case .fpr:
+            let benign = zip(scores, labels).filter { !$0.1 }.map(\.0)
+            return try BinaryMetrics.chooseThreshold(scores: benign, labels: benign.map { _ in false },
+                                                     criterion: .maxFalsePositiveRate(o.fpr))
+        }
     }
 
     /// The verdict for a score under the model's threshold.

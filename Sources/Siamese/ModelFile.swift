@@ -24,6 +24,16 @@ public struct TrainedModel {
     public var tensors: [String: NamedTensor]
     /// Free-form timings and notes (seconds), shown in reports.
     public var timings: [String: Double]
+    /// Baseline recipe: the memory bank of baseline flows.
+    public var bank: MemoryBank?
+    /// The epoch whose weights `best.*` tensors hold (a checkpoint keeps them, so that a resumed
+    /// run restores the same best weights as an uninterrupted one); 0 when none.
+    public var bestEpoch: Int = 0
+    /// The flow-meter dialect of the training data, when known (detect warns on another).
+    public var dialect: String?
+
+    /// Whether scoring needs the encoder network: the seed recipe, or the Siamese encoder.
+    public var usesNetwork: Bool { options.recipe == .seed || options.encoder == .siamese }
 
     public init(config: ModelConfig, options: TrainingOptions, scaler: Scaler, support: SupportSet, threshold: Double,
                 history: [EpochRecord], epochsCompleted: Int, adamStep: Int, tensors: [String: NamedTensor],
@@ -39,7 +49,7 @@ public struct TrainedModel {
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
         func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try json.encode(v), as: UTF8.self) }
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "format": Self.formatName,
             "gpu_train_version": Self.softwareVersion,
             "architecture": try text(config),
@@ -55,14 +65,27 @@ public struct TrainedModel {
             "adam_step": "\(adamStep)",
             "support_scenarios": try text(support.scenarios),
             "timings": try text(timings),
+            "recipe": options.recipe.rawValue,
+            "encoder": options.encoder.rawValue,
+            "threshold_rule": options.thresholdRule.rawValue,
+            "best_epoch": "\(bestEpoch)",
         ]
+        if let dialect { metadata["dialect"] = dialect }
         var list: [NamedTensor] = []
-        for (name, _) in config.parameterShapes {
-            guard let t = tensors[name] else { throw SiameseError.invalidData("model has no tensor \(name)") }
-            list.append(t)
+        if usesNetwork {
+            for (name, _) in config.parameterShapes {
+                guard let t = tensors[name] else { throw SiameseError.invalidData("model has no tensor \(name)") }
+                list.append(t)
+            }
+            for (name, _) in config.parameterShapes {
+                for prefix in ["adam.m.", "adam.v.", "best."] { if let t = tensors[prefix + name] { list.append(t) } }
+            }
         }
-        for (name, _) in config.parameterShapes {
-            for prefix in ["adam.m.", "adam.v."] { if let t = tensors[prefix + name] { list.append(t) } }
+        if let bank {
+            list.append(NamedTensor(name: "bank.features", shape: [bank.count, bank.featureCount], values: bank.features))
+            if let e = bank.embeddings {
+                list.append(NamedTensor(name: "bank.embeddings", shape: [bank.count, bank.dimension], values: e))
+            }
         }
         list.append(NamedTensor(name: "support.features", shape: [support.count, support.featureCount], values: support.features))
         list.append(NamedTensor(name: "support.labels", shape: [support.count], values: support.malicious.map { $0 ? 1 : 0 }))
@@ -77,9 +100,22 @@ public struct TrainedModel {
     // MARK: Reading
 
     /// Reads and checks a model file: format, every tensor's name, shape and size, metadata.
-    /// `optimizerState: false` skips copying the Adam moments (all that scoring needs).
+    /// `optimizerState: false` skips copying the Adam moments and the checkpoint's best weights
+    /// (all that scoring needs).
     public static func read(_ url: URL, optimizerState: Bool = true) throws -> TrainedModel {
-        try decode(try SafeTensors.read(url, include: { optimizerState || !$0.hasPrefix("adam.") }), path: url.path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SiameseError.badModelFile(path: url.path, reason: "it is a folder, not a model file")
+        }
+        return try decode(try SafeTensors.read(url, include: { optimizerState || !($0.hasPrefix("adam.") || $0.hasPrefix("best.")) }),
+                          path: url.path)
+    }
+
+    /// The same model without the Adam moments and best-weight copies: what scoring reads.
+    public func inferenceOnly() -> TrainedModel {
+        var m = self
+        m.tensors = tensors.filter { !$0.key.hasPrefix("adam.") && !$0.key.hasPrefix("best.") }
+        return m
     }
 
     public static func decode(_ file: SafeTensors.File, path: String) throws -> TrainedModel {
@@ -109,13 +145,23 @@ public struct TrainedModel {
         guard f > 0, scaler.means.count == f, scaler.stds.count == f, scaler.fillValues.count == f else {
             throw bad("the scaler has inconsistent lengths for \(f) features")
         }
+        guard (scaler.means + scaler.stds + scaler.fillValues).allSatisfy({ $0.isFinite }), scaler.stds.allSatisfy({ $0 >= 0 }) else {
+            throw bad("the scaler holds NaN, infinite or negative values")
+        }
+        if scaler.transform == .quantile {
+            guard let q = scaler.quantiles, q.featureCount == f,
+                  q.knots.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isFinite } && zip($0, $0.dropFirst()).allSatisfy { $0 <= $1 } })
+            else { throw bad("the quantile transform's knots are missing, not finite or not sorted for \(f) features") }
+        }
+        do { try options.validate() } catch { throw bad("its training options are not valid: \(error)") }
+        let usesNetwork = options.recipe == .seed || options.encoder == .siamese
         var tensors: [String: NamedTensor] = [:]
-        for (name, shape) in config.parameterShapes {
+        for (name, shape) in (usesNetwork ? config.parameterShapes : []) {
             guard let t = file.tensors[name] else { throw bad("tensor '\(name)' is missing") }
             guard t.shape == shape else { throw bad("tensor '\(name)' has shape \(t.shape), the architecture needs \(shape)") }
             guard t.values.allSatisfy({ $0.isFinite }) else { throw bad("tensor '\(name)' holds NaN or infinite values") }
             tensors[name] = t
-            for prefix in ["adam.m.", "adam.v."] {
+            for prefix in ["adam.m.", "adam.v.", "best."] {
                 if let s = file.tensors[prefix + name] {
                     guard s.shape == shape else { throw bad("tensor '\(prefix + name)' has shape \(s.shape), expected \(shape)") }
                     tensors[prefix + name] = s
@@ -128,15 +174,47 @@ public struct TrainedModel {
         guard sf.shape.count == 2, sf.shape[1] == f, sl.shape == [sf.shape[0]] else {
             throw bad("support.features has shape \(sf.shape) and support.labels \(sl.shape); expected [S, \(f)] and [S]")
         }
+        guard sf.values.allSatisfy({ $0.isFinite }), sl.values.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+            throw bad("the support set holds NaN or infinite features, or labels other than 0 and 1")
+        }
+        var bank: MemoryBank?
+        if options.recipe == .baseline {
+            guard let bf = file.tensors["bank.features"], bf.shape.count == 2, bf.shape[1] == f, bf.shape[0] >= 1 else {
+                throw bad("the memory bank (bank.features, [N, \(f)]) is missing or has the wrong shape")
+            }
+            guard bf.values.allSatisfy({ $0.isFinite }) else { throw bad("bank.features holds NaN or infinite values") }
+            var embeddings: [Float]?
+            if options.encoder == .siamese {
+                guard let be = file.tensors["bank.embeddings"], be.shape == [bf.shape[0], config.embedding] else {
+                    throw bad("bank.embeddings is missing or not [\(bf.shape[0]), \(config.embedding)]")
+                }
+                guard be.values.allSatisfy({ $0.isFinite }) else { throw bad("bank.embeddings holds NaN or infinite values") }
+                embeddings = be.values
+            }
+            guard bf.shape[0] > options.k else {
+                throw bad("the memory bank has \(bf.shape[0]) flows, too few for k = \(options.k)")
+            }
+            bank = MemoryBank(features: bf.values, featureCount: f, embeddings: embeddings,
+                              dimension: embeddings == nil ? f : config.embedding)
+            guard threshold >= 0 else { throw bad("threshold \(threshold) is below 0, the smallest possible distance") }
+        } else {
+            guard threshold >= 0, threshold <= Double(Float(1).nextUp) else {
+                throw bad("threshold \(threshold) is outside [0, 1], the range of the seed recipe's scores")
+            }
+        }
         let scenarios = (try? json("support_scenarios", [String].self)) ?? sl.values.map { $0 != 0 ? "malicious" : "benign" }
         let support = SupportSet(features: sf.values, malicious: sl.values.map { $0 != 0 },
                                  scenarios: scenarios.count == sl.values.count ? scenarios : sl.values.map { $0 != 0 ? "malicious" : "benign" },
                                  featureCount: f)
         let history = parseHistory(m["history"] ?? "")
         let timings = (try? json("timings", [String: Double].self)) ?? [:]
-        return TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: threshold,
-                            history: history, epochsCompleted: Int(m["epochs_completed"] ?? "") ?? history.count,
-                            adamStep: Int(m["adam_step"] ?? "") ?? 0, tensors: tensors, timings: timings)
+        var model = TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: threshold,
+                                 history: history, epochsCompleted: Int(m["epochs_completed"] ?? "") ?? history.count,
+                                 adamStep: Int(m["adam_step"] ?? "") ?? 0, tensors: tensors, timings: timings)
+        model.bank = bank
+        model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
+        model.dialect = m["dialect"]
+        return model
     }
 
     static func parseHistory(_ csv: String) -> [EpochRecord] {
@@ -152,5 +230,15 @@ public struct TrainedModel {
     public func load(into network: SiameseNetwork) throws {
         try network.importTensors { tensors[$0]?.values }
         network.step = adamStep
+    }
+
+    /// The checkpoint's best weights by parameter name, when it holds them.
+    public func bestWeights() -> [String: [Float]]? {
+        var out: [String: [Float]] = [:]
+        for (name, _) in config.parameterShapes {
+            guard let t = tensors["best." + name] else { return nil }
+            out[name] = t.values
+        }
+        return out
     }
 }

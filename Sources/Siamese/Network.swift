@@ -282,6 +282,20 @@ public final class SiameseNetwork {
         return try backend.download(ws.embedding)
     }
 
+    /// Embeddings of `count` images as a device tensor [count, embedding], with no trip to the
+    /// host. The tensor belongs to the network's workspace: it is overwritten by the next call
+    /// with the same count.
+    public func embedOnDevice(images: [Float], count: Int) throws -> Tensor {
+        let pixels = config.imageSide * config.imageSide
+        guard count > 0, images.count == count * pixels else {
+            throw SiameseError.invalidData("embed: \(images.count) floats for \(count) images of \(pixels) pixels")
+        }
+        let ws = try workspace(images: count)
+        try backend.upload(images, to: ws.input)
+        try encode(ws)
+        return ws.embedding
+    }
+
     // MARK: Weights
 
     /// Downloads every parameter (and optionally the Adam moments) by name.

@@ -10,9 +10,78 @@ public enum TrainingEvent {
     case epochEnded(EpochRecord, best: Bool, secondsLeft: Double)
     case earlyStop(epoch: Int, bestEpoch: Int)
     case checkpoint(URL)
+    /// The memory bank is being built (baseline recipe): `flows` entries.
+    case buildingBank(flows: Int)
 }
 
-/// Trains the Siamese network on a few-shot support set through the Backend protocol only.
+/// What a run trains on, prepared once: the scaler, the images and how pairs are drawn.
+struct TrainingPlan {
+    var scaler: Scaler
+    /// Seed recipe: the support set; baseline recipe: the malicious shots only.
+    var support: SupportSet
+    /// Flattened 32x32 images that pairs index into.
+    var images: [Float]
+    /// Baseline recipe: rows of the table that form the bank, and their scaled features.
+    var bankRows: [Int] = []
+    var bankFeatures: [Float] = []
+    /// How each epoch's training pairs come about.
+    var pairs: PairSource
+    var validationPairs: [Pair]
+
+    func image(_ i: Int) -> ArraySlice<Float> {
+        images[i * FlowImage.pixelCount ..< (i + 1) * FlowImage.pixelCount]
+    }
+}
+
+/// Training pairs per epoch: a fixed list reshuffled (seed recipe), or drawn anew from the
+/// baseline and the shots (baseline recipe).
+enum PairSource {
+    case fixed([Pair])
+    /// Image indices of the baseline flows trained on and of the shots; `count` pairs per epoch,
+    /// half similar (two baseline flows), half dissimilar (a baseline flow and a shot).
+    case sampled(baseline: [Int], shots: [Int], count: Int)
+
+    var pairsPerEpoch: Int {
+        switch self {
+        case .fixed(let p): return p.count
+        case .sampled(_, _, let count): return count
+        }
+    }
+
+    /// The pairs of `epoch`, in training order.
+    func pairs(epoch: Int, seed: UInt64) -> [Pair] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        switch self {
+        case .fixed(var order):
+            order.shuffle(using: &rng)
+            return order
+        case let .sampled(baseline, shots, count):
+            return Self.draw(baseline: baseline, shots: shots, count: count, rng: &rng)
+        }
+    }
+
+    /// `count` pairs: similar ones from two different baseline flows, dissimilar ones from a
+    /// baseline flow and a shot (on either side), alternating.
+    static func draw(baseline: [Int], shots: [Int], count: Int, rng: inout SeededGenerator) -> [Pair] {
+        var out: [Pair] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            let a = baseline[Int(rng.next() % UInt64(baseline.count))]
+            if i % 2 == 0 || shots.isEmpty {
+                var b = baseline[Int(rng.next() % UInt64(baseline.count))]
+                if b == a && baseline.count > 1 { b = baseline[(baseline.firstIndex(of: a)! + 1) % baseline.count] }
+                out.append(Pair(left: a, right: b, label: 1))
+            } else {
+                let s = shots[Int(rng.next() % UInt64(shots.count))]
+                out.append(rng.next() & 1 == 0 ? Pair(left: a, right: s, label: 0) : Pair(left: s, right: a, label: 0))
+            }
+        }
+        return out
+    }
+}
+
+/// Trains a detector through the Backend protocol only: the seed recipe's few-shot Siamese
+/// network, or the baseline recipe's memory bank with an optional Siamese encoder.
 public final class Trainer {
     public let backend: Backend
     public var config: ModelConfig
@@ -24,159 +93,326 @@ public final class Trainer {
         self.options = options
     }
 
-    /// Trains on `rows` of `table` (all rows when nil): fits the scaler on its benign flows,
-    /// draws the support set, trains with early stopping, picks the threshold from the support
-    /// set and returns the model. With `resume`, continues that model's run instead.
+    /// Trains on `rows` of `table` (all rows when nil): fits the scaler on its benign flows, draws
+    /// the support set or the shots, trains with early stopping, picks the threshold from training
+    /// data and returns the model. With `resume`, continues that model's run instead.
     /// Writes a checkpoint to `checkpoint` during training (see `TrainingOptions.checkpointInterval`;
     /// only after epochs whose loss is finite) and the final model at the end.
     public func train(table: FlowTable, rows: [Int]? = nil, resume: TrainedModel? = nil, checkpoint: URL? = nil,
                       progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainedModel {
         try options.validate()
         try config.validate()
+        let plan = try prepare(table: table, rows: rows ?? Array(0..<table.rowCount), resume: resume)
+        if options.recipe == .baseline && options.encoder == .none {
+            let model = try finish(plan: plan, network: nil, history: [], epochs: 0, trainingSeconds: 0, progress: progress)
+            if let checkpoint { try model.write(to: checkpoint) }
+            return model
+        }
+        let network = try SiameseNetwork(backend: backend, config: config)
+        var loop = try EpochLoop(trainer: self, plan: plan, network: network, resume: resume, checkpoint: checkpoint)
+        try loop.run(progress: progress)
+        let model = try finish(plan: plan, network: network, history: loop.history, epochs: loop.lastEpoch,
+                               trainingSeconds: loop.trainingSeconds, progress: progress)
+        if let checkpoint { try model.write(to: checkpoint) }
+        return model
+    }
+
+    // MARK: Prepare
+
+    /// Checks the data, fits (or, resuming, reuses) the scaler and draws what is trained on.
+    func prepare(table: FlowTable, rows candidates: [Int], resume: TrainedModel?) throws -> TrainingPlan {
         guard FlowImage.side == config.imageSide else {
             throw SiameseError.invalidConfiguration("images are \(FlowImage.side)x\(FlowImage.side); the model expects \(config.imageSide)")
         }
-        let candidates = rows ?? Array(0..<table.rowCount)
-        let scaler: Scaler, support: SupportSet
+        let benign = candidates.filter { !table.isMalicious($0) }
+        guard !benign.isEmpty else { throw SiameseError.invalidData("the training data has no benign flows") }
+        let scaler: Scaler
         if let resume {
             scaler = resume.scaler
-            support = resume.support
             try scaler.checkCompatible(table)
         } else {
-            let benign = candidates.filter { !table.isMalicious($0) }
-            guard !benign.isEmpty else { throw SiameseError.invalidData("the training data has no benign flows") }
             scaler = Scaler.fit(table, rows: benign, transform: options.transform)
-            (support, _) = try SupportSet.draw(from: table, rows: candidates, scaler: scaler, benign: options.benignShots,
-                                               malicious: options.maliciousShots, seed: options.seed)
         }
-        let images = (0..<support.count).map { support.image($0) }
-        let pairs = support.pairs(includeMaliciousPairs: options.pairMalicious)
-        let (trainPairs, validationPairs) = stratifiedSplit(pairs, validationFraction: options.valSplit, seed: options.seed)
-        guard !trainPairs.isEmpty else { throw SiameseError.invalidData("no training pairs left after the validation split") }
+        switch options.recipe {
+        case .seed:
+            let support: SupportSet
+            if let resume {
+                support = resume.support
+            } else {
+                (support, _) = try SupportSet.draw(from: table, rows: candidates, scaler: scaler, benign: options.benignShots,
+                                                   malicious: options.maliciousShots, seed: options.seed)
+            }
+            let images = (0..<support.count).flatMap { support.image($0) }
+            let all = support.pairs(includeMaliciousPairs: options.pairMalicious)
+            let (train, validation) = stratifiedSplit(all, validationFraction: options.valSplit, seed: options.seed)
+            guard !train.isEmpty else { throw SiameseError.invalidData("no training pairs left after the validation split") }
+            return TrainingPlan(scaler: scaler, support: support, images: images, pairs: .fixed(train), validationPairs: validation)
+        case .baseline:
+            guard benign.count > options.k else {
+                throw SiameseError.invalidData("the baseline has \(benign.count) benign flows; --k \(options.k) needs more than \(options.k)")
+            }
+            let shots: SupportSet
+            if let resume {
+                shots = resume.support
+            } else {
+                (shots, _) = try SupportSet.draw(from: table, rows: candidates, scaler: scaler, benign: 0,
+                                                 malicious: options.maliciousShots, seed: options.seed)
+            }
+            let bankRows = MemoryBank.select(benign, limit: options.bankSize, seed: options.seed)
+            let bankFeatures = scaler.scale(values: table.subset(bankRows).values)
+            var plan = TrainingPlan(scaler: scaler, support: shots, images: [], bankRows: bankRows, bankFeatures: bankFeatures,
+                                    pairs: .fixed([]), validationPairs: [])
+            guard options.encoder == .siamese else { return plan }
+            // Images: the baseline flows (all benign rows, not only the bank's), then the shots.
+            let baselineScaled = scaler.scale(values: table.subset(benign).values)
+            let f = scaler.featureCount
+            var images: [Float] = []
+            images.reserveCapacity((benign.count + shots.count) * FlowImage.pixelCount)
+            for i in 0..<benign.count { images += FlowImage.render(baselineScaled[i * f ..< (i + 1) * f]) }
+            for i in 0..<shots.count { images += shots.image(i) }
+            plan.images = images
+            // Baseline flows held out for validation, drawn with the seed.
+            var order = Array(0..<benign.count)
+            var rng = SeededGenerator(seed: options.seed ^ 0x5EED_5711)
+            order.shuffle(using: &rng)
+            let held = min(benign.count - 2, Int((Double(benign.count) * options.valSplit).rounded()))
+            let validationBaseline = held >= 2 ? Array(order.prefix(held)) : []
+            let trainBaseline = Array(order.dropFirst(validationBaseline.count))
+            let shotImages = Array(benign.count..<(benign.count + shots.count))
+            plan.pairs = .sampled(baseline: trainBaseline, shots: shotImages, count: options.pairsPerEpoch)
+            if !validationBaseline.isEmpty {
+                plan.validationPairs = PairSource.draw(baseline: validationBaseline, shots: shotImages,
+                                                       count: max(2, Int(Double(options.pairsPerEpoch) * options.valSplit)),
+                                                       rng: &rng)
+            }
+            return plan
+        }
+    }
 
-        let network = try SiameseNetwork(backend: backend, config: config)
-        var history: [EpochRecord] = []
-        var firstEpoch = 1
+    // MARK: Finish
+
+    /// The encoder's embeddings of the bank flows, bank order, count x embedding.
+    func bankEmbeddings(plan: TrainingPlan, network: SiameseNetwork) throws -> [Float] {
+        let f = plan.scaler.featureCount
+        var e: [Float] = []
+        e.reserveCapacity(plan.bankRows.count * config.embedding)
+        let batch = 256
+        for start in stride(from: 0, to: plan.bankRows.count, by: batch) {
+            let n = min(batch, plan.bankRows.count - start)
+            var images: [Float] = []
+            images.reserveCapacity(n * FlowImage.pixelCount)
+            for i in start..<(start + n) { images += FlowImage.render(plan.bankFeatures[i * f ..< (i + 1) * f]) }
+            e += try network.embed(images: images, count: n)
+        }
+        return e
+    }
+
+    /// Builds the model from the trained network (or none): the bank's embeddings, the
+    /// threshold by the model's rule, the history.
+    func finish(plan: TrainingPlan, network: SiameseNetwork?, history: [EpochRecord], epochs: Int,
+                trainingSeconds: Double, progress: (TrainingEvent) -> Void) throws -> TrainedModel {
+        var tensors: [String: NamedTensor] = [:]
+        if let network {
+            for t in try network.exportTensors(includeOptimizer: true) {
+                tensors[t.name] = NamedTensor(name: t.name, shape: t.shape, values: t.values)
+            }
+        }
+        var model = TrainedModel(config: config, options: options, scaler: plan.scaler, support: plan.support, threshold: 0.5,
+                                 history: history, epochsCompleted: epochs, adamStep: network?.step ?? 0, tensors: tensors,
+                                 timings: ["training_seconds": trainingSeconds])
+        if options.recipe == .baseline {
+            let f = plan.scaler.featureCount
+            progress(.buildingBank(flows: plan.bankRows.count))
+            let embeddings = try network.map { try bankEmbeddings(plan: plan, network: $0) }
+            model.bank = MemoryBank(features: plan.bankFeatures, featureCount: f, embeddings: embeddings,
+                                    dimension: embeddings == nil ? f : config.embedding)
+        }
+        let detector = try Detector(model: model, network: network, backend: backend)
+        model.threshold = try detector.chooseThreshold()
+        return model
+    }
+}
+
+/// The epoch loop of one training run: steps, validation, early stopping that restores the
+/// best weights, and checkpoints that carry those weights so a resumed run ends the same.
+struct EpochLoop {
+    let trainer: Trainer
+    let plan: TrainingPlan
+    let network: SiameseNetwork
+    let checkpoint: URL?
+    var options: TrainingOptions { trainer.options }
+    var history: [EpochRecord] = []
+    var firstEpoch = 1
+    var lastEpoch = 0
+    var trainingSeconds = 0.0
+    /// Best monitored loss so far, its epoch (0: none yet) and a device copy of its weights.
+    var best = Double.infinity
+    var bestEpoch = 0
+    let bestWeights: [Tensor]
+    /// Whether `bestWeights` holds the weights of `bestEpoch` (false until an epoch improves,
+    /// unless the checkpoint resumed from carried them).
+    var bestWeightsValid = false
+    var wroteCheckpoint = false
+
+    init(trainer: Trainer, plan: TrainingPlan, network: SiameseNetwork, resume: TrainedModel?, checkpoint: URL?) throws {
+        self.trainer = trainer
+        self.plan = plan
+        self.network = network
+        self.checkpoint = checkpoint
         if let resume {
             try resume.load(into: network)
             history = resume.history
             firstEpoch = resume.epochsCompleted + 1
+            lastEpoch = resume.epochsCompleted
+            trainingSeconds = resume.timings["training_seconds"] ?? 0
         } else {
-            try network.initialize(seed: options.seed)
+            try network.initialize(seed: trainer.options.seed)
         }
+        bestWeights = try network.snapshot()
+        let monitorValidation = !plan.validationPairs.isEmpty
+        if let resume, resume.bestEpoch > 0, let record = history.first(where: { $0.epoch == resume.bestEpoch }),
+           let weights = resume.bestWeights() {
+            for (p, t) in zip(network.parameters, bestWeights) {
+                guard let v = weights[p.name] else { continue }
+                try network.backend.upload(v, to: t)
+            }
+            bestEpoch = resume.bestEpoch
+            best = monitorValidation ? (record.valLoss ?? .infinity) : record.loss
+            bestWeightsValid = true
+        }
+    }
 
+    /// Host arrays of a batch of pairs: left images, right images, labels.
+    func gather(_ batchPairs: ArraySlice<Pair>) -> ([Float], [Float], [Float]) {
+        var left: [Float] = [], right: [Float] = []
+        left.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
+        right.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
+        for p in batchPairs { left += plan.image(p.left); right += plan.image(p.right) }
+        return (left, right, batchPairs.map(\.label))
+    }
+
+    mutating func run(progress: (TrainingEvent) -> Void) throws {
         let batch = options.batchSize
-        let stepsPerEpoch = (trainPairs.count + batch - 1) / batch
-        progress(.started(trainPairs: trainPairs.count, validationPairs: validationPairs.count,
+        let pairsPerEpoch = plan.pairs.pairsPerEpoch
+        let stepsPerEpoch = (pairsPerEpoch + batch - 1) / batch
+        progress(.started(trainPairs: pairsPerEpoch, validationPairs: plan.validationPairs.count,
                           stepsPerEpoch: stepsPerEpoch, firstEpoch: firstEpoch, epochs: options.epochs))
-
-        let monitorValidation = !validationPairs.isEmpty
-        var best = history.map { monitorValidation ? ($0.valLoss ?? .infinity) : $0.loss }.min() ?? .infinity
-        var bestEpoch = history.last?.epoch ?? 0
-        let bestWeights = try network.snapshot()
-        var sinceBest = 0
-        var wroteCheckpoint = false
+        let monitorValidation = !plan.validationPairs.isEmpty
+        // Epochs since the best one, carried over a resume so that patience counts the same.
+        var sinceBest = bestEpoch > 0 ? lastEpoch - bestEpoch : 0
         let started = Date()
         var lastCheckpoint = started
-        var trainingSeconds = 0.0
         var epochsRun = 0
-
-        func gather(_ batchPairs: ArraySlice<Pair>) -> ([Float], [Float], [Float]) {
-            var left: [Float] = [], right: [Float] = []
-            left.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
-            right.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
-            for p in batchPairs { left += images[p.left]; right += images[p.right] }
-            return (left, right, batchPairs.map(\.label))
-        }
-
-        func makeModel(epochs: Int) throws -> TrainedModel {
-            var tensors: [String: NamedTensor] = [:]
-            for t in try network.exportTensors(includeOptimizer: true) {
-                tensors[t.name] = NamedTensor(name: t.name, shape: t.shape, values: t.values)
-            }
-            var model = TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: 0.5,
-                                     history: history, epochsCompleted: epochs, adamStep: network.step, tensors: tensors,
-                                     timings: ["training_seconds": trainingSeconds])
-            let detector = try Detector(model: model, network: network)
-            model.threshold = try detector.chooseThreshold()
-            return model
-        }
-
         var epoch = firstEpoch
         while epoch <= options.epochs {
             let epochStart = Date()
-            var order = trainPairs
-            var rng = SeededGenerator(seed: options.seed &+ UInt64(epoch) &* 0x9E37_79B9)
-            order.shuffle(using: &rng)
-            var lossSum = 0.0, correct = 0, seen = 0
-            for s in 0..<stepsPerEpoch {
-                let slice = order[(s * batch)..<min(order.count, (s + 1) * batch)]
-                let (left, right, labels) = gather(slice)
-                let r = try network.trainStep(left: left, right: right, labels: labels, optimizer: options.adam)
-                guard r.loss.isFinite else {
-                    throw SiameseError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: r.loss,
-                                                     checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
-                }
-                lossSum += Double(r.loss) * Double(slice.count)
-                correct += r.correct
-                seen += slice.count
-                let elapsed = Date().timeIntervalSince(epochStart)
-                progress(.step(epoch: epoch, step: s + 1, steps: stepsPerEpoch, loss: lossSum / Double(seen),
-                               accuracy: Double(correct) / Double(seen), pairsPerSecond: Double(seen) / max(elapsed, 1e-9)))
-            }
-            var record = EpochRecord(epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
-            if monitorValidation {
-                var vLoss = 0.0, vCorrect = 0
-                for s in stride(from: 0, to: validationPairs.count, by: batch) {
-                    let slice = validationPairs[s..<min(validationPairs.count, s + batch)]
-                    let (left, right, labels) = gather(slice)
-                    let r = try network.evaluate(left: left, right: right, labels: labels)
-                    vLoss += Double(r.loss) * Double(slice.count)
-                    vCorrect += r.correct
-                }
-                record.valLoss = vLoss / Double(validationPairs.count)
-                record.valAccuracy = Double(vCorrect) / Double(validationPairs.count)
-                guard record.valLoss!.isFinite else {
-                    throw SiameseError.nonFiniteLoss(epoch: epoch, step: stepsPerEpoch, loss: Float(record.valLoss!),
-                                                     checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
-                }
-            }
+            var record = try trainEpoch(epoch, steps: stepsPerEpoch, started: epochStart, progress: progress)
+            if monitorValidation { try validate(&record, epoch: epoch, steps: stepsPerEpoch) }
             record.seconds = Date().timeIntervalSince(epochStart)
-            trainingSeconds += record.seconds!
+            trainingSeconds += record.seconds ?? 0
             epochsRun += 1
             history.append(record)
-            let monitored = monitorValidation ? record.valLoss! : record.loss
+            lastEpoch = epoch
+            let monitored = monitorValidation ? (record.valLoss ?? .infinity) : record.loss
             let improved = monitored < best
             if improved {
                 best = monitored
                 bestEpoch = epoch
                 sinceBest = 0
                 try network.update(snapshot: bestWeights)
+                bestWeightsValid = true
             } else {
                 sinceBest += 1
             }
             let perEpoch = Date().timeIntervalSince(started) / Double(epochsRun)
             progress(.epochEnded(record, best: improved, secondsLeft: perEpoch * Double(options.epochs - epoch)))
             if let checkpoint, Date().timeIntervalSince(lastCheckpoint) >= options.checkpointInterval, epoch < options.epochs {
-                try makeModel(epochs: epoch).write(to: checkpoint)
+                try checkpointModel(epoch: epoch).write(to: checkpoint)
                 wroteCheckpoint = true
                 lastCheckpoint = Date()
                 progress(.checkpoint(checkpoint))
             }
             if options.patience > 0, sinceBest >= options.patience, epoch < options.epochs {
                 progress(.earlyStop(epoch: epoch, bestEpoch: bestEpoch))
-                epoch += 1
                 break
             }
             epoch += 1
         }
-        // Restore the best weights (Keras's restore_best_weights) when an epoch improved on them.
-        if bestEpoch > 0, history.contains(where: { $0.epoch == bestEpoch && $0.epoch >= firstEpoch }) {
-            try network.restore(bestWeights)
+        // Restore the best weights (Keras's restore_best_weights).
+        if bestEpoch > 0 && bestWeightsValid { try network.restore(bestWeights) }
+    }
+
+    /// One epoch of optimizer steps; returns its record without validation.
+    mutating func trainEpoch(_ epoch: Int, steps: Int, started: Date, progress: (TrainingEvent) -> Void) throws -> EpochRecord {
+        let batch = options.batchSize
+        let order = plan.pairs.pairs(epoch: epoch, seed: options.seed)
+        var lossSum = 0.0, correct = 0, seen = 0
+        for s in 0..<steps {
+            let slice = order[(s * batch)..<min(order.count, (s + 1) * batch)]
+            let (left, right, labels) = gather(slice)
+            let r = try network.trainStep(left: left, right: right, labels: labels, optimizer: options.adam)
+            guard r.loss.isFinite else {
+                throw SiameseError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: r.loss,
+                                                 checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
+            }
+            lossSum += Double(r.loss) * Double(slice.count)
+            correct += r.correct
+            seen += slice.count
+            let elapsed = Date().timeIntervalSince(started)
+            progress(.step(epoch: epoch, step: s + 1, steps: steps, loss: lossSum / Double(seen),
+                           accuracy: Double(correct) / Double(seen), pairsPerSecond: Double(seen) / max(elapsed, 1e-9)))
         }
-        let model = try makeModel(epochs: epoch - 1)
-        if let checkpoint {
-            try model.write(to: checkpoint)
+        return EpochRecord(epoch: epoch, loss: lossSum / Double(max(seen, 1)), accuracy: Double(correct) / Double(max(seen, 1)))
+    }
+
+    /// Adds the validation loss and accuracy to `record`.
+    func validate(_ record: inout EpochRecord, epoch: Int, steps: Int) throws {
+        let batch = options.batchSize, pairs = plan.validationPairs
+        var loss = 0.0, correct = 0
+        for s in stride(from: 0, to: pairs.count, by: batch) {
+            let slice = pairs[s..<min(pairs.count, s + batch)]
+            let (left, right, labels) = gather(slice)
+            let r = try network.evaluate(left: left, right: right, labels: labels)
+            loss += Double(r.loss) * Double(slice.count)
+            correct += r.correct
+        }
+        let valLoss = loss / Double(pairs.count)
+        record.valLoss = valLoss
+        record.valAccuracy = Double(correct) / Double(pairs.count)
+        guard valLoss.isFinite else {
+            throw SiameseError.nonFiniteLoss(epoch: epoch, step: steps, loss: Float(valLoss),
+                                             checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
+        }
+    }
+
+    /// A checkpoint after `epoch`: the current weights and Adam state, plus the best weights so
+    /// far (`best.*`) so that a resumed run can restore them at its end.
+    func checkpointModel(epoch: Int) throws -> TrainedModel {
+        var tensors: [String: NamedTensor] = [:]
+        for t in try network.exportTensors(includeOptimizer: true) {
+            tensors[t.name] = NamedTensor(name: t.name, shape: t.shape, values: t.values)
+        }
+        if bestEpoch > 0 && bestWeightsValid {
+            for (p, t) in zip(network.parameters, bestWeights) {
+                tensors["best." + p.name] = NamedTensor(name: "best." + p.name, shape: t.shape, values: try network.backend.download(t))
+            }
+        }
+        // A checkpoint is for resuming; its threshold is provisional (the support rule on the
+        // current weights for the seed recipe, as before; the baseline recipe's bank is built
+        // only at the end).
+        var model = TrainedModel(config: trainer.config, options: options, scaler: plan.scaler, support: plan.support,
+                                 threshold: 0.5, history: history, epochsCompleted: epoch, adamStep: network.step,
+                                 tensors: tensors, timings: ["training_seconds": trainingSeconds])
+        model.bestEpoch = bestWeightsValid ? bestEpoch : 0
+        if options.recipe == .baseline {
+            // The bank with the current weights' embeddings, so the checkpoint scores flows as it
+            // stands; `finish` rebuilds it from the best weights at the end.
+            model.bank = MemoryBank(features: plan.bankFeatures, featureCount: plan.scaler.featureCount,
+                                    embeddings: try trainer.bankEmbeddings(plan: plan, network: network),
+                                    dimension: trainer.config.embedding)
+        } else {
+            let detector = try Detector(model: model, network: network, backend: network.backend)
+            model.threshold = try detector.chooseThreshold()
         }
         return model
     }

@@ -31,12 +31,42 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Seconds between checkpoints during training: one is written after the first epoch that
     /// ends at least this long after the last (0: after every epoch), and always at the end.
     public var checkpointInterval: Double = 30
+    /// The seed recipe is the default here so that models written before recipes existed read
+    /// back as what they are; `gpu-train train` defaults to `.baseline`.
+    public var recipe: Recipe = .seed
+    /// Baseline recipe: what embeds flows for the nearest-neighbour search.
+    public var encoder: EncoderKind = .none
+    /// Baseline recipe with the Siamese encoder: pairs drawn per epoch (half similar, half dissimilar).
+    public var pairsPerEpoch = 4096
+    /// Baseline recipe: at most this many baseline flows are kept in the memory bank (drawn with
+    /// `seed` when the baseline is larger).
+    public var bankSize = 20_000
+    /// Baseline recipe: a flow's score is its distance to the k-th nearest bank entry.
+    public var k = 1
+    /// Target false-positive rate of the `.fpr` threshold rule.
+    public var fpr = 0.05
+    public var thresholdRule: ThresholdRule = .supportF1
 
     public init() {}
+
+    /// The options `gpu-train train` starts from for `recipe`.
+    public static func defaults(for recipe: Recipe) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.recipe = recipe
+        if recipe == .baseline {
+            o.transform = .quantile
+            o.thresholdRule = .fpr
+            o.batchSize = 128
+            o.epochs = 5
+            o.patience = 2
+        }
+        return o
+    }
 
     enum CodingKeys: String, CodingKey {
         case benignShots, maliciousShots, pairMalicious, seed, learningRate, beta1, beta2, epsilon, batchSize, epochs
         case valSplit, patience, transform, scoreMethod, checkpointInterval
+        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule
     }
 
     /// Reads options written by any version: a key that is absent keeps its default.
@@ -50,6 +80,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try read(.beta1, &beta1); try read(.beta2, &beta2); try read(.epsilon, &epsilon); try read(.batchSize, &batchSize)
         try read(.epochs, &epochs); try read(.valSplit, &valSplit); try read(.patience, &patience)
         try read(.transform, &transform); try read(.scoreMethod, &scoreMethod); try read(.checkpointInterval, &checkpointInterval)
+        try read(.recipe, &recipe); try read(.encoder, &encoder); try read(.pairsPerEpoch, &pairsPerEpoch)
+        try read(.bankSize, &bankSize); try read(.k, &k); try read(.fpr, &fpr); try read(.thresholdRule, &thresholdRule)
     }
 
     public var adam: AdamHyperparameters {
@@ -58,8 +90,22 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public func validate() throws {
         func bad(_ s: String) -> SiameseError { .invalidConfiguration(s) }
-        guard benignShots >= 2 else { throw bad("--benign-shots must be at least 2 (benign-benign pairs need two), got \(benignShots)") }
-        guard maliciousShots >= 1 else { throw bad("--malicious-shots must be at least 1, got \(maliciousShots)") }
+        if recipe == .seed {
+            guard benignShots >= 2 else { throw bad("--benign-shots must be at least 2 (benign-benign pairs need two), got \(benignShots)") }
+            guard maliciousShots >= 1 else { throw bad("--malicious-shots must be at least 1, got \(maliciousShots)") }
+        } else {
+            guard maliciousShots >= 0 else { throw bad("--malicious-shots must be 0 or more, got \(maliciousShots)") }
+            guard encoder == .none || maliciousShots >= 1 else {
+                throw bad("--encoder siamese learns from dissimilar pairs and needs --malicious-shots of at least 1")
+            }
+            guard pairsPerEpoch >= 2 else { throw bad("--pairs-per-epoch must be at least 2, got \(pairsPerEpoch)") }
+            guard bankSize >= 2 else { throw bad("--bank-size must be at least 2, got \(bankSize)") }
+            guard (1...NeighborGeometry.maxK - 1).contains(k) else {
+                throw bad("--k must be in 1...\(NeighborGeometry.maxK - 1), got \(k)")
+            }
+            guard k < bankSize else { throw bad("--k (\(k)) must be below --bank-size (\(bankSize))") }
+        }
+        guard fpr > 0, fpr < 1 else { throw bad("--fpr must be in (0, 1), got \(fpr)") }
         guard batchSize >= 1 else { throw bad("--batch-size must be at least 1, got \(batchSize)") }
         guard epochs >= 1 else { throw bad("--epochs must be at least 1, got \(epochs)") }
         guard (0..<1).contains(valSplit) else { throw bad("--val-split must be in [0, 1), got \(valSplit)") }

@@ -49,6 +49,11 @@ struct DataOptions: ParsableArguments {
     var skipBadRows = false
 
     func load(features: [String]) throws -> FlowTable {
+        try Self.load(data, features: features, skipBadRows: skipBadRows)
+    }
+
+    /// Reads flows from `data` (a file or folder) and says on stderr what it read.
+    static func load(_ data: String, features: [String], skipBadRows: Bool) throws -> FlowTable {
         let url = URL(fileURLWithPath: data)
         let started = Date()
         let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows))

@@ -9,66 +9,159 @@ extension FeatureTransform: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension ScoreMethod: ExpressibleByArgument {}
 
-/// The model and training options of `train` (and `crossval`).
+extension Recipe: ExpressibleByArgument {}
+extension EncoderKind: ExpressibleByArgument {}
+extension ThresholdRule: ExpressibleByArgument {}
+
+/// The model and training options of `train` (and `crossval`). Every option is optional so that
+/// the recipe's defaults apply when it is not given, and `--resume` can tell what was given.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Benign flows in the few-shot support set.") var benignShots = 10
-    @Option(help: "Malicious flows in the few-shot support set.") var maliciousShots = 5
-    @Flag(help: "Also pair malicious supports with each other as similar.") var pairMalicious = false
-    @Option(help: "Seed for the support draw, the split, the shuffles and the initial weights.") var seed: UInt64 = 42
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-4
-    @Option(help: "Pairs per training step.") var batchSize = 5
-    @Option(help: "Training epochs.") var epochs = 20
-    @Option(help: "Fraction of pairs held out for validation (stratified by label).") var valSplit = 0.2
-    @Option(help: "Stop after this many epochs without a better validation loss (0: never).") var patience = 5
-    @Option(help: "Loss: bce (head on |e1 - e2|) or contrastive (margin on the embedding distance).") var loss: LossKind = .bce
-    @Option(help: "Contrastive margin.") var margin: Float = 1.0
-    @Option(help: "Feature transform before the z-score: none or log (signed log1p).") var transform: FeatureTransform = .none
-    @Option(help: "Anomaly score: benign-mean, benign-max or contrast.") var score: ScoreMethod = .benignMean
+    @Option(help: "baseline (default): every benign flow is the model of normal traffic, scored by distance to its nearest entries; seed: the original 10 + 5 support-set recipe.")
+    var recipe: Recipe = .baseline
+    @Option(help: "Baseline recipe: none (nearest neighbour on the transformed features, no training; the default) or siamese (the CNN trained on baseline pairs).")
+    var encoder: EncoderKind?
+    @Option(help: "Seed recipe: benign flows in the support set (default 10).") var benignShots: Int?
+    @Option(help: "Labelled attack flows drawn from the training data (default 5).") var maliciousShots: Int?
+    @Flag(help: "Seed recipe: also pair malicious supports with each other as similar.") var pairMalicious = false
+    @Option(help: "Seed for every draw, split and shuffle and the initial weights (default 42).") var seed: UInt64?
+    @Option(help: "Adam learning rate (default 1e-4).", transform: { try parseNumber($0, "--lr") }) var lr: Float?
+    @Option(help: "Pairs per training step (default 128 for the baseline recipe, 5 for seed).") var batchSize: Int?
+    @Option(help: "Training epochs (default 5 for the baseline recipe's Siamese encoder, 20 for seed).") var epochs: Int?
+    @Option(help: "Baseline recipe with --encoder siamese: pairs drawn per epoch (default 4096).") var pairsPerEpoch: Int?
+    @Option(help: "Fraction held out for validation (default 0.2).") var valSplit: Double?
+    @Option(help: "Stop after this many epochs without a better validation loss; 0 never (default 2 baseline, 5 seed).") var patience: Int?
+    @Option(help: "Loss: bce (head on |e1 - e2|) or contrastive (margin on the embedding distance). Default: contrastive for the baseline recipe's Siamese encoder, bce for seed.")
+    var loss: LossKind?
+    @Option(help: "Contrastive margin (default 1).") var margin: Float?
+    @Option(help: "Feature transform: quantile (baseline quantiles to a standard normal; the baseline default), log (signed log1p, then z-score) or none (z-score; the seed default).")
+    var transform: FeatureTransform?
+    @Option(help: "Seed recipe's anomaly score: benign-mean (default), benign-max or contrast.") var score: ScoreMethod?
+    @Option(help: "Baseline recipe: most baseline flows kept in the memory bank (default 20000; a larger baseline is subsampled with --seed).")
+    var bankSize: Int?
+    @Option(help: "Baseline recipe: score = distance to the k-th nearest bank flow (default 1).") var k: Int?
+    @Option(help: "Target false-positive rate of the fpr threshold rule (default 0.05).") var fpr: Double?
+    @Option(help: "fpr (flag at most --fpr of the baseline's leave-one-out scores; the baseline default) or support-f1 (F1-best cut against the shots; the seed default).")
+    var thresholdRule: ThresholdRule?
     @Option(help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")
-    var checkpointInterval: Double = 30
-    @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the 27 of the original work).")
+    var checkpointInterval: Double?
+    @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the recipe's; see the README).")
     var features: String?
     @Option(help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
     @Option(help: "Embedding size (default 4096).") var embedding: Int?
 
     func featureList() throws -> [String] {
-        guard let features else { return FeatureSet.default }
+        guard let features else { return recipe.defaultFeatures }
         return try FeatureSet.parse(features)
     }
 
     func modelConfig() throws -> ModelConfig {
         var config = ModelConfig.default
-        config.loss = loss
-        config.margin = margin
+        config.loss = loss ?? (recipe == .baseline ? .contrastive : .bce)
+        if let margin { config.margin = margin }
         if let channels {
             let list = channels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard list.count == config.kernels.count, list.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw ValidationError("--channels needs \(config.kernels.count) positive integers, got '\(channels)'")
             }
-            config.channels = list.map { $0! }
+            config.channels = list.compactMap { $0 }
         }
         if let embedding { config.embedding = embedding }
         try config.validate()
         return config
     }
 
+    /// Options given on the command line that `recipe` with `encoder` does not use.
+    func inapplicable(recipe: Recipe, encoder: EncoderKind?) -> [String] {
+        var out: [String] = []
+        let siamese = recipe == .seed || encoder == .siamese
+        if recipe == .baseline {
+            if benignShots != nil { out.append("--benign-shots (the baseline recipe uses every benign flow)") }
+            if pairMalicious { out.append("--pair-malicious") }
+            if score != nil { out.append("--score (the baseline recipe scores by distance to the bank)") }
+        } else {
+            for (given, name) in [(encoder != nil, "--encoder"), (bankSize != nil, "--bank-size"), (k != nil, "--k"),
+                                  (pairsPerEpoch != nil, "--pairs-per-epoch")] where given { out.append(name) }
+        }
+        if !siamese {
+            for (given, name) in [(lr != nil, "--lr"), (batchSize != nil, "--batch-size"), (epochs != nil, "--epochs"),
+                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (patience != nil, "--patience"),
+                                  (loss != nil, "--loss"), (margin != nil, "--margin"), (channels != nil, "--channels"),
+                                  (embedding != nil, "--embedding"), (valSplit != nil, "--val-split")] where given {
+                out.append(name + " (--encoder none trains no network)")
+            }
+        }
+        return out
+    }
+
+    /// Refuses options that `recipe` with `encoder` would silently ignore.
+    func checkApplicable(recipe: Recipe, encoder: EncoderKind?) throws {
+        let unused = inapplicable(recipe: recipe, encoder: encoder)
+        guard unused.isEmpty else {
+            throw ValidationError("not used by --recipe \(recipe.rawValue)" + (recipe == .baseline ? " --encoder \((encoder ?? .none).rawValue)" : "") +
+                                  ": " + unused.joined(separator: ", "))
+        }
+    }
+
     func trainingOptions() throws -> TrainingOptions {
-        var o = TrainingOptions()
-        o.benignShots = benignShots
-        o.maliciousShots = maliciousShots
+        var o = TrainingOptions.defaults(for: recipe)
+        if let encoder { o.encoder = encoder }
+        if let benignShots { o.benignShots = benignShots }
+        if let maliciousShots { o.maliciousShots = maliciousShots }
         o.pairMalicious = pairMalicious
-        o.seed = seed
-        o.learningRate = lr
-        o.batchSize = batchSize
-        o.epochs = epochs
-        o.valSplit = valSplit
-        o.patience = patience
-        o.transform = transform
-        o.scoreMethod = score
-        o.checkpointInterval = checkpointInterval
+        if let seed { o.seed = seed }
+        if let lr { o.learningRate = lr }
+        if let batchSize { o.batchSize = batchSize }
+        if let epochs { o.epochs = epochs }
+        if let pairsPerEpoch { o.pairsPerEpoch = pairsPerEpoch }
+        if let valSplit { o.valSplit = valSplit }
+        if let patience { o.patience = patience }
+        if let transform { o.transform = transform }
+        if let score { o.scoreMethod = score }
+        if let bankSize { o.bankSize = bankSize }
+        if let k { o.k = k }
+        if let fpr { o.fpr = fpr }
+        if let thresholdRule { o.thresholdRule = thresholdRule }
+        if let checkpointInterval { o.checkpointInterval = checkpointInterval }
         try o.validate()
         return o
     }
+
+    /// Options given on the command line that differ from a checkpoint's, as "--name given (checkpoint had x)".
+    func conflicts(with stored: TrainingOptions, config storedConfig: ModelConfig, features storedFeatures: [String]) -> [String] {
+        var out: [String] = []
+        func check<T: Equatable>(_ name: String, _ given: T?, _ had: T) {
+            if let given, given != had { out.append("--\(name) \(given) (the checkpoint has \(had))") }
+        }
+        if recipe != stored.recipe && recipe != .baseline { out.append("--recipe \(recipe.rawValue) (the checkpoint has \(stored.recipe.rawValue))") }
+        check("encoder", encoder, stored.encoder)
+        check("benign-shots", benignShots, stored.benignShots)
+        check("malicious-shots", maliciousShots, stored.maliciousShots)
+        if pairMalicious != stored.pairMalicious { out.append("--pair-malicious (the checkpoint has \(stored.pairMalicious))") }
+        check("seed", seed, stored.seed)
+        check("lr", lr, stored.learningRate)
+        check("batch-size", batchSize, stored.batchSize)
+        check("pairs-per-epoch", pairsPerEpoch, stored.pairsPerEpoch)
+        check("val-split", valSplit, stored.valSplit)
+        check("patience", patience, stored.patience)
+        check("loss", loss, storedConfig.loss)
+        check("margin", margin, storedConfig.margin)
+        check("transform", transform, stored.transform)
+        check("score", score, stored.scoreMethod)
+        check("bank-size", bankSize, stored.bankSize)
+        check("k", k, stored.k)
+        check("fpr", fpr, stored.fpr)
+        check("threshold-rule", thresholdRule, stored.thresholdRule)
+        check("embedding", embedding, storedConfig.embedding)
+        if let channels, (try? modelConfig().channels) != storedConfig.channels { out.append("--channels \(channels) (the checkpoint has \(storedConfig.channels))") }
+        if features != nil, (try? featureList()) != storedFeatures { out.append("--features (the checkpoint has \(storedFeatures.count) other columns)") }
+        return out
+    }
+}
+
+/// Parses a number option so that a negative value ("-1") is read as a value, not a flag.
+func parseNumber<T: LosslessStringConvertible>(_ text: String, _ name: String) throws -> T {
+    guard let v = T(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(name): '\(text)' is not a number") }
+    return v
 }
 
 /// Renders training events on stderr: a live bar on a terminal, plain lines otherwise.
@@ -101,44 +194,78 @@ struct TrainingProgress {
             Console.note("early stop after epoch \(epoch): no better validation loss since epoch \(bestEpoch); restoring its weights")
         case .checkpoint:
             break
+        case .buildingBank(let flows):
+            Console.note("memory bank: \(flows) baseline flows")
         }
     }
 }
 
-/// `gpu-train train`: few-shot training of the Siamese network.
+/// `gpu-train train`: learns normal traffic from the benign baseline (or the original few-shot recipe).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the Siamese network on a few labelled flows and write the model, history.csv and curves.svg.")
+        abstract: "Learn normal traffic from the benign flows (plus a few labelled attacks) and write the model, history.csv and curves.svg.")
 
     @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Benign baseline (CSV file or folder): every flow in it is treated as normal traffic, and --data then supplies only the labelled attacks.")
+    var baseline: String?
     @Option(help: "Model file to write (safetensors); history.csv and curves.svg go beside it.") var out: String
     @Option(help: "Continue training from this model file (its support set, scaler and optimizer state).") var resume: String?
+    @Flag(help: "Write an inference-only model: no Adam moments (a third of the size; it cannot be resumed).")
+    var noOptimizerState = false
     @OptionGroup var model: ModelOptions
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
         TrainedModel.softwareVersion = GPUTrain.version
         let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if resume == nil { try model.checkApplicable(recipe: model.recipe, encoder: model.encoder) }
         var options = try model.trainingOptions()
         var config = try model.modelConfig()
         var resumed: TrainedModel?
         if let resume {
             let r = try TrainedModel.read(URL(fileURLWithPath: resume))
+            guard r.tensors.keys.contains(where: { $0.hasPrefix("adam.") }) || !r.usesNetwork else {
+                throw ValidationError("\(resume) is an inference-only model (written with --no-optimizer-state); it cannot be resumed")
+            }
+            try model.checkApplicable(recipe: r.options.recipe, encoder: r.options.encoder)
+            let conflicts = model.conflicts(with: r.options, config: r.config, features: r.scaler.featureNames)
+            guard conflicts.isEmpty else {
+                throw ValidationError("--resume continues a run with the options it was started with; these differ: " +
+                                      conflicts.joined(separator: ", ") + ". Drop them, or start a new run.")
+            }
             config = r.config
-            let epochs = options.epochs
+            let epochs = model.epochs ?? r.options.epochs
             options = r.options
             options.epochs = max(epochs, r.epochsCompleted)
+            if let interval = model.checkpointInterval { options.checkpointInterval = interval }
             resumed = r
             Console.note("resuming \(resume) after epoch \(r.epochsCompleted) of \(options.epochs)")
         }
         let features = try resumed?.scaler.featureNames ?? model.featureList()
-        let table = try dataOptions.load(features: features)
+        var table = try dataOptions.load(features: features)
+        var rows: [Int]?
+        if let baseline {
+            guard options.recipe == .baseline else { throw ValidationError("--baseline needs --recipe baseline") }
+            var normal = try DataOptions.load(baseline, features: features, skipBadRows: dataOptions.skipBadRows)
+            normal.labels = [Int](repeating: 0, count: normal.rowCount)
+            normal.scenarioNames = [String](repeating: "benign", count: normal.rowCount)
+            let attacks = table.maliciousRows
+            let offset = table.rowCount
+            table.append(normal)
+            rows = attacks + Array(offset..<table.rowCount)
+            Console.note("baseline: \(normal.rowCount) flows from \(baseline); attacks from \(dataOptions.data): \(attacks.count)")
+        }
         let backend = try backendOptions.make()
+        try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        Console.note(describe(options, config))
         let trainer = Trainer(backend: backend, config: config, options: options)
         var progress = TrainingProgress()
         let started = Date()
-        let trained = try trainer.train(table: table, resume: resumed, checkpoint: outURL) { progress.handle($0) }
+        var trained = try trainer.train(table: table, rows: rows, resume: resumed, checkpoint: outURL) { progress.handle($0) }
+        if noOptimizerState {
+            trained = trained.inferenceOnly()
+            try trained.write(to: outURL)
+        }
         let seconds = Date().timeIntervalSince(started)
         try HistoryCSV.write(trained.history, to: outURL.sibling("history.csv"))
         try SVG.trainingCurves(history: trained.history).write(to: outURL.sibling("curves.svg"))
@@ -146,8 +273,25 @@ struct Train: ParsableCommand {
         print("model: \(out)")
         print("history: \(outURL.sibling("history.csv").path)")
         print("curves: \(outURL.sibling("curves.svg").path)")
-        print(String(format: "epochs: %d, training time %.1f s, final loss %.4f, val_loss %@, threshold %.4f, backend %@",
-                     trained.epochsCompleted, seconds, last?.loss ?? .nan,
-                     last?.valLoss.map { String(format: "%.4f", $0) } ?? "n/a", trained.threshold, backend.name))
+        if let bank = trained.bank {
+            print(String(format: "recipe baseline, encoder %@, bank %d flows, k %d, threshold %.4f (%@), training time %.1f s, backend %@",
+                         options.encoder.rawValue, bank.count, options.k, trained.threshold,
+                         options.thresholdRule == .fpr ? String(format: "fpr %.3f", options.fpr) : "support-f1", seconds, backend.name))
+        } else {
+            print(String(format: "recipe seed, epochs: %d, training time %.1f s, final loss %.4f, val_loss %@, threshold %.4f, backend %@",
+                         trained.epochsCompleted, seconds, last?.loss ?? .nan,
+                         last?.valLoss.map { String(format: "%.4f", $0) } ?? "n/a", trained.threshold, backend.name))
+        }
+    }
+
+    func describe(_ o: TrainingOptions, _ c: ModelConfig) -> String {
+        switch o.recipe {
+        case .seed:
+            return "recipe seed: \(o.benignShots) benign + \(o.maliciousShots) malicious supports, transform \(o.transform.rawValue), loss \(c.loss.rawValue)"
+        case .baseline:
+            return "recipe baseline: encoder \(o.encoder.rawValue), transform \(o.transform.rawValue), \(o.maliciousShots) malicious shots, " +
+                "k \(o.k), threshold \(o.thresholdRule.rawValue)" + (o.thresholdRule == .fpr ? " \(o.fpr)" : "") +
+                (o.encoder == .siamese ? ", \(o.epochs) epochs of \(o.pairsPerEpoch) pairs, loss \(c.loss.rawValue)" : "")
+        }
     }
 }

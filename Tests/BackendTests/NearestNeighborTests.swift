@@ -68,6 +68,29 @@ final class NearestNeighborTests: XCTestCase {
         XCTAssertEqual(try backend.download(d)[2], (32 as Float).squareRoot(), accuracy: 1e-5)
     }
 
+    /// A flow's distances must not depend on the batch it is scored in (or its place in it).
+    func testResultsDoNotDependOnTheBatch() throws {
+        let backend = CPUBackend()
+        var rng = SeededGenerator(seed: 11)
+        let dim = 19, rows = 300, queries = 100
+        let q = (0..<queries * dim).map { _ in rng.uniform(-3, 3) }, b = (0..<rows * dim).map { _ in rng.uniform(-3, 3) }
+        let tb = try backend.makeTensor([rows, dim])
+        try backend.upload(b, to: tb)
+        func search(_ values: [Float]) throws -> [Float] {
+            let n = values.count / dim
+            let tq = try backend.makeTensor([n, dim])
+            try backend.upload(values, to: tq)
+            let d = try backend.makeTensor([n, 2]), ix = try backend.makeTensor([n, 2])
+            try backend.nearestNeighbors(queries: tq, bank: tb, k: 2, distances: d, indices: ix)
+            return try backend.download(d)
+        }
+        let all = try search(q)
+        for i in [0, 63, 64, 70, 99] {
+            XCTAssertEqual(try search(Array(q[i * dim ..< (i + 1) * dim])), Array(all[i * 2 ..< i * 2 + 2]), "query \(i)")
+        }
+        XCTAssertEqual(try search(Array(q[(70 * dim)...])), Array(all[(70 * 2)...]))
+    }
+
     func testBadArguments() throws {
         let backend = CPUBackend()
         let q = try backend.makeTensor([2, 3]), b = try backend.makeTensor([4, 3]), wrongDim = try backend.makeTensor([4, 2])

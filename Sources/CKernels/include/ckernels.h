@@ -5,6 +5,7 @@
 #define GPU_TRAIN_CKERNELS_H
 
 #include <stddef.h>
+#include "distance.h"
 
 /// 1 when the AVX-512 versions run on this CPU.
 int gt_has_avx512(void);

@@ -242,7 +242,11 @@ extension ColumnPlan {
         if column != count { return .fieldCount(found: column) }
         for c in copies { out[c.to] = out[c.from] }
         if needsScaling {
-            for (k, s) in scales.enumerated() where s != 1 { out[k] *= s }
+            for (k, s) in scales.enumerated() where s != 1 {
+                let v = out[k] * s
+                // A converted value beyond Float's range is missing, like a written one.
+                if v.isInfinite { out[k] = .nan; outOfRange += 1 } else { out[k] = v }
+            }
         }
         return problem
     }

@@ -20,8 +20,10 @@ public enum FlowLoader {
     /// `options.skipBadRows`, in which case bad rows and unreadable files are counted in `table.report`.
     public static func load(_ url: URL, options: FlowLoadOptions = FlowLoadOptions()) throws -> FlowTable {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
-        let files = try csvFiles(at: url)
+        var unlistable: [String] = []
+        let files = try csvFiles(at: url, skipUnreadable: options.skipBadRows, unreadable: &unlistable)
         var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [])
+        table.report.unreadableFiles = unlistable
         var registry = ScenarioRegistry()
         for file in files {
             guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -50,6 +52,13 @@ public enum FlowLoader {
     /// Links are followed; a folder reached twice (a link loop, or two links to one folder) is read
     /// once. A folder that cannot be listed is an error: skipping it would silently drop its flows.
     public static func csvFiles(at url: URL) throws -> [URL] {
+        var unreadable: [String] = []
+        return try csvFiles(at: url, skipUnreadable: false, unreadable: &unreadable)
+    }
+
+    /// `csvFiles(at:)`, recording folders that cannot be listed in `unreadable` instead of failing
+    /// when it is given (for `skipBadRows`).
+    static func csvFiles(at url: URL, skipUnreadable: Bool, unreadable: inout [String]) throws -> [URL] {
         var info = stat()
         guard stat(url.path, &info) == 0 else {
             if lstat(url.path, &info) == 0 {
@@ -60,18 +69,27 @@ public enum FlowLoader {
         guard (info.st_mode & S_IFMT) == S_IFDIR else { return [url] }
         var files: [URL] = []
         var visited = Set<[UInt64]>()
-        try walk(url, info, into: &files, visited: &visited)
-        guard !files.isEmpty else { throw FlowDataError.noCSVFiles(path: url.path) }
+        try walk(url, info, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
+        guard !files.isEmpty else {
+            if !unreadable.isEmpty {
+                throw FlowDataError.io(path: url.path, message: "no folder below could be read (\(unreadable.count) unreadable)")
+            }
+            throw FlowDataError.noCSVFiles(path: url.path)
+        }
         return files.sorted { $0.path < $1.path }
     }
 
-    private static func walk(_ folder: URL, _ info: stat, into files: inout [URL], visited: inout Set<[UInt64]>) throws {
+    private static func walk(_ folder: URL, _ info: stat, into files: inout [URL], visited: inout Set<[UInt64]>,
+                             skipUnreadable: Bool, unreadable: inout [String]) throws {
         guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { return }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         } catch {
-            throw FlowDataError.io(path: folder.path, message: "cannot list the folder (\(readFailure(folder.path)))")
+            let error = FlowDataError.io(path: folder.path, message: "cannot list the folder (\(readFailure(folder.path)))")
+            guard skipUnreadable else { throw error }
+            unreadable.append(folder.path + "/")
+            return
         }
         for name in names.sorted() {
             let child = folder.appendingPathComponent(name)
@@ -82,7 +100,8 @@ public enum FlowLoader {
                 continue
             }
             switch childInfo.st_mode & S_IFMT {
-            case S_IFDIR: try walk(child, childInfo, into: &files, visited: &visited)
+            case S_IFDIR:
+                try walk(child, childInfo, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
             case S_IFREG where child.pathExtension.lowercased() == "csv": files.append(child)
             default: continue
             }

@@ -47,53 +47,102 @@ struct ColumnPlan {
     /// Identifier k is coded as `identifierBase - k`.
     static let identifierBase: Int32 = -3
 
+    /// `parseLine`'s label for a row whose Label says it has none (`NeedManualLabel`, `No Label`, empty).
+    static let unlabelled = -1
+    /// `parseLine`'s label for a text label naming an attack; the text's byte range comes back too.
+    static let textLabel = -2
+
     let header: [String]
     let features: [String]
+    let dialect: FlowDialect
     /// Per header column: a feature slot (>= 0), `skip`, `label` or an identifier code.
     let slots: [Int32]
+    /// Whether the header has a Label column.
     let hasLabel: Bool
     /// Header column of each identifier in `FeatureSet.identifierColumns`, or nil.
     let identifierColumns: [Int?]
     /// Features listed twice: the later slot copies the earlier one.
     let copies: [(from: Int, to: Int)]
+    /// Per feature slot: the factor that brings the dialect's unit to the canonical one (1: none).
+    let scales: [Float]
+    let needsScaling: Bool
+    /// Features converted to canonical units, and features measured differently with no exact conversion.
+    let convertedFeatures: [String]
+    let inexactFeatures: [String]
 
     var fieldCount: Int { header.count }
 
-    /// Maps `header` onto `features`. Names match exactly after trimming spaces, or else
-    /// ignoring case. Throws `missingColumns` naming every absent feature (and `Label` when
-    /// `requireLabel`).
-    init(header: [String], features: [String], requireLabel: Bool, wantIdentifiers: Bool, path: String) throws {
-        func column(_ name: String) -> Int? {
-            if let i = header.firstIndex(of: name) { return i }
-            let lower = name.lowercased()
-            return header.firstIndex { $0.lowercased() == lower }
+    /// Maps `header` onto `features` through the dialect alias table: a feature is found under its
+    /// spelling in the header's dialect, in any other dialect, or as given; names compare equal
+    /// ignoring case, surrounding spaces and spaces versus underscores. Throws `missingColumns`
+    /// naming every absent feature. `readLabels` false leaves the Label column unread.
+    init(header: [String], features: [String], readLabels: Bool, wantIdentifiers: Bool, path: String) throws {
+        let dialect = DialectTable.detect(header: header)
+        let normalizedHeader = header.map(FlowDialect.normalize)
+        func column(_ name: String) -> (index: Int, alias: ColumnAlias?)? {
+            let entry = DialectTable.entry(for: name)
+            var candidates: [String] = []
+            if let entry {
+                if let n = entry.name(in: dialect) { candidates.append(n) }
+                candidates += FlowDialect.allCases.compactMap { entry.name(in: $0) }
+            }
+            candidates.append(name)
+            for candidate in candidates {
+                if let i = normalizedHeader.firstIndex(of: FlowDialect.normalize(candidate)) { return (i, entry) }
+            }
+            return nil
         }
         var slots = [Int32](repeating: Self.skip, count: header.count)
         var missing: [String] = []
         var copies: [(from: Int, to: Int)] = []
+        var scales = [Float](repeating: 1, count: features.count)
+        var converted: [String] = [], inexact: [String] = []
         for (k, name) in features.enumerated() {
-            guard let c = column(name) else { missing.append(name); continue }
+            guard let (c, alias) = column(name) else { missing.append(name); continue }
             if slots[c] == Self.skip { slots[c] = Int32(k) } else { copies.append((Int(slots[c]), k)) }
+            switch alias?.unit(in: dialect) ?? .same {
+            case .same: break
+            case .scale(let factor): scales[k] = factor; converted.append(name)
+            case .inexact: inexact.append(name)
+            }
         }
-        let labelColumn = column(FeatureSet.labelColumn)
-        if let c = labelColumn, slots[c] == Self.skip { slots[c] = Self.label }
-        if requireLabel && labelColumn == nil { missing.append(FeatureSet.labelColumn) }
         guard missing.isEmpty else {
-            throw FlowDataError.missingColumns(path: path, columns: missing,
-                                               labelHint: requireLabel && labelColumn == nil)
+            throw FlowDataError.missingColumns(path: path, columns: missing, dialect: dialect)
         }
+        let labelColumn = column(FeatureSet.labelColumn)?.index
+        if readLabels, let c = labelColumn, slots[c] == Self.skip { slots[c] = Self.label }
         var ids: [Int?] = []
         for (k, name) in FeatureSet.identifierColumns.enumerated() {
-            let c = wantIdentifiers ? column(name) : nil
+            let c = wantIdentifiers ? column(name)?.index : nil
             if let c, slots[c] == Self.skip { slots[c] = Self.identifierBase - Int32(k) }
             ids.append(c)
         }
         self.header = header
         self.features = features
+        self.dialect = dialect
         self.slots = slots
         self.hasLabel = labelColumn != nil
         self.identifierColumns = ids
         self.copies = copies
+        self.scales = scales
+        self.needsScaling = scales.contains { $0 != 1 }
+        self.convertedFeatures = converted
+        self.inexactFeatures = inexact
+    }
+
+    /// What a load should tell its user about this header's dialect beyond its name: unit
+    /// conversions made and measurements that have no exact conversion.
+    var unitNotes: [String] {
+        var notes: [String] = []
+        if !convertedFeatures.isEmpty {
+            notes.append("\(dialect.rawValue): converted seconds to microseconds: \(convertedFeatures.joined(separator: ", "))")
+        }
+        if !inexactFeatures.isEmpty {
+            notes.append("warning: \(dialect.rawValue) measures packet lengths as whole frames (headers included) where "
+                + "CICFlowMeter counts payload bytes; there is no exact conversion, so these are used as written and run "
+                + "larger than a CICFlowMeter model expects: \(inexactFeatures.joined(separator: ", "))")
+        }
+        return notes
     }
 }
 
@@ -104,33 +153,60 @@ enum RowProblem {
     case badLabel(start: Int, end: Int)
 
     func error(plan: ColumnPlan, path: String, line: Int, bytes p: UnsafePointer<UInt8>) -> FlowDataError {
-        func text(_ s: Int, _ e: Int) -> String {
-            let t = String(decoding: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self)
-            return t.count > 60 ? String(t.prefix(60)) + "..." : t
-        }
         switch self {
         case .fieldCount(let found):
             return .wrongFieldCount(path: path, line: line, expected: plan.fieldCount, found: found)
         case .nonNumeric(let column, let s, let e):
-            return .nonNumeric(path: path, line: line, column: plan.header[column], text: text(s, e))
+            return .nonNumeric(path: path, line: line, column: plan.header[column], text: excerpt(p, s, e))
         case .badLabel(let s, let e):
-            return .badLabel(path: path, line: line, text: text(s, e))
+            return .badLabel(path: path, line: line, text: excerpt(p, s, e))
         }
+    }
+}
+
+/// Bytes `s..<e` as text for a message, cut to 60 characters.
+func excerpt(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> String {
+    let t = String(decoding: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self)
+    return t.count > 60 ? String(t.prefix(60)) + "..." : t
+}
+
+/// Label texts, lowercased with spaces and underscores removed.
+enum LabelText {
+    static let benign = Array("benign".utf8)
+    static let unlabelled = [Array("needmanuallabel".utf8), Array("nolabel".utf8)]
+
+    /// Whether bytes `s..<e` spell `word` once lowercased with spaces and underscores dropped.
+    static func matches(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ word: [UInt8]) -> Bool {
+        var k = 0
+        for i in s..<e {
+            let b = p[i]
+            if b == 0x20 || b == 0x5F || b == 0x09 { continue }
+            guard k < word.count, (b | 0x20) == word[k], (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) else {
+                return false
+            }
+            k += 1
+        }
+        return k == word.count
     }
 }
 
 extension ColumnPlan {
     /// Parses the data line at bytes `start..<end` (no newline, no trailing CR): feature values
-    /// into `out[0..<features.count]`, the label into `label` (unchanged when there is no Label
-    /// column), identifier byte ranges into `identifiers` when non-nil. Returns the first problem,
-    /// a wrong field count taking precedence over a bad value.
+    /// (in canonical units) into `out[0..<features.count]`, the label into `label` (unchanged when
+    /// labels are not read), identifier byte ranges into `identifiers` when non-nil. A numeric label
+    /// is the scenario id; `benign` in any case is 0; `NeedManualLabel`, `No Label` or an empty value
+    /// give `unlabelled`; any other text gives `textLabel` with its bytes in `labelText`. Values
+    /// beyond Float's range are stored as missing (NaN) and counted in `outOfRange`. Returns the
+    /// first problem, a wrong field count taking precedence over a bad value.
     @inline(__always)
     func parseLine(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into out: UnsafeMutablePointer<Float>,
-                   label: inout Int, identifiers: UnsafeMutablePointer<(Int, Int)>?) -> RowProblem? {
+                   label: inout Int, labelText: inout (Int, Int), outOfRange: inout Int,
+                   identifiers: UnsafeMutablePointer<(Int, Int)>?) -> RowProblem? {
         var problem: RowProblem?
         var column = 0
         var i = start
         let count = slots.count
+        var overflow = false
         slots.withUnsafeBufferPointer { slotPtr in
             while true {
                 var fieldStart = i, fieldEnd: Int, next: Int
@@ -144,17 +220,15 @@ extension ColumnPlan {
                 if column < count {
                     let slot = slotPtr[column]
                     if slot >= 0 {
-                        if let v = NumberParser.parse(p, fieldStart, fieldEnd) {
+                        if let v = NumberParser.parse(p, fieldStart, fieldEnd, outOfRange: &overflow) {
                             out[Int(slot)] = v
+                            if overflow { outOfRange += 1; overflow = false }
                         } else if problem == nil {
                             problem = .nonNumeric(column: column, start: fieldStart, end: fieldEnd)
                         }
                     } else if slot == ColumnPlan.label {
-                        if let v = NumberParser.parse(p, fieldStart, fieldEnd), v.isFinite, v >= 0, v == v.rounded(),
-                           v < 1_000_000 {
-                            label = Int(v)
-                        } else if problem == nil {
-                            problem = .badLabel(start: fieldStart, end: fieldEnd)
+                        if let problemHere = classifyLabel(p, fieldStart, fieldEnd, &label, &labelText), problem == nil {
+                            problem = problemHere
                         }
                     } else if slot <= ColumnPlan.identifierBase, let identifiers {
                         identifiers[Int(ColumnPlan.identifierBase - slot)] = (fieldStart, fieldEnd)
@@ -167,7 +241,36 @@ extension ColumnPlan {
         }
         if column != count { return .fieldCount(found: column) }
         for c in copies { out[c.to] = out[c.from] }
+        if needsScaling {
+            for (k, s) in scales.enumerated() where s != 1 {
+                let v = out[k] * s
+                // A converted value beyond Float's range is missing, like a written one.
+                if v.isInfinite { out[k] = .nan; outOfRange += 1 } else { out[k] = v }
+            }
+        }
         return problem
+    }
+
+    @inline(__always)
+    private func classifyLabel(_ p: UnsafePointer<UInt8>, _ s0: Int, _ e0: Int, _ label: inout Int,
+                               _ labelText: inout (Int, Int)) -> RowProblem? {
+        var s = s0, e = e0
+        while s < e && (p[s] == 0x20 || p[s] == 0x09) { s += 1 }
+        while e > s && (p[e - 1] == 0x20 || p[e - 1] == 0x09) { e -= 1 }
+        labelText = (s, e)
+        if s == e { label = ColumnPlan.unlabelled; return nil }
+        var ignored = false
+        if let v = NumberParser.parse(p, s, e, outOfRange: &ignored) {
+            if v.isFinite, v >= 0, v == v.rounded(), v < 1_000_000 { label = Int(v); return nil }
+            return .badLabel(start: s, end: e)
+        }
+        if LabelText.matches(p, s, e, LabelText.benign) { label = 0; return nil }
+        if LabelText.unlabelled.contains(where: { LabelText.matches(p, s, e, $0) }) {
+            label = ColumnPlan.unlabelled
+            return nil
+        }
+        label = ColumnPlan.textLabel
+        return nil
     }
 }
 

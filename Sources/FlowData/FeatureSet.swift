@@ -18,7 +18,9 @@ public enum FeatureSet {
         "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp",
     ]
 
-    /// The label column: 0 benign, any other value the scenario id of a malicious flow.
+    /// The label column: 0 (or `BENIGN`, `Benign`, `benign`) benign; any other number is the
+    /// scenario id of a malicious flow and any other text names its attack scenario;
+    /// `NeedManualLabel`, `No Label` and the empty value mean unlabelled.
     public static let labelColumn = "Label"
 
     /// Parses a `--features` argument: the path of a file with one column name per line
@@ -47,12 +49,17 @@ public enum FeatureSet {
 public struct FlowLoadOptions: Sendable, Equatable {
     /// The feature columns, in the order they take in each row of `FlowTable.values`.
     public var features: [String]
-    /// Skip rows with a wrong field count or a non-numeric value instead of failing,
-    /// and count them in `FlowLoadReport`.
+    /// Skip rows with a wrong field count or a non-numeric value, and files that cannot be read,
+    /// instead of failing, and count them in `FlowLoadReport`.
     public var skipBadRows: Bool
+    /// `FlowLoader` only: fail with `FlowDataError.noLabels` when a file has no labels (train,
+    /// evaluate and crossval need them). When false, unlabelled rows load with label
+    /// `FlowTable.unlabelled`. `FlowStreamReader` never reads labels.
+    public var requireLabels: Bool
 
-    public init(features: [String] = FeatureSet.default, skipBadRows: Bool = false) {
+    public init(features: [String] = FeatureSet.default, skipBadRows: Bool = false, requireLabels: Bool = true) {
         self.features = features
         self.skipBadRows = skipBadRows
+        self.requireLabels = requireLabels
     }
 }

@@ -13,8 +13,12 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case headerOnly(path: String)
     /// A file that is not comma-separated text (binary data, or a header with a single field).
     case notCSV(path: String, reason: String)
-    /// Required columns absent from the header; every one is named.
-    case missingColumns(path: String, columns: [String], labelHint: Bool)
+    /// Required columns absent from the header; every one is named, with the dialect the header was read as.
+    case missingColumns(path: String, columns: [String], dialect: FlowDialect)
+    /// Labels needed (train, evaluate, crossval) but the file has none: no Label column (and no
+    /// benign/ or malicious/ folder above it), or a Label that says the flow is unlabelled.
+    /// `line` and `text` name the first unlabelled row when there is a Label column.
+    case noLabels(path: String, line: Int?, text: String?)
     /// A value in a required column that is not a number.
     case nonNumeric(path: String, line: Int, column: String, text: String)
     /// A label that is not a non-negative integer.
@@ -29,6 +33,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case featureMismatch(expected: [String], found: [String])
     /// A file that could not be read or written.
     case io(path: String, message: String)
+    /// An output path that is the input file itself (the same file, also through a link).
+    case outputIsInput(output: String, input: String)
 
     public var description: String {
         switch self {
@@ -42,14 +48,18 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path): header only, no data rows"
         case .notCSV(let path, let reason):
             return "\(path): not a CSV file (\(reason))"
-        case .missingColumns(let path, let columns, let labelHint):
-            var s = "\(path): missing required columns: \(columns.joined(separator: ", "))"
-            if labelHint { s += " (a file without a Label column must sit under a benign/ or malicious/ folder)" }
-            return s
+        case .missingColumns(let path, let columns, let dialect):
+            return "\(path): missing required columns: \(columns.joined(separator: ", ")) "
+                + "(the header was read as \(dialect.displayName); see the README's table of dialects)"
+        case .noLabels(let path, let line, let text):
+            let what = line.map { "line \($0) has no label ('\(text ?? "")')" } ?? "no Label column"
+            return "\(path): \(what); this command needs labelled flows: give every row a Label (0 or BENIGN for benign "
+                + "traffic, a scenario id or attack name otherwise) or put the file under a benign/ or malicious/ folder "
+                + "(detect needs no labels)"
         case .nonNumeric(let path, let line, let column, let text):
             return "\(path):\(line): column '\(column)': non-numeric value '\(text)'"
         case .badLabel(let path, let line, let text):
-            return "\(path):\(line): column 'Label': expected a non-negative integer, found '\(text)'"
+            return "\(path):\(line): column 'Label': expected a non-negative integer or a text label, found '\(text)'"
         case .wrongFieldCount(let path, let line, let expected, let found):
             return "\(path):\(line): expected \(expected) fields as in the header, found \(found)"
         case .noUsableRows(let path, let skipped):
@@ -60,6 +70,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "feature columns differ from the scaler's: expected [\(expected.joined(separator: ", "))], found [\(found.joined(separator: ", "))]"
         case .io(let path, let message):
             return "\(path): \(message)"
+        case .outputIsInput(let output, let input):
+            return "\(output): the output is the input file \(input) itself; refusing to overwrite the flows being read"
         }
     }
 }

@@ -20,8 +20,61 @@ public struct FlowLoadReport: Sendable, Equatable {
     public var badRowsSkipped: Int = 0
     /// The first `keptBadRows` skipped rows.
     public var firstBadRows: [BadRow] = []
+    /// Rows read per dialect of the files they came from.
+    public var rowsByDialect: [FlowDialect: Int] = [:]
+    /// Files read per dialect.
+    public var filesByDialect: [FlowDialect: Int] = [:]
+    /// Unit conversions made and measurements without an exact conversion, each said once.
+    public var unitNotes: [String] = []
+    /// Finite values beyond Float's range, stored as missing (see `NumberParser`).
+    public var valuesOutOfRange: Int = 0
+    /// Files that could not be read, skipped under `skipBadRows` (strict loads fail instead).
+    public var unreadableFiles: [String] = []
 
     public init() {}
+
+    /// The dialect most rows were read in (nil before any file is read).
+    public var dialect: FlowDialect? {
+        rowsByDialect.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key
+            ?? filesByDialect.keys.sorted { $0.rawValue < $1.rawValue }.first
+    }
+
+    /// The lines a command prints once on stderr about a load: the dialect, unit conversions and
+    /// their warnings, values beyond Float's range and unreadable files skipped. Bad rows are in
+    /// `badRowSummary`.
+    public var notes: [String] {
+        var lines: [String] = []
+        if !filesByDialect.isEmpty {
+            let parts = filesByDialect.sorted { $0.key.rawValue < $1.key.rawValue }.map { d, files in
+                "\(d.displayName) [\(d.rawValue)]" + (filesByDialect.count > 1 || files > 1 ? " in \(files) file\(files == 1 ? "" : "s")" : "")
+            }
+            lines.append("dialect: " + parts.joined(separator: "; "))
+        }
+        lines += unitNotes
+        if valuesOutOfRange > 0 {
+            lines.append("warning: \(valuesOutOfRange) value\(valuesOutOfRange == 1 ? "" : "s") beyond Float's range "
+                + "(|x| > 3.4e38) read as missing")
+        }
+        if !unreadableFiles.isEmpty {
+            lines.append("warning: skipped \(unreadableFiles.count) unreadable file\(unreadableFiles.count == 1 ? "" : "s"): "
+                + unreadableFiles.prefix(5).joined(separator: ", ") + (unreadableFiles.count > 5 ? ", ..." : ""))
+        }
+        return lines
+    }
+
+    /// Adds another report's counts to this one.
+    mutating func merge(_ other: FlowLoadReport) {
+        filesRead += other.filesRead
+        rowsRead += other.rowsRead
+        bytesRead += other.bytesRead
+        for row in other.firstBadRows where firstBadRows.count < Self.keptBadRows { firstBadRows.append(row) }
+        badRowsSkipped += other.badRowsSkipped
+        rowsByDialect.merge(other.rowsByDialect, uniquingKeysWith: +)
+        filesByDialect.merge(other.filesByDialect, uniquingKeysWith: +)
+        for note in other.unitNotes where !unitNotes.contains(note) { unitNotes.append(note) }
+        valuesOutOfRange += other.valuesOutOfRange
+        unreadableFiles += other.unreadableFiles
+    }
 
     mutating func recordBadRow(_ row: BadRow) {
         badRowsSkipped += 1
@@ -37,7 +90,8 @@ public struct FlowLoadReport: Sendable, Equatable {
     }
 }
 
-/// Flow records as a dense row-major matrix of feature values plus per-row labels.
+/// Flow records as a dense row-major matrix of feature values plus per-row labels, in canonical
+/// names and units whatever dialect the files were written in.
 ///
 /// Missing values (`Infinity`, `-Infinity`, `NaN`, empty fields) are stored as `Float.nan`;
 /// `Scaler` fills them with the training mean.
@@ -46,9 +100,12 @@ public struct FlowTable: Sendable {
     public var featureNames: [String]
     /// rowCount x featureCount, row-major.
     public var values: [Float]
-    /// Per row: 0 benign, otherwise the scenario id (the `Label` column).
+    /// Per row: 0 benign, `FlowTable.unlabelled` for a row without a label (only loads that do not
+    /// require labels keep such rows), otherwise the scenario id (the `Label` column, or an id given
+    /// to a text label or a file under `malicious/`).
     public var labels: [Int]
-    /// Per row: "benign" for label 0, else the scenario name (source file name up to its first `_`).
+    /// Per row: "benign" for label 0, "unlabelled", or the scenario name (a text label, else the
+    /// source file name up to its first `_`).
     public var scenarioNames: [String]
     /// The files read, in load order.
     public var sourceFiles: [String]
@@ -75,6 +132,12 @@ public struct FlowTable: Sendable {
         self.report = report
     }
 
+    /// The label of a row without one.
+    public static let unlabelled = -1
+
+    /// The dialect the flows were read in (the one with the most rows), for the model to record.
+    public var dialect: FlowDialect? { report.dialect }
+
     public var rowCount: Int { labels.count }
     public var featureCount: Int { featureNames.count }
 
@@ -85,7 +148,7 @@ public struct FlowTable: Sendable {
 
     public func value(row: Int, feature: Int) -> Float { values[row * featureCount + feature] }
 
-    public func isMalicious(_ row: Int) -> Bool { labels[row] != 0 }
+    public func isMalicious(_ row: Int) -> Bool { labels[row] > 0 }
 
     /// Indices of the rows for which `predicate(index)` is true, in order.
     public func rows(where predicate: (Int) -> Bool) -> [Int] {
@@ -93,7 +156,8 @@ public struct FlowTable: Sendable {
     }
 
     public var benignRows: [Int] { rows { labels[$0] == 0 } }
-    public var maliciousRows: [Int] { rows { labels[$0] != 0 } }
+    public var maliciousRows: [Int] { rows { labels[$0] > 0 } }
+    public var unlabelledRows: [Int] { rows { labels[$0] == Self.unlabelled } }
 
     /// Distinct scenario names, "benign" first, then the malicious ones sorted.
     public var scenarios: [String] {
@@ -134,12 +198,6 @@ public struct FlowTable: Sendable {
         scenarioNames += other.scenarioNames
         rowFiles += other.rowFiles.map { $0 >= 0 ? $0 + offset : $0 }
         rowLines += other.rowLines
-        report.filesRead += other.report.filesRead
-        report.rowsRead += other.report.rowsRead
-        report.bytesRead += other.report.bytesRead
-        for row in other.report.firstBadRows where report.firstBadRows.count < FlowLoadReport.keptBadRows {
-            report.firstBadRows.append(row)
-        }
-        report.badRowsSkipped += other.report.badRowsSkipped
+        report.merge(other.report)
     }
 }

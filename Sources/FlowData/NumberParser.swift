@@ -2,8 +2,13 @@
 ///
 /// Accepts `[+-]digits[.digits][(e|E)[+-]digits]` (either side of the point may be empty, not
 /// both), surrounding spaces, and the CICFlowMeter spellings of missing values: the empty field,
-/// `Infinity`, `-Infinity`, `NaN` (also `inf` and `nan`, any case). Missing values, and values
-/// outside Float's range, come back as `Float.nan`.
+/// `Infinity`, `-Infinity`, `NaN` (also `inf` and `nan`, any case). Missing values come back as
+/// `Float.nan`.
+///
+/// Finite values beyond Float's range (`1e309`, `3.5e38`, a 400-digit number) are also stored as
+/// missing, never clamped: no flow meter writes such a value for a real flow, so it marks a broken
+/// record, and a clamped 3.4e38 would turn into infinity as soon as it is scaled. The caller is told
+/// (`outOfRange`) so that loads can count them on stderr instead of hiding them.
 enum NumberParser {
     /// Exact powers of ten in Double (10^0 ... 10^22 are representable exactly).
     static let powersOfTen: [Double] = (0...22).map { e in
@@ -13,8 +18,15 @@ enum NumberParser {
     }
 
     /// Parses bytes `start..<end` of `p`. Returns nil when the text is not a number.
-    @inline(__always)
     static func parse(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Float? {
+        var ignored = false
+        return parse(p, start, end, outOfRange: &ignored)
+    }
+
+    /// Parses bytes `start..<end` of `p`; sets `outOfRange` (and returns NaN) for a finite value
+    /// beyond Float's range. Returns nil when the text is not a number.
+    @inline(__always)
+    static func parse(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, outOfRange: inout Bool) -> Float? {
         var i = start, e = end
         while i < e && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
         while e > i && (p[e - 1] == 0x20 || p[e - 1] == 0x09) { e -= 1 }
@@ -85,7 +97,9 @@ enum NumberParser {
             }
         }
         let f = Float(negative ? -result : result)
-        return f.isFinite ? f : .nan
+        if f.isFinite { return f }
+        outOfRange = true
+        return .nan
     }
 
     /// The slow path for exponents beyond the exact table.

@@ -60,6 +60,7 @@ struct DataOptions: ParsableArguments {
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, data,
                             Date().timeIntervalSince(started), counts))
+        for note in table.report.notes { Console.note(note) }
         if !table.report.badRowSummary.isEmpty { Console.note(table.report.badRowSummary) }
         return table
     }

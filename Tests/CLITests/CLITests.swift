@@ -93,7 +93,7 @@ final class CLITests: XCTestCase {
         let rows = detected.stdout.split(separator: "\n")
         let inputRows = try String(contentsOfFile: input, encoding: .utf8).split(separator: "\n").count
         XCTAssertEqual(rows.count, inputRows, "one output row per flow plus the header")
-        XCTAssertEqual(rows.first, "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict")
+        XCTAssertEqual(rows.first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict,why")
 
         // The same through stdin, written to a file.
         let outFile = dir.appendingPathComponent("scores.csv").path
@@ -185,11 +185,13 @@ final class CLITests: XCTestCase {
             let labels = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
                 .map { Double($0.split(separator: ",").last!.trimmingCharacters(in: .whitespaces))! != 0 }
             let scenario = String(URL(fileURLWithPath: path).lastPathComponent.split(separator: "_").first!)
-            let rows = r.stdout.split(separator: "\n").dropFirst()
+            let lines = r.stdout.split(separator: "\n")
+            let scoreColumn = lines[0].split(separator: ",").firstIndex(of: "score")!
+            let rows = lines.dropFirst()
             XCTAssertEqual(rows.count, labels.count, f)
             for (row, label) in zip(rows, labels) {
-                let cols = row.split(separator: ",")
-                scores.append((Float(cols[cols.count - 2])!, label, label ? scenario : "benign"))
+                let cols = row.split(separator: ",", omittingEmptySubsequences: false)
+                scores.append((Float(cols[scoreColumn])!, label, label ? scenario : "benign"))
             }
         }
         XCTAssertEqual(report["flows"] as? Int, scores.count)

@@ -4,15 +4,16 @@ import XCTest
 /// Every bad-input case, with its exact message.
 final class BadInputTests: XCTestCase {
     let options = FlowLoadOptions(features: smallFeatures)
+    let readAs = "(the header was read as CICFlowMeter (current Java release, as in the Kubernetes dataset); see the README's table of dialects)"
 
     func testMissingColumnsNamesEveryOne() throws {
         let dir = try temporaryFolder(self)
         let url = try writeFile(dir, "x.csv", "A,Z,Label\n1,2,0\n")
-        assertFlowError("\(url.path): missing required columns: B, C") {
+        assertFlowError("\(url.path): missing required columns: B, C \(readAs)") {
             try FlowLoader.load(url, options: options)
         }
         let noLabel = try writeFile(dir, "y.csv", "A,Z\n1,2\n")
-        assertFlowError("\(noLabel.path): missing required columns: B, C, Label (a file without a Label column must sit under a benign/ or malicious/ folder)") {
+        assertFlowError("\(noLabel.path): missing required columns: B, C \(readAs)") {
             try FlowLoader.load(noLabel, options: options)
         }
     }
@@ -27,14 +28,49 @@ final class BadInputTests: XCTestCase {
 
     func testBadLabel() throws {
         let dir = try temporaryFolder(self)
-        let url = try writeFile(dir, "x.csv", "A,B,C,Label\n1,2,3,BENIGN\n")
-        assertFlowError("\(url.path):2: column 'Label': expected a non-negative integer, found 'BENIGN'") {
-            try FlowLoader.load(url, options: options)
+        for bad in ["1.5", "-2", "Infinity", "1e9"] {
+            let url = try writeFile(dir, "x.csv", "A,B,C,Label\n1,2,3,0\n1,2,3,\(bad)\n")
+            assertFlowError("\(url.path):3: column 'Label': expected a non-negative integer or a text label, found '\(bad)'") {
+                try FlowLoader.load(url, options: options)
+            }
         }
-        let half = try writeFile(dir, "y.csv", "A,B,C,Label\n1,2,3,1.5\n")
-        assertFlowError("\(half.path):2: column 'Label': expected a non-negative integer, found '1.5'") {
-            try FlowLoader.load(half, options: options)
+    }
+
+    func testMissingLabelsSayWhatIsNeeded() throws {
+        let dir = try temporaryFolder(self)
+        let needs = "this command needs labelled flows: give every row a Label (0 or BENIGN for benign traffic, a scenario "
+            + "id or attack name otherwise) or put the file under a benign/ or malicious/ folder (detect needs no labels)"
+        let noColumn = try writeFile(dir, "y.csv", "A,B,C\n1,2,3\n")
+        assertFlowError("\(noColumn.path): no Label column; \(needs)") { try FlowLoader.load(noColumn, options: options) }
+        let manual = try writeFile(dir, "m.csv", "A,B,C,Label\n1,2,3,NeedManualLabel\n4,5,6,NeedManualLabel\n")
+        assertFlowError("\(manual.path): line 2 has no label ('NeedManualLabel'); \(needs)") {
+            try FlowLoader.load(manual, options: options)
         }
+        // Even when bad rows are skipped: a file with no labelled row says so rather than "no usable rows".
+        assertFlowError("\(manual.path): line 2 has no label ('NeedManualLabel'); \(needs)") {
+            try FlowLoader.load(manual, options: FlowLoadOptions(features: smallFeatures, skipBadRows: true))
+        }
+        // A mixed file: strict stops at the first unlabelled row, lenient skips and counts them.
+        let mixed = try writeFile(dir, "x.csv", "A,B,C,Label\n1,2,3,BENIGN\n4,5,6,No Label\n7,8,9,\n1,1,1,DDoS\n")
+        assertFlowError("\(mixed.path): line 3 has no label ('No Label'); \(needs)") { try FlowLoader.load(mixed, options: options) }
+        let lenient = try FlowLoader.load(mixed, options: FlowLoadOptions(features: smallFeatures, skipBadRows: true))
+        XCTAssertEqual(lenient.rowLines, [2, 5])
+        XCTAssertEqual(lenient.report.badRowsSkipped, 2)
+        XCTAssertEqual(lenient.report.firstBadRows.map(\.line), [3, 4])
+        // Loads that do not need labels keep the rows as unlabelled.
+        let kept = try FlowLoader.load(mixed, options: FlowLoadOptions(features: smallFeatures, requireLabels: false))
+        XCTAssertEqual(kept.labels, [0, FlowTable.unlabelled, FlowTable.unlabelled, 100])
+        XCTAssertEqual(kept.scenarioNames, ["benign", "unlabelled", "unlabelled", "DDoS"])
+        XCTAssertEqual(kept.benignRows, [0])
+        XCTAssertEqual(kept.maliciousRows, [3])
+        XCTAssertEqual(kept.unlabelledRows, [1, 2])
+        XCTAssertFalse(kept.isMalicious(1))
+        // Unlabelled rows under a benign/ or malicious/ folder take the folder's label.
+        try writeFile(dir, "tree/benign/live_1.csv", "A,B,C,Label\n1,2,3,NeedManualLabel\n")
+        try writeFile(dir, "tree/malicious/scan_1.csv", "A,B,C,Label\n1,2,3,NeedManualLabel\n4,5,6,3\n")
+        let tree = try FlowLoader.load(dir.appendingPathComponent("tree"), options: options)
+        XCTAssertEqual(tree.labels, [0, 100, 3])
+        XCTAssertEqual(tree.scenarioNames, ["benign", "scan", "scan"])
     }
 
     func testWrongFieldCountNamesFileAndLine() throws {
@@ -78,7 +114,7 @@ final class BadInputTests: XCTestCase {
             try FlowLoader.load(png, options: options)
         }
         let prose = try writeFile(dir, "y.csv", "This is a letter, not a table.\nDear reader\n")
-        assertFlowError("\(prose.path): missing required columns: A, B, C, Label (a file without a Label column must sit under a benign/ or malicious/ folder)") {
+        assertFlowError("\(prose.path): missing required columns: A, B, C \(readAs)") {
             try FlowLoader.load(prose, options: options)
         }
         let text = try writeFile(dir, "z.csv", "hello world\nsecond line\n")

@@ -1,0 +1,165 @@
+import FlowData
+import Foundation
+
+/// The verdict on one flow, as `detect` writes it.
+public struct FlowVerdict: Sendable, Equatable {
+    /// The flow's line in its input file (the header is line 1), so output rows line up with
+    /// input rows even when rows are skipped or the input has no identifier columns.
+    public var row: Int
+    /// The input's identifier columns (empty where the input lacks one).
+    public var identifiers: FlowIdentifiers
+    public var score: Float
+    public var malicious: Bool
+    /// Why the detector decided so, in a few words (empty until the detector explains verdicts).
+    public var why: String
+
+    public init(row: Int, identifiers: FlowIdentifiers, score: Float, malicious: Bool, why: String = "") {
+        self.row = row
+        self.identifiers = identifiers
+        self.score = score
+        self.malicious = malicious
+        self.why = why
+    }
+
+    public var verdict: String { malicious ? "malicious" : "benign" }
+}
+
+/// The output formats of `detect`.
+public enum DetectionFormat: String, CaseIterable, Sendable {
+    /// A header line, then one row per flow.
+    case csv
+    /// One JSON object per line and flow, with the same fields (snake_case keys), for log shippers.
+    case jsonl
+}
+
+/// Writes `FlowVerdict`s as CSV rows or JSON lines. The fields, in order: `row`, the identifier
+/// columns the input has (`FeatureSet.identifierColumns`), `score`, `verdict`, `why`.
+public struct VerdictFormatter: Sendable {
+    public let format: DetectionFormat
+    /// The identifier columns written, a subset of `FeatureSet.identifierColumns` in its order.
+    public let identifierColumns: [String]
+    private let identifierIndices: [Int]
+
+    public init(format: DetectionFormat, identifierColumns: [String]) {
+        self.format = format
+        self.identifierColumns = FeatureSet.identifierColumns.filter(identifierColumns.contains)
+        self.identifierIndices = self.identifierColumns.compactMap { FeatureSet.identifierColumns.firstIndex(of: $0) }
+    }
+
+    /// The field names in order (CSV header names).
+    public var fieldNames: [String] { ["row"] + identifierColumns + ["score", "verdict", "why"] }
+
+    /// The JSON key of a field: lowercase, spaces as underscores (`Src IP` -> `src_ip`).
+    public static func jsonKey(_ field: String) -> String {
+        field.lowercased().replacingOccurrences(of: " ", with: "_")
+    }
+
+    /// The text before the first flow: the CSV header line, nothing for JSON lines.
+    public var header: String {
+        format == .csv ? fieldNames.map(Self.csvField).joined(separator: ",") + "\n" : ""
+    }
+
+    /// One flow's line, with its newline.
+    public func line(_ v: FlowVerdict) -> String {
+        let ids = v.identifiers.values
+        // The shortest text that reads back as the same Float, so scores can be re-checked exactly.
+        let score = "\(v.score)"
+        switch format {
+        case .csv:
+            var s = "\(v.row),"
+            for k in identifierIndices { s += Self.csvField(ids[k]); s += "," }
+            s += score + "," + v.verdict + "," + Self.csvField(v.why) + "\n"
+            return s
+        case .jsonl:
+            var s = "{\"row\":\(v.row)"
+            for (name, k) in zip(identifierColumns, identifierIndices) {
+                s += ",\"" + Self.jsonKey(name) + "\":" + Self.jsonString(ids[k])
+            }
+            s += ",\"score\":" + (v.score.isFinite ? score : "null")
+            s += ",\"verdict\":\"" + v.verdict + "\",\"why\":" + Self.jsonString(v.why) + "}\n"
+            return s
+        }
+    }
+
+    /// Quotes a CSV field when it needs it (RFC 4180).
+    public static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// A JSON string literal.
+    public static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Streams flows through a detector and writes one verdict per flow.
+public enum DetectionStream {
+    public struct Summary: Sendable {
+        public var flows = 0
+        public var malicious = 0
+        /// Verdicts written (all flows, or only the malicious ones with `onlyAlerts`).
+        public var written = 0
+        public var skipped = 0
+        public var seconds = 0.0
+        /// Time spent scoring and writing, without the waits for new rows under `follow`.
+        public var busySeconds = 0.0
+        public var flowsPerSecond: Double { seconds > 0 ? Double(flows) / seconds : 0 }
+        /// Flows per second of busy time: what the detector sustains when rows keep coming.
+        public var busyFlowsPerSecond: Double { busySeconds > 0 ? Double(flows) / busySeconds : 0 }
+    }
+
+    /// Reads every batch of `reader`, scores it and hands the formatted text to `write` batch by
+    /// batch, so memory stays flat however long the input and, under `follow`, each batch is out as
+    /// soon as it is scored. The header goes out with the first batch (or at the end), so a failure
+    /// on the first rows leaves nothing half-written. `onlyAlerts` writes malicious flows only.
+    public static func run(detector: Detector, reader: FlowStreamReader, format: DetectionFormat = .csv,
+                           onlyAlerts: Bool = false, write: (String) throws -> Void,
+                           progress: (Summary) -> Void = { _ in }) throws -> Summary {
+        let started = Date()
+        let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent)
+        var headerWritten = false
+        var summary = Summary()
+        while let batch = try reader.next() {
+            let batchStarted = Date()
+            let scores = try detector.scores(rawRows: batch.values, count: batch.rowCount)
+            var text = headerWritten ? "" : formatter.header
+            headerWritten = true
+            text.reserveCapacity(text.utf8.count + batch.rowCount * 112)
+            for i in 0..<batch.rowCount {
+                let bad = detector.isMalicious(scores[i])
+                if bad { summary.malicious += 1 }
+                if onlyAlerts && !bad { continue }
+                text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: batch.identifiers[i],
+                                                   score: scores[i], malicious: bad))
+                summary.written += 1
+            }
+            if !text.isEmpty { try write(text) }
+            summary.flows += batch.rowCount
+            summary.busySeconds += Date().timeIntervalSince(batchStarted)
+            summary.skipped = reader.report.badRowsSkipped
+            summary.seconds = Date().timeIntervalSince(started)
+            progress(summary)
+        }
+        if !headerWritten && !formatter.header.isEmpty { try write(formatter.header) }
+        summary.skipped = reader.report.badRowsSkipped
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+}

@@ -185,11 +185,3 @@ public final class CPUBackend: Backend {
         }
     }
 }
-
-/// Logistic function, written so that neither branch overflows.
-@inline(__always)
-public func sigmoid(_ x: Float) -> Float {
-    if x >= 0 { return 1 / (1 + expf(-x)) }
-    let e = expf(x)
-    return e / (1 + e)
-}

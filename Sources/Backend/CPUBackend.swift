@@ -75,10 +75,7 @@ public final class CPUBackend: Backend {
     }
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
-        guard shape.allSatisfy({ $0 > 0 }) else {
-            throw BackendError.invalidArgument(op: "makeTensor", detail: "every dimension must be positive, got \(shape)")
-        }
-        let count = shape.reduce(1, *)
+        let count = try TensorSize.elements(shape, "makeTensor")
         return Tensor(shape: shape, storage: try CPUStorage(count: count))
     }
 

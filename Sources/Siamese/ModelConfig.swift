@@ -78,6 +78,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         guard margin > 0 || loss == .bce else {
             throw SiameseError.invalidConfiguration("contrastive margin must be positive, got \(margin)")
         }
+        try checkSizes()
     }
 
     /// FLOPs of one training step per pair (forward, both backwards; conv1 needs no input gradient).

@@ -143,8 +143,9 @@ public struct TrainedModel {
     static func parseHistory(_ csv: String) -> [EpochRecord] {
         csv.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
-            guard f.count >= 5, let e = f[0], let loss = f[1], let acc = f[2] else { return nil }
-            return EpochRecord(epoch: Int(e), loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
+            // Int(exactly:) and not Int(_:), which traps on NaN or a number beyond Int.
+            guard f.count >= 5, let e = f[0].flatMap({ Int(exactly: $0) }), let loss = f[1], let acc = f[2] else { return nil }
+            return EpochRecord(epoch: e, loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
                                seconds: f.count > 5 ? f[5] : nil)
         }
     }

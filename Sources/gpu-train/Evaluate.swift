@@ -90,6 +90,8 @@ final class OutputSink {
     let handle: FileHandle
     let path: String?
     let temporary: URL?
+    /// Folders made for the output (removed again by `abandon` when empty).
+    var createdFolders: [URL] = []
 
     init(path: String) throws {
         if path == "-" {
@@ -98,14 +100,17 @@ final class OutputSink {
             temporary = nil
         } else {
             let url = URL(fileURLWithPath: path)
+            let created = try OutputFolder.create(for: url)
             let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
             guard FileManager.default.createFile(atPath: tmp.path, contents: nil),
                   let h = try? FileHandle(forWritingTo: tmp) else {
+                OutputFolder.removeEmpty(created)
                 throw ValidationError("cannot create \(path) (is the folder there and writable?)")
             }
             handle = h
             self.path = path
             temporary = tmp
+            createdFolders = created
         }
     }
 
@@ -123,6 +128,7 @@ final class OutputSink {
         guard let temporary else { return }
         try? handle.close()
         try? FileManager.default.removeItem(at: temporary)
+        OutputFolder.removeEmpty(createdFolders)
     }
 }
 

@@ -5,72 +5,6 @@ import Foundation
 import Reporting
 import Siamese
 
-extension FeatureTransform: ExpressibleByArgument {}
-extension LossKind: ExpressibleByArgument {}
-extension ScoreMethod: ExpressibleByArgument {}
-
-/// The model and training options of `train` (and `crossval`).
-struct ModelOptions: ParsableArguments {
-    @Option(help: "Benign flows in the few-shot support set.") var benignShots = 10
-    @Option(help: "Malicious flows in the few-shot support set.") var maliciousShots = 5
-    @Flag(help: "Also pair malicious supports with each other as similar.") var pairMalicious = false
-    @Option(help: "Seed for the support draw, the split, the shuffles and the initial weights.") var seed: UInt64 = 42
-    @Option(help: "Adam learning rate.") var lr: Float = 1e-4
-    @Option(help: "Pairs per training step.") var batchSize = 5
-    @Option(help: "Training epochs.") var epochs = 20
-    @Option(help: "Fraction of pairs held out for validation (stratified by label).") var valSplit = 0.2
-    @Option(help: "Stop after this many epochs without a better validation loss (0: never).") var patience = 5
-    @Option(help: "Loss: bce (head on |e1 - e2|) or contrastive (margin on the embedding distance).") var loss: LossKind = .bce
-    @Option(help: "Contrastive margin.") var margin: Float = 1.0
-    @Option(help: "Feature transform before the z-score: none or log (signed log1p).") var transform: FeatureTransform = .none
-    @Option(help: "Anomaly score: benign-mean, benign-max or contrast.") var score: ScoreMethod = .benignMean
-    @Option(help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")
-    var checkpointInterval: Double = 30
-    @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the 27 of the original work).")
-    var features: String?
-    @Option(help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
-    @Option(help: "Embedding size (default 4096).") var embedding: Int?
-
-    func featureList() throws -> [String] {
-        guard let features else { return FeatureSet.default }
-        return try FeatureSet.parse(features)
-    }
-
-    func modelConfig() throws -> ModelConfig {
-        var config = ModelConfig.default
-        config.loss = loss
-        config.margin = margin
-        if let channels {
-            let list = channels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard list.count == config.kernels.count, list.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("--channels needs \(config.kernels.count) positive integers, got '\(channels)'")
-            }
-            config.channels = list.map { $0! }
-        }
-        if let embedding { config.embedding = embedding }
-        try config.validate()
-        return config
-    }
-
-    func trainingOptions() throws -> TrainingOptions {
-        var o = TrainingOptions()
-        o.benignShots = benignShots
-        o.maliciousShots = maliciousShots
-        o.pairMalicious = pairMalicious
-        o.seed = seed
-        o.learningRate = lr
-        o.batchSize = batchSize
-        o.epochs = epochs
-        o.valSplit = valSplit
-        o.patience = patience
-        o.transform = transform
-        o.scoreMethod = score
-        o.checkpointInterval = checkpointInterval
-        try o.validate()
-        return o
-    }
-}
-
 /// Renders training events on stderr: a live bar on a terminal, plain lines otherwise.
 struct TrainingProgress {
     var epochs = 0
@@ -117,9 +51,13 @@ struct Train: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        // A failed run removes the folder it created for --out (when still empty).
+        try OutputFolder.creating(for: URL(fileURLWithPath: out)) { try train() }
+    }
+
+    func train() throws {
         TrainedModel.softwareVersion = GPUTrain.version
         let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         var options = try model.trainingOptions()
         var config = try model.modelConfig()
         var resumed: TrainedModel?

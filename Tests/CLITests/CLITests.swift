@@ -93,14 +93,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(rows.count, inputRows, "one output row per flow plus the header")
         XCTAssertEqual(rows.first, "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict")
 
-        // The same through stdin, written to a file.
-        let outFile = dir.appendingPathComponent("scores.csv").path
+        // The same through stdin, written to a file in a folder that does not exist yet: every
+        // command creates a missing output folder, as train does.
+        let outFile = dir.appendingPathComponent("new/folder/scores.csv").path
         let piped = try run(["detect", "--model", model, "--input", "-", "--output", outFile, "--backend", "cpu"],
                             stdin: try Data(contentsOf: URL(fileURLWithPath: input)))
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(try String(contentsOfFile: outFile, encoding: .utf8), detected.stdout)
 
-        let html = dir.appendingPathComponent("report.html").path
+        let html = dir.appendingPathComponent("reports/report.html").path
         let report = try run(["report", "--model", model, "--data", data, "--out", html, "--backend", "cpu"])
         XCTAssertEqual(report.status, 0, report.stderr)
         let page = try String(contentsOfFile: html, encoding: .utf8)

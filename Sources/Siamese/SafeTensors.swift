@@ -107,7 +107,10 @@ public enum SafeTensors {
                           "; at most \(TensorSize.maxElements) (2^31 - 1) are supported")
             }
             let expected = elements * 4
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expected else {
+            guard offsets[0] >= 0, offsets[1] >= offsets[0] else {
+                throw bad("tensor '\(name)' has data offsets \(offsets); they must be a range [begin, end] with 0 <= begin <= end")
+            }
+            guard offsets[1] - offsets[0] == expected else {
                 throw bad("tensor '\(name)' of shape \(shape) needs \(expected) bytes but its offsets \(offsets) give \(offsets[1] - offsets[0])")
             }
             guard offsets[1] <= dataBytes else {

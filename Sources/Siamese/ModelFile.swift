@@ -135,9 +135,12 @@ public struct TrainedModel {
                                  featureCount: f)
         let history = parseHistory(m["history"] ?? "")
         let timings = (try? json("timings", [String: Double].self)) ?? [:]
-        return TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: threshold,
-                            history: history, epochsCompleted: Int(m["epochs_completed"] ?? "") ?? history.count,
-                            adamStep: Int(m["adam_step"] ?? "") ?? 0, tensors: tensors, timings: timings)
+        let model = TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: threshold,
+                                 history: history, epochsCompleted: Int(m["epochs_completed"] ?? "") ?? history.count,
+                                 adamStep: Int(m["adam_step"] ?? "") ?? 0, tensors: tensors, timings: timings)
+        if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: model.epochsCompleted,
+                                                adamStep: model.adamStep) { throw bad(problem) }
+        return model
     }
 
     static func parseHistory(_ csv: String) -> [EpochRecord] {

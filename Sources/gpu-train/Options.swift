@@ -141,12 +141,8 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
     @Option(parsing: .unconditional, help: "Embedding size (default 4096).") var embedding: Int?
 
-    /// Bounds on numbers that nothing else bounds. Shots make about S^2 / 2 pairs; epochs
-    /// beyond a million are a typo, not a plan.
-    enum Limits {
-        static let maxShots = 10_000
-        static let maxEpochs = 1_000_000
-    }
+    /// Bounds on numbers that nothing else bounds (shared with the model-file check).
+    typealias Limits = TrainingLimits
 
     /// Range checks at parse time (ArgumentParser calls this for the option group): a bad
     /// value is a usage error naming the option, before any data is read or folder created.

@@ -16,7 +16,9 @@ final class ModelFileFuzzTests: XCTestCase {
 
     /// A tiny but complete model (every layer, Adam moments for two tensors, support set,
     /// scaler, history), built without training so the fuzz run spends its time on mutations.
-    static func tinyModelBytes() throws -> Data {
+    static func tinyModelBytes() throws -> Data { try tinyModel().encoded() }
+
+    static func tinyModel() -> TrainedModel {
         let config = ModelConfig(imageSide: 32, channels: [2, 2, 2, 2], kernels: [5, 3, 3, 3], embedding: 4,
                                  loss: .bce, margin: 1)
         var rng = SeededGenerator(seed: 13)
@@ -39,10 +41,8 @@ final class ModelFileFuzzTests: XCTestCase {
         options.epochs = 2
         let history = [EpochRecord(epoch: 1, loss: 0.7, accuracy: 0.5, valLoss: 0.69, valAccuracy: 0.5, seconds: 0.1),
                        EpochRecord(epoch: 2, loss: 0.6, accuracy: 0.75, valLoss: 0.65, valAccuracy: 0.5, seconds: 0.1)]
-        let model = TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: 0.5,
-                                 history: history, epochsCompleted: 2, adamStep: 4, tensors: tensors,
-                                 timings: ["train": 0.2])
-        return try model.encoded()
+        return TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: 0.5,
+                            history: history, epochsCompleted: 2, adamStep: 4, tensors: tensors, timings: ["train": 0.2])
     }
 
     /// Numbers that overflow something: Int, Int64, UInt64, Float, Double, or are just wrong.

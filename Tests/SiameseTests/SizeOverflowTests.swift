@@ -62,6 +62,30 @@ final class SizeOverflowTests: XCTestCase {
         XCTAssertEqual(try ModelConfig.default.maxPairsPerBatch(), Int(Int32.max) / 2 / 65536)
     }
 
+    /// Counters and options read from a model file are carried on by --resume; out of range
+    /// they would overflow there (epochs_completed + 1, step += 1, the batch arithmetic).
+    func testModelFilesWithAbsurdRunCountersAreRefused() throws {
+        func message(_ edit: (inout TrainedModel) -> Void) throws -> String {
+            var model = ModelFileFuzzTests.tinyModel()
+            edit(&model)
+            let file = try SafeTensors.decode(try model.encoded(), path: "m.safetensors")
+            do { _ = try TrainedModel.decode(file, path: "m.safetensors"); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(try message { _ in }, "no error")
+        let batch = try message { $0.options.batchSize = Int.max }
+        XCTAssertTrue(batch.contains("batch size of \(Int.max) pairs"), batch)
+        let epochs = try message { $0.options.epochs = Int.max }
+        XCTAssertTrue(epochs.contains("\(Int.max) epochs"), epochs)
+        let completed = try message { $0.epochsCompleted = Int.max }
+        XCTAssertTrue(completed.contains("metadata 'epochs_completed' is \(Int.max)"), completed)
+        let step = try message { $0.adamStep = Int.max }
+        XCTAssertTrue(step.contains("metadata 'adam_step' is \(Int.max)"), step)
+        let negative = try message { $0.adamStep = -1 }
+        XCTAssertTrue(negative.contains("metadata 'adam_step' is -1"), negative)
+        let lr = try message { $0.options.learningRate = -1 }
+        XCTAssertTrue(lr.contains("metadata 'options' is not valid") && lr.contains("--lr"), lr)
+    }
+
     func testAModelPathThatIsAFolderSaysSo() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-folder-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

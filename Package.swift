@@ -33,13 +33,15 @@ let systemLibraries: [Target] = [
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let modules: [Target] = [
+    // Dependency-free helpers every module shares: AtomicFile, SeededGenerator, CPUInfo.
+    .target(name: "Common", path: "Sources/Common"),
     .target(name: "Kernels", path: "Sources/Kernels"),
     // C kernels with run-time AVX-512 dispatch for what Swift's portable codegen does slowly.
     .target(name: "CKernels", path: "Sources/CKernels"),
-    .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels", "CKernels"],
+    .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels", "CKernels", "Common"],
             path: "Sources/Backend", swiftSettings: optimize),
-    .target(name: "FlowData", dependencies: ["Backend"], path: "Sources/FlowData", swiftSettings: optimize),
-    .target(name: "Reporting", path: "Sources/Reporting"),
+    .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData", swiftSettings: optimize),
+    .target(name: "Reporting", dependencies: ["Common"], path: "Sources/Reporting"),
     .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
             path: "Sources/Siamese", swiftSettings: optimize),
     .executableTarget(name: "gpu-train",

@@ -1,4 +1,5 @@
 import CBLAS
+import Common
 import Foundation
 
 /// OpenBLAS picks its kernels per CPU when it loads. OpenBLAS 0.3.21 (Debian 12) does not
@@ -17,17 +18,10 @@ public enum BLASCore {
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] == nil, env["GPU_TRAIN_KEEP_BLAS_CORE"] == nil else { return nil }
         guard ["prescott", "katmai", "coppermine", "northwood", "banias", "core2"].contains(current.lowercased()) else { return nil }
-        let flags = cpuFlags ?? cpuinfoFlags()
+        let flags = cpuFlags ?? CPUInfo.flags
         if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
         if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
         return nil
-    }
-
-    static func cpuinfoFlags() -> Set<String> {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
     /// Re-executes this program with OPENBLAS_CORETYPE set when `recommendedCoreType` says so;

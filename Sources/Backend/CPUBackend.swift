@@ -75,10 +75,7 @@ public final class CPUBackend: Backend {
     }
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
-        guard shape.allSatisfy({ $0 > 0 }) else {
-            throw BackendError.invalidArgument(op: "makeTensor", detail: "every dimension must be positive, got \(shape)")
-        }
-        let count = shape.reduce(1, *)
+        let count = try TensorSize.elements(shape, "makeTensor")
         return Tensor(shape: shape, storage: try CPUStorage(count: count))
     }
 
@@ -184,12 +181,4 @@ public final class CPUBackend: Backend {
             for j in 0..<cols { db[j] += row[j] }
         }
     }
-}
-
-/// Logistic function, written so that neither branch overflows.
-@inline(__always)
-public func sigmoid(_ x: Float) -> Float {
-    if x >= 0 { return 1 / (1 + expf(-x)) }
-    let e = expf(x)
-    return e / (1 + e)
 }

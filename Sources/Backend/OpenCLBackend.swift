@@ -90,10 +90,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Memory
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
-        guard shape.allSatisfy({ $0 > 0 }) else {
-            throw BackendError.invalidArgument(op: "makeTensor", detail: "every dimension must be positive, got \(shape)")
-        }
-        let t = Tensor(shape: shape, storage: try cl.buffer(bytes: shape.reduce(1, *) * 4))
+        let t = Tensor(shape: shape, storage: try cl.buffer(bytes: try TensorSize.elements(shape, "makeTensor") * 4))
         try fill(t, with: 0)
         return t
     }

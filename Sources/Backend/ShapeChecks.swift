@@ -136,3 +136,37 @@ public struct NeighborGeometry: Equatable, Sendable {
         return NeighborGeometry(queries: queries[0], bankRows: bank[0], dimension: bank[1], k: k)
     }
 }
+
+/// Element and byte counts of tensor shapes that come from options or files, computed with
+/// overflow-checked arithmetic: a wrapped product would allocate too little and write past it.
+public enum TensorSize {
+    /// The most elements one tensor may hold: the OpenCL kernels index with 32-bit `int`, and
+    /// one limit for both backends keeps a model that trains on the CPU loadable on a GPU.
+    public static let maxElements = Int(Int32.max)
+
+    /// The product of `shape`, or nil when it overflows Int. Dimensions must be non-negative.
+    public static func product(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// The element count of a tensor of `shape` named `what` (an option, a layer, a file's
+    /// tensor): every dimension positive, the product at most `maxElements`.
+    public static func elements(_ shape: [Int], _ what: String) throws -> Int {
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw BackendError.invalidArgument(op: what, detail: "every dimension must be positive, got \(shape)")
+        }
+        guard let n = product(shape), n <= maxElements else {
+            throw BackendError.invalidArgument(op: what, detail: "a tensor of shape \(shape) has " +
+                (product(shape).map { "\($0) elements" } ?? "more elements than an Int can count") +
+                "; at most \(maxElements) (2^31 - 1) are supported")
+        }
+        return n
+    }
+}

@@ -33,7 +33,7 @@ public final class Tensor: CustomStringConvertible {
 
     /// The same storage seen with another shape of the same element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        guard newShape.reduce(1, *) == count else {
+        guard TensorSize.product(newShape) == count else {
             throw BackendError.shapeMismatch(op: "reshape", detail: "\(shape) -> \(newShape)")
         }
         return Tensor(shape: newShape, storage: storage, offset: offset)

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// What `FlowExport.write` wrote.
@@ -18,7 +19,8 @@ public struct FlowExportSummary: Sendable {
 /// - `montage.png`: a row of the benign examples over a row of the malicious ones.
 /// - `images.npy` float32 [N, 1, 32, 32] (every row, z-scores), `labels.npy` int64 [N] (0 benign,
 ///   1 malicious), `scenario_ids.npy` int64 [N] (the Label value), `scenarios.txt` (one line per row:
-///   scenario name), `examples.csv` (which rows the PNGs show and where they came from),
+///   scenario name, with `\`, line feed and carriage return written `\\`, `\n`, `\r`; see
+///   `lineEscape`), `examples.csv` (RFC 4180: which rows the PNGs show and where they came from),
 ///   `scaler.json` (the scaler used: fitted on every benign row of the input).
 public enum FlowExport {
     public static func write(table: FlowTable, to dir: URL, count: Int = 10, transform: FeatureTransform = .none,
@@ -43,7 +45,7 @@ public enum FlowExport {
                 let name = "\(kind)/image_\(k + 1).png"
                 let side = FlowImage.side * factor
                 try put(PNG.encodeGray(width: side, height: side, pixels: FlowImage.grayPixels(image(row), factor: factor)), name)
-                examples += "\(name),\(row),\(table.labels[row]),\(table.scenarioNames[row]),\(csvQuote(table.location(ofRow: row)))\n"
+                examples += "\(name),\(row),\(table.labels[row]),\(csvQuote(table.scenarioNames[row])),\(csvQuote(table.location(ofRow: row)))\n"
             }
         }
         let m = FlowImage.montage([benign.map(image), malicious.map(image)], factor: max(1, factor / 2))
@@ -53,7 +55,7 @@ public enum FlowExport {
         try put(NPY.encode(float32: images, shape: [n, 1, FlowImage.side, FlowImage.side]), "images.npy")
         try put(NPY.encode(int64: table.labels.map { $0 == 0 ? 0 : 1 }, shape: [n]), "labels.npy")
         try put(NPY.encode(int64: table.labels.map(Int64.init), shape: [n]), "scenario_ids.npy")
-        try put(Array((table.scenarioNames.joined(separator: "\n") + "\n").utf8), "scenarios.txt")
+        try put(Array((table.scenarioNames.map(lineEscape).joined(separator: "\n") + "\n").utf8), "scenarios.txt")
         try put(Array(examples.utf8), "examples.csv")
         try put(Array(try scaler.jsonData()), "scaler.json")
         return FlowExportSummary(rows: n, benignImages: benign.count, maliciousImages: malicious.count, files: files)
@@ -97,7 +99,29 @@ public enum FlowExport {
         return result
     }
 
+    /// A CSV field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line
+    /// break (scenario names and paths come from file names, which may hold any of them),
+    /// with each quote doubled.
     static func csvQuote(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A name on one line of `scenarios.txt`, so line k stays row k of the arrays whatever the
+    /// file names hold: a backslash becomes `\\`, a line feed `\n`, a carriage return `\r`
+    /// (any other line break `\u{XXXX}`); everything else is written as it is.
+    static func lineEscape(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}":
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

@@ -1,4 +1,4 @@
-import Backend
+import Common
 import Foundation
 
 /// Writes a synthetic dataset in exactly the real files' CICFlowMeter format: the same 87-column

@@ -1,4 +1,5 @@
 // The result of `gpu-train evaluate`, and its JSON form.
+import Common
 import Foundation
 
 /// Detection results for one malicious scenario.
@@ -142,7 +143,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
 
     /// Writes `jsonData()` to a temporary file beside `url` and renames it into place.
     public func writeJSON(to url: URL) throws {
-        try jsonData().write(to: url, options: .atomic)
+        try AtomicFile.write(try jsonData(), to: url)
     }
 }
 

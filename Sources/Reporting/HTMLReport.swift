@@ -1,4 +1,5 @@
 // One self-contained HTML page: inline CSS and SVG, PNGs as data URIs, nothing fetched.
+import Common
 import Foundation
 
 /// An example flow image shown in the report.
@@ -85,7 +86,7 @@ public enum HTMLReport {
 
     /// Writes the page to a temporary file beside `url` and renames it into place.
     public static func write(_ content: ReportContent, to url: URL) throws {
-        try Data(render(content).utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(render(content), to: url)
     }
 
     /// HTML and XML share the escaping rules for text and attribute values.

@@ -1,4 +1,5 @@
 // Per-epoch training history and its CSV form.
+import Common
 import Foundation
 
 /// One epoch of training. Validation values are `nil` (or NaN) when there was no validation.
@@ -38,7 +39,7 @@ public enum HistoryCSV {
 
     /// Writes `render(history)` to a temporary file beside `url` and renames it into place.
     public static func write(_ history: [EpochRecord], to url: URL) throws {
-        try Data(render(history).utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(render(history), to: url)
     }
 
     /// Shortest text that reads back as the same Double.

@@ -1,4 +1,5 @@
 // A small SVG writer: documents, escaping, and line charts with axes, ticks, labels and a legend.
+import Common
 import Foundation
 
 /// A finished SVG picture. `document` is a standalone file (with the SVG namespace);
@@ -25,7 +26,7 @@ public struct SVGImage: Equatable, Sendable {
 
     /// Writes `document` to a temporary file beside `url` and renames it into place.
     public func write(to url: URL) throws {
-        try Data(document.utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(document, to: url)
     }
 
     private func root(attributes: String) -> String {

@@ -424,11 +424,7 @@ public struct MachineInfo: Sendable {
     public var operatingSystem: String
 
     public static var current: MachineInfo {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
-            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        return MachineInfo(cpuModel: model, cores: ProcessInfo.processInfo.activeProcessorCount,
+        return MachineInfo(cpuModel: CPUInfo.modelName ?? "unknown CPU", cores: ProcessInfo.processInfo.activeProcessorCount,
                            memoryBytes: ProcessInfo.processInfo.physicalMemory,
                            operatingSystem: ProcessInfo.processInfo.operatingSystemVersionString)
     }

@@ -138,7 +138,9 @@ public enum DetectionStream {
         var summary = Summary()
         while let batch = try reader.next() {
             let batchStarted = Date()
-            let scores = try detector.scores(rawRows: batch.values, count: batch.rowCount)
+            let scaled = detector.model.scaler.scale(values: batch.values)
+            let (scores, nearest) = try detector.scoresAndNeighbors(scaledRows: scaled, count: batch.rowCount)
+            let f = detector.model.scaler.featureCount
             var text = headerWritten ? "" : formatter.header
             headerWritten = true
             text.reserveCapacity(text.utf8.count + batch.rowCount * 112)
@@ -146,8 +148,9 @@ public enum DetectionStream {
                 let bad = detector.isMalicious(scores[i])
                 if bad { summary.malicious += 1 }
                 if onlyAlerts && !bad { continue }
+                let why = detector.explanationText(scaledRow: scaled[i * f ..< (i + 1) * f], nearest: nearest[i])
                 text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: batch.identifiers[i],
-                                                   score: scores[i], malicious: bad))
+                                                   score: scores[i], malicious: bad, why: why))
                 summary.written += 1
             }
             if !text.isEmpty { try write(text) }

@@ -197,7 +197,9 @@ public final class Detector {
 
     /// The features of a scaled row that differ most from its reference flow (the nearest bank
     /// entry, or for the seed recipe the nearest benign support in feature space), largest
-    /// |difference| first, as (name, signed difference in transformed units).
+    /// |difference| first, as (name, signed difference in transformed units: standard deviations
+    /// of the baseline for the quantile and z-score transforms). At most `top`, and only those
+    /// differing by at least 0.05.
     public func explanation(scaledRow: ArraySlice<Float>, nearest: Int, top: Int = 3) -> [(feature: String, deviation: Float)] {
         let f = model.scaler.featureCount
         let row = Array(scaledRow)
@@ -217,7 +219,10 @@ public final class Detector {
         }
         guard let reference else { return [] }
         let deviations = zip(row, reference).map { $0 - $1 }
-        return deviations.indices.sorted { abs(deviations[$0]) != abs(deviations[$1]) ? abs(deviations[$0]) > abs(deviations[$1]) : $0 < $1 }
+        // Differences that would print as 0.0 explain nothing: a flow equal to its reference has
+        // an empty explanation.
+        return deviations.indices.filter { abs(deviations[$0]) >= 0.05 }
+            .sorted { abs(deviations[$0]) != abs(deviations[$1]) ? abs(deviations[$0]) > abs(deviations[$1]) : $0 < $1 }
             .prefix(top).map { (model.scaler.featureNames[$0], deviations[$0]) }
     }
 

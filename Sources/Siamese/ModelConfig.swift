@@ -78,6 +78,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         guard margin > 0 || loss == .bce else {
             throw SiameseError.invalidConfiguration("contrastive margin must be positive, got \(margin)")
         }
+        try checkSizes()
     }
 
     /// FLOPs of one training step per pair (forward, both backwards; conv1 needs no input gradient).
@@ -92,25 +93,5 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         flops += 3 * 2.0 * Double(flattened * embedding)
         return 2 * flops
-    }
-}
-
-/// Errors of the model, the trainer and checkpoints.
-public enum SiameseError: Error, CustomStringConvertible {
-    case invalidConfiguration(String)
-    case invalidData(String)
-    case nonFiniteLoss(epoch: Int, step: Int, loss: Float, checkpoint: String?)
-    case badModelFile(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalidConfiguration(let s): return "invalid model configuration: \(s)"
-        case .invalidData(let s): return s
-        case let .nonFiniteLoss(epoch, step, loss, checkpoint):
-            return "training diverged: loss became \(loss) at epoch \(epoch), step \(step); " +
-                (checkpoint.map { "the last good checkpoint is kept at \($0)" } ?? "no checkpoint was written") +
-                ". Try a lower --lr."
-        case let .badModelFile(path, reason): return "\(path): not a usable gpu-train model: \(reason)"
-        }
     }
 }

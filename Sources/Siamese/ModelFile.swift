@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import FlowData
 import Reporting
@@ -30,7 +31,7 @@ public struct TrainedModel {
     /// run restores the same best weights as an uninterrupted one); 0 when none.
     public var bestEpoch: Int = 0
     /// The flow-meter dialect of the training data, when known (detect warns on another).
-    public var dialect: String?
+    public var dialect: FlowDialect?
 
     /// Whether scoring needs the encoder network: the seed recipe, or the Siamese encoder.
     public var usesNetwork: Bool { options.recipe == .seed || options.encoder == .siamese }
@@ -70,7 +71,7 @@ public struct TrainedModel {
             "threshold_rule": options.thresholdRule.rawValue,
             "best_epoch": "\(bestEpoch)",
         ]
-        if let dialect { metadata["dialect"] = dialect }
+        if let dialect { metadata["dialect"] = dialect.rawValue }
         var list: [NamedTensor] = []
         if usesNetwork {
             for (name, _) in config.parameterShapes {
@@ -153,7 +154,7 @@ public struct TrainedModel {
                   q.knots.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isFinite } && zip($0, $0.dropFirst()).allSatisfy { $0 <= $1 } })
             else { throw bad("the quantile transform's knots are missing, not finite or not sorted for \(f) features") }
         }
-        do { try options.validate() } catch { throw bad("its training options are not valid: \(error)") }
+        if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: 0, adamStep: 0) { throw bad(problem) }
         let usesNetwork = options.recipe == .seed || options.encoder == .siamese
         var tensors: [String: NamedTensor] = [:]
         for (name, shape) in (usesNetwork ? config.parameterShapes : []) {
@@ -213,15 +214,18 @@ public struct TrainedModel {
                                  adamStep: Int(m["adam_step"] ?? "") ?? 0, tensors: tensors, timings: timings)
         model.bank = bank
         model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
-        model.dialect = m["dialect"]
+        model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
+        if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: model.epochsCompleted,
+                                                adamStep: model.adamStep) { throw bad(problem) }
         return model
     }
 
     static func parseHistory(_ csv: String) -> [EpochRecord] {
         csv.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
-            guard f.count >= 5, let e = f[0], let loss = f[1], let acc = f[2] else { return nil }
-            return EpochRecord(epoch: Int(e), loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
+            // Int(exactly:) and not Int(_:), which traps on NaN or a number beyond Int.
+            guard f.count >= 5, let e = f[0].flatMap({ Int(exactly: $0) }), let loss = f[1], let acc = f[2] else { return nil }
+            return EpochRecord(epoch: e, loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
                                seconds: f.count > 5 ? f[5] : nil)
         }
     }

@@ -1,3 +1,4 @@
+import Backend
 import Foundation
 
 /// A tensor read from or written to a safetensors file (float32 only).
@@ -30,7 +31,7 @@ public enum SafeTensors {
         var header: [String: Any] = [:]
         var offset = 0
         for t in tensors {
-            guard t.values.count == t.shape.reduce(1, *) else {
+            guard TensorSize.product(t.shape) == t.values.count else {
                 throw SiameseError.invalidData("tensor \(t.name): \(t.values.count) values for shape \(t.shape)")
             }
             let bytes = t.values.count * 4
@@ -62,6 +63,8 @@ public enum SafeTensors {
     /// Parses and validates a safetensors file in memory; `path` only labels errors. Every
     /// tensor's entry is checked, but only those `include` accepts are copied out.
     public static func decode(_ data: Data, path: String, include: (String) -> Bool = { _ in true }) throws -> File {
+        // The offsets below count from 0; a slice of a larger Data does not.
+        let data = data.startIndex == 0 ? data : Data(data)
         func bad(_ reason: String) -> SiameseError { .badModelFile(path: path, reason: reason) }
         guard data.count >= 8 else {
             throw bad(data.isEmpty ? "the file is empty" : "the file is \(data.count) bytes, too short for a safetensors header")
@@ -96,8 +99,18 @@ public enum SafeTensors {
             }
             guard dtype == "F32" else { throw bad("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw bad("tensor '\(name)' has a negative dimension in \(shape)") }
-            let expected = shape.reduce(1, *) * 4
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expected else {
+            // The shape is the file's word: its product may overflow, and a wrapped product
+            // could even match the offsets (2^62 x 4 floats "need" 0 bytes).
+            guard let elements = TensorSize.product(shape), elements <= TensorSize.maxElements else {
+                throw bad("tensor '\(name)' has shape \(shape), " +
+                          (TensorSize.product(shape).map { "\($0) elements" } ?? "more elements than an Int can count") +
+                          "; at most \(TensorSize.maxElements) (2^31 - 1) are supported")
+            }
+            let expected = elements * 4
+            guard offsets[0] >= 0, offsets[1] >= offsets[0] else {
+                throw bad("tensor '\(name)' has data offsets \(offsets); they must be a range [begin, end] with 0 <= begin <= end")
+            }
+            guard offsets[1] - offsets[0] == expected else {
                 throw bad("tensor '\(name)' of shape \(shape) needs \(expected) bytes but its offsets \(offsets) give \(offsets[1] - offsets[0])")
             }
             guard offsets[1] <= dataBytes else {
@@ -134,6 +147,11 @@ public enum SafeTensors {
     }
 
     public static func read(_ url: URL, include: (String) -> Bool = { _ in true }) throws -> File {
+        // Foundation reports a folder as "NSCocoaErrorDomain error 256"; say what it is.
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw SiameseError.badModelFile(path: url.path, reason: "it is a folder, not a model file")
+        }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw SiameseError.badModelFile(path: url.path, reason: "cannot read it (\(error.localizedDescription))")

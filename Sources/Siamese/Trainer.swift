@@ -86,6 +86,8 @@ public final class Trainer {
     public let backend: Backend
     public var config: ModelConfig
     public var options: TrainingOptions
+    /// The flow-meter dialect of the training data, recorded in the model (detect warns on another).
+    public var dialect: FlowDialect?
 
     public init(backend: Backend, config: ModelConfig, options: TrainingOptions) {
         self.backend = backend
@@ -220,6 +222,7 @@ public final class Trainer {
         var model = TrainedModel(config: config, options: options, scaler: plan.scaler, support: plan.support, threshold: 0.5,
                                  history: history, epochsCompleted: epochs, adamStep: network?.step ?? 0, tensors: tensors,
                                  timings: ["training_seconds": trainingSeconds])
+        model.dialect = dialect
         if options.recipe == .baseline {
             let f = plan.scaler.featureCount
             progress(.buildingBank(flows: plan.bankRows.count))

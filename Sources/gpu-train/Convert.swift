@@ -12,6 +12,9 @@ struct Convert: ParsableCommand {
         malicious/image_N.png (upscaled; gray = z clamped to [-3, 3] mapped onto 0..255, mid-gray = 0),
         montage.png (benign row over malicious row), images.npy float32 [N,1,32,32], labels.npy int64
         [N] (0/1), scenario_ids.npy int64 [N] (the Label value), scenarios.txt, examples.csv, scaler.json.
+        scenarios.txt holds one line per row of the arrays: scenario names come from file names, so a
+        backslash, line feed or carriage return in one is written \\\\, \\n or \\r. examples.csv is
+        RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
         """)
 
     @Option(name: .long, help: "A flow CSV file, or a folder searched recursively for *.csv.")
@@ -20,7 +23,7 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Output folder.")
     var out: String
 
-    @Option(name: .long, help: "PNG images per class.")
+    @Option(name: .long, parsing: .unconditional, help: "PNG images per class.")
     var count: Int = 10
 
     @Option(name: .long, help: "Transform before the z-score: none or log (signed log1p).")
@@ -29,7 +32,7 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Feature columns: a comma-separated list, or a file with one name per line.")
     var features: String?
 
-    @Option(name: .long, help: "PNG upscale factor.")
+    @Option(name: .long, parsing: .unconditional, help: "PNG upscale factor (1...64).")
     var scale: Int = 8
 
     @Flag(name: .long, help: "Skip rows with a wrong field count or a non-numeric value, and report them.")

@@ -98,7 +98,7 @@ struct Detect: ParsableCommand {
 
     /// The dialect the model was trained on, when its file records one (issue 11 stores it in the
     /// model's metadata; models without it are never warned about).
-    static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { nil }
+    static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
 }
 
 /// Set once by a signal handler, read by the follow loop.
@@ -147,6 +147,8 @@ final class OutputSink: @unchecked Sendable {
     private let temporary: URL?
     private let lock = NSLock()
     private var finished = false
+    /// Folders made for the output (removed again by `abandon` when empty).
+    private var createdFolders: [URL] = []
 
     /// Refuses an output that is the input (the same file, also through a symbolic or hard link),
     /// before anything is opened or written.
@@ -172,14 +174,17 @@ final class OutputSink: @unchecked Sendable {
             return
         }
         let url = URL(fileURLWithPath: path)
+        let created = try OutputFolder.create(for: url)
         let target = direct ? url : url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         let fd = open(target.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
+            OutputFolder.removeEmpty(created)
             throw FlowDataError.io(path: path, message: "cannot create the output (\(String(cString: strerror(errno)))); is the folder there and writable?")
         }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.path = path
         temporary = direct ? nil : target
+        createdFolders = created
     }
 
     /// Writes at once (FileHandle does not buffer), so a follower of the output sees every batch.
@@ -206,6 +211,7 @@ final class OutputSink: @unchecked Sendable {
             guard !finished else { return }
             finished = true
             if let temporary { unlink(temporary.path) }
+            OutputFolder.removeEmpty(createdFolders)
         }
     }
 }

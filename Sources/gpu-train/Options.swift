@@ -108,3 +108,5 @@ extension URL {
     /// A sibling file in the same folder.
     func sibling(_ name: String) -> URL { deletingLastPathComponent().appendingPathComponent(name) }
 }
+
+

@@ -16,14 +16,21 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Output folder.")
     var out: String
 
-    @Option(name: .long, help: "Benign flows; attack scenarios scale with it (at least 8 flows each).")
+    @Option(name: .long, parsing: .unconditional,
+            help: "Benign flows (1...\(Synth.maxBenign)); attack scenarios scale with it (at least 8 flows each).")
     var benign: Int = SynthGenerator.defaultBenign
+
+    /// Scenario sizes are computed from --benign; ten million flows (a few GB of CSV) is far
+    /// past any demo and keeps that arithmetic and the memory it needs bounded.
+    static let maxBenign = 10_000_000
 
     @Option(name: .long, help: "Random seed.")
     var seed: UInt64 = 42
 
     func validate() throws {
-        guard benign > 0 else { throw ValidationError("--benign must be positive") }
+        guard (1...Synth.maxBenign).contains(benign) else {
+            throw ValidationError("--benign must be between 1 and \(Synth.maxBenign), got \(benign)")
+        }
     }
 
     func run() throws {

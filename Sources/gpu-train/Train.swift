@@ -15,39 +15,80 @@ extension ThresholdRule: ExpressibleByArgument {}
 
 /// The model and training options of `train` (and `crossval`). Every option is optional so that
 /// the recipe's defaults apply when it is not given, and `--resume` can tell what was given.
+///
+/// Numbers are parsed `.unconditional`ly so that `--lr -1` is read as the value -1 (and then
+/// refused by range) rather than as a missing value followed by an unknown flag `-1`. Every
+/// given value is range-checked when parsed (`validate`), before any file is read or written.
 struct ModelOptions: ParsableArguments {
     @Option(help: "baseline (default): every benign flow is the model of normal traffic, scored by distance to its nearest entries; seed: the original 10 + 5 support-set recipe.")
     var recipe: Recipe = .baseline
     @Option(help: "Baseline recipe: none (nearest neighbour on the transformed features, no training; the default) or siamese (the CNN trained on baseline pairs).")
     var encoder: EncoderKind?
-    @Option(help: "Seed recipe: benign flows in the support set (default 10).") var benignShots: Int?
-    @Option(help: "Labelled attack flows drawn from the training data (default 5).") var maliciousShots: Int?
+    @Option(parsing: .unconditional, help: "Seed recipe: benign flows in the support set (default 10).") var benignShots: Int?
+    @Option(parsing: .unconditional, help: "Labelled attack flows drawn from the training data (default 5).") var maliciousShots: Int?
     @Flag(help: "Seed recipe: also pair malicious supports with each other as similar.") var pairMalicious = false
-    @Option(help: "Seed for every draw, split and shuffle and the initial weights (default 42).") var seed: UInt64?
-    @Option(help: "Adam learning rate (default 1e-4).", transform: { try parseNumber($0, "--lr") }) var lr: Float?
-    @Option(help: "Pairs per training step (default 128 for the baseline recipe, 5 for seed).") var batchSize: Int?
-    @Option(help: "Training epochs (default 5 for the baseline recipe's Siamese encoder, 20 for seed).") var epochs: Int?
-    @Option(help: "Baseline recipe with --encoder siamese: pairs drawn per epoch (default 4096).") var pairsPerEpoch: Int?
-    @Option(help: "Fraction held out for validation (default 0.2).") var valSplit: Double?
-    @Option(help: "Stop after this many epochs without a better validation loss; 0 never (default 2 baseline, 5 seed).") var patience: Int?
+    @Option(parsing: .unconditional, help: "Seed for every draw, split and shuffle and the initial weights (default 42).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Adam learning rate (default 1e-4).") var lr: Float?
+    @Option(parsing: .unconditional, help: "Pairs per training step (default 128 for the baseline recipe, 5 for seed).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Training epochs (default 5 for the baseline recipe's Siamese encoder, 20 for seed).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Baseline recipe with --encoder siamese: pairs drawn per epoch (default 4096).") var pairsPerEpoch: Int?
+    @Option(parsing: .unconditional, help: "Fraction held out for validation (default 0.2).") var valSplit: Double?
+    @Option(parsing: .unconditional, help: "Stop after this many epochs without a better validation loss; 0 never (default 2 baseline, 5 seed).") var patience: Int?
     @Option(help: "Loss: bce (head on |e1 - e2|) or contrastive (margin on the embedding distance). Default: contrastive for the baseline recipe's Siamese encoder, bce for seed.")
     var loss: LossKind?
-    @Option(help: "Contrastive margin (default 1).") var margin: Float?
+    @Option(parsing: .unconditional, help: "Contrastive margin (default 1).") var margin: Float?
     @Option(help: "Feature transform: quantile (baseline quantiles to a standard normal; the baseline default), log (signed log1p, then z-score) or none (z-score; the seed default).")
     var transform: FeatureTransform?
     @Option(help: "Seed recipe's anomaly score: benign-mean (default), benign-max or contrast.") var score: ScoreMethod?
-    @Option(help: "Baseline recipe: most baseline flows kept in the memory bank (default 20000; a larger baseline is subsampled with --seed).")
+    @Option(parsing: .unconditional, help: "Baseline recipe: most baseline flows kept in the memory bank (default 20000; a larger baseline is subsampled with --seed).")
     var bankSize: Int?
-    @Option(help: "Baseline recipe: score = distance to the k-th nearest bank flow (default 1).") var k: Int?
-    @Option(help: "Target false-positive rate of the fpr threshold rule (default 0.05).") var fpr: Double?
+    @Option(parsing: .unconditional, help: "Baseline recipe: score = distance to the k-th nearest bank flow (default 1).") var k: Int?
+    @Option(parsing: .unconditional, help: "Target false-positive rate of the fpr threshold rule (default 0.05).") var fpr: Double?
     @Option(help: "fpr (flag at most --fpr of the baseline's leave-one-out scores; the baseline default) or support-f1 (F1-best cut against the shots; the seed default).")
     var thresholdRule: ThresholdRule?
-    @Option(help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")
+    @Option(parsing: .unconditional, help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")
     var checkpointInterval: Double?
     @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the recipe's; see the README).")
     var features: String?
     @Option(help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
-    @Option(help: "Embedding size (default 4096).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Embedding size (default 4096).") var embedding: Int?
+
+    typealias Limits = TrainingLimits
+
+    /// Range checks while the command line is parsed, naming the option; the rest (batch size
+    /// against the network, option combinations) when the options are put together.
+    func validate() throws {
+        func within<T: Comparable>(_ option: String, _ value: T?, _ range: ClosedRange<T>) throws {
+            guard let value else { return }
+            guard range.contains(value) else {
+                throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+        }
+        try within("--benign-shots", benignShots, 2...Limits.maxShots)
+        try within("--malicious-shots", maliciousShots, 0...Limits.maxShots)
+        try within("--epochs", epochs, 1...Limits.maxEpochs)
+        try within("--pairs-per-epoch", pairsPerEpoch, 2...Limits.maxPairsPerEpoch)
+        try within("--bank-size", bankSize, 2...NeighborGeometry.maxBankRows)
+        try within("--k", k, 1...(NeighborGeometry.maxK - 1))
+        if let patience { guard patience >= 0 else { throw ValidationError("--patience must be 0 or more, got \(patience)") } }
+        if let lr { guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") } }
+        if let margin { guard margin.isFinite, margin > 0 else { throw ValidationError("--margin must be a positive number, got \(margin)") } }
+        if let valSplit { guard valSplit.isFinite, (0..<1).contains(valSplit) else { throw ValidationError("--val-split must be in [0, 1), got \(valSplit)") } }
+        if let fpr { guard fpr.isFinite, fpr > 0, fpr < 1 else { throw ValidationError("--fpr must be in (0, 1), got \(fpr)") } }
+        if let checkpointInterval {
+            guard checkpointInterval.isFinite, checkpointInterval >= 0 else {
+                throw ValidationError("--checkpoint-interval must be 0 or more seconds, got \(checkpointInterval)")
+            }
+        }
+        if let embedding { guard embedding > 0 else { throw ValidationError("--embedding must be positive, got \(embedding)") } }
+        let config = try modelConfig()
+        if let batchSize {
+            let maxBatch = (try? config.maxPairsPerBatch()) ?? 1
+            guard (1...maxBatch).contains(batchSize) else {
+                throw ValidationError("--batch-size must be between 1 and \(maxBatch) for this network, got \(batchSize)")
+            }
+        }
+    }
 
     func featureList() throws -> [String] {
         guard let features else { return recipe.defaultFeatures }
@@ -64,9 +105,13 @@ struct ModelOptions: ParsableArguments {
                 throw ValidationError("--channels needs \(config.kernels.count) positive integers, got '\(channels)'")
             }
             config.channels = list.compactMap { $0 }
+            do { try config.validate() } catch { throw ValidationError("--channels \(channels) is too large: \(error)") }
         }
-        if let embedding { config.embedding = embedding }
-        try config.validate()
+        if let embedding {
+            config.embedding = embedding
+            do { try config.validate() } catch { throw ValidationError("--embedding \(embedding) is too large: \(error)") }
+        }
+        do { try config.validate() } catch { throw ValidationError("\(error)") }
         return config
     }
 
@@ -122,7 +167,7 @@ struct ModelOptions: ParsableArguments {
         if let fpr { o.fpr = fpr }
         if let thresholdRule { o.thresholdRule = thresholdRule }
         if let checkpointInterval { o.checkpointInterval = checkpointInterval }
-        try o.validate()
+        do { try o.validate() } catch { throw ValidationError("\(error)") }
         return o
     }
 
@@ -156,12 +201,6 @@ struct ModelOptions: ParsableArguments {
         if features != nil, (try? featureList()) != storedFeatures { out.append("--features (the checkpoint has \(storedFeatures.count) other columns)") }
         return out
     }
-}
-
-/// Parses a number option so that a negative value ("-1") is read as a value, not a flag.
-func parseNumber<T: LosslessStringConvertible>(_ text: String, _ name: String) throws -> T {
-    guard let v = T(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(name): '\(text)' is not a number") }
-    return v
 }
 
 /// Renders training events on stderr: a live bar on a terminal, plain lines otherwise.
@@ -216,6 +255,11 @@ struct Train: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        // A failed run removes the folder it created for --out (when still empty).
+        try OutputFolder.creating(for: URL(fileURLWithPath: out)) { try train() }
+    }
+
+    func train() throws {
         TrainedModel.softwareVersion = GPUTrain.version
         let outURL = URL(fileURLWithPath: out)
         if resume == nil { try model.checkApplicable(recipe: model.recipe, encoder: model.encoder) }
@@ -256,16 +300,14 @@ struct Train: ParsableCommand {
             Console.note("baseline: \(normal.rowCount) flows from \(baseline); attacks from \(dataOptions.data): \(attacks.count)")
         }
         let backend = try backendOptions.make()
-        try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         Console.note(describe(options, config))
         let trainer = Trainer(backend: backend, config: config, options: options)
+        trainer.dialect = table.report.dialect
         var progress = TrainingProgress()
         let started = Date()
         var trained = try trainer.train(table: table, rows: rows, resume: resumed, checkpoint: outURL) { progress.handle($0) }
-        if noOptimizerState {
-            trained = trained.inferenceOnly()
-            try trained.write(to: outURL)
-        }
+        if noOptimizerState { trained = trained.inferenceOnly() }
+        if noOptimizerState { try trained.write(to: outURL) }
         let seconds = Date().timeIntervalSince(started)
         try HistoryCSV.write(trained.history, to: outURL.sibling("history.csv"))
         try SVG.trainingCurves(history: trained.history).write(to: outURL.sibling("curves.svg"))

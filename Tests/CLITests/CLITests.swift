@@ -95,14 +95,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(rows.count, inputRows, "one output row per flow plus the header")
         XCTAssertEqual(rows.first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict,why")
 
-        // The same through stdin, written to a file.
-        let outFile = dir.appendingPathComponent("scores.csv").path
+        // The same through stdin, written to a file in a folder that does not exist yet: every
+        // command creates a missing output folder, as train does.
+        let outFile = dir.appendingPathComponent("new/folder/scores.csv").path
         let piped = try run(["detect", "--model", model, "--input", "-", "--output", outFile, "--backend", "cpu"],
                             stdin: try Data(contentsOf: URL(fileURLWithPath: input)))
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(try String(contentsOfFile: outFile, encoding: .utf8), detected.stdout)
 
-        let html = dir.appendingPathComponent("report.html").path
+        let html = dir.appendingPathComponent("reports/report.html").path
         let report = try run(["report", "--model", model, "--data", data, "--out", html, "--backend", "cpu"])
         XCTAssertEqual(report.status, 0, report.stderr)
         let page = try String(contentsOfFile: html, encoding: .utf8)
@@ -113,6 +114,11 @@ final class CLITests: XCTestCase {
         let resumed = try run(["train", "--data", data, "--out", model, "--resume", model, "--epochs", "4", "--backend", "cpu"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("epoch 4/4"), resumed.stderr)
+        // A resumed run keeps its own options: a changed one is refused, not silently ignored.
+        let changed = try run(["train", "--data", data, "--out", model, "--resume", model, "--epochs", "5", "--lr", "0.5",
+                               "--backend", "cpu"])
+        XCTAssertNotEqual(changed.status, 0)
+        XCTAssertTrue(changed.stderr.contains("--lr 0.5 (the checkpoint has 0.001)"), changed.stderr)
     }
 
     func testDetectSkipsBadRowsUnlessStrict() throws {

@@ -1,0 +1,3 @@
+// Backend's own API takes Common's SeededGenerator (OpConformance draws its inputs from it), so
+// whoever imports Backend sees Common too.
+@_exported import Common

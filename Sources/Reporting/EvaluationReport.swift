@@ -102,7 +102,12 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case flows, auc, prAUC = "pr_auc", threshold, precision, recall, f1, accuracy, confusion, scenarios
+        case falsePositiveRate = "false_positive_rate"
     }
+
+    /// Fraction of the benign flows flagged (fp / (fp + tn)): what an operator pays in alerts,
+    /// to compare with the `--fpr` the threshold was set for.
+    public var falsePositiveRate: Double { confusion.falsePositiveRate }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -129,6 +134,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         try c.encodeFiniteOrNull(f1, forKey: .f1)
         try c.encodeFiniteOrNull(accuracy, forKey: .accuracy)
         try c.encode(confusion, forKey: .confusion)
+        try c.encodeFiniteOrNull(confusion.fp + confusion.tn > 0 ? falsePositiveRate : nil, forKey: .falsePositiveRate)
         try c.encode(scenarios, forKey: .scenarios)
     }
 

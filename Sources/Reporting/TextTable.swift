@@ -56,6 +56,7 @@ extension EvaluationReport {
             ["flows", String(flows)], ["auc", f(auc)], ["pr_auc", f(prAUC)],
             ["threshold", threshold.isFinite ? String(format: "%.6g", threshold) : "undefined"],
             ["precision", f(precision)], ["recall", f(recall)], ["f1", f(f1)], ["accuracy", f(accuracy)],
+            ["false_positive_rate", f(confusion.fp + confusion.tn > 0 ? falsePositiveRate : nil)],
             ["tp / fp / tn / fn", "\(confusion.tp) / \(confusion.fp) / \(confusion.tn) / \(confusion.fn)"],
         ])
         guard !scenarios.isEmpty else { return metrics }

@@ -18,12 +18,17 @@ public struct EvaluationResult {
 }
 
 public enum Evaluation {
-    /// Rows of `table` whose scaled features equal a support flow of `model` (bit for bit).
+    /// Rows of `table` whose scaled features equal one of the model's own training flows, bit for
+    /// bit: a support flow or shot, or (baseline recipe) a flow of its memory bank. A bank flow
+    /// scores 0 against itself, so evaluating on the training data would flatter the model.
     public static func supportRows(of model: TrainedModel, in table: FlowTable, scaled: [Float]) -> Set<Int> {
         let f = model.support.featureCount
         var keys = Set<[UInt32]>()
         for i in 0..<model.support.count {
             keys.insert(model.support.features[i * f ..< (i + 1) * f].map(\.bitPattern))
+        }
+        if let bank = model.bank {
+            for i in 0..<bank.count { keys.insert(bank.features[i * f ..< (i + 1) * f].map(\.bitPattern)) }
         }
         var out = Set<Int>()
         for r in 0..<table.rowCount where keys.contains(scaled[r * f ..< (r + 1) * f].map(\.bitPattern)) {

@@ -31,7 +31,7 @@ struct Evaluate: ParsableCommand {
         let detector = try Detector(model: trained, backend: backend, method: score)
         let result = try Evaluation.run(detector: detector, table: table, includeSupport: includeSupport)
         if result.supportRowsExcluded > 0 {
-            Console.note("left out \(result.supportRowsExcluded) flows that are the model's own support set (--include-support keeps them)")
+            Console.note("left out \(result.supportRowsExcluded) flows identical to the model's own training flows (support set, shots or memory bank; --include-support keeps them)")
         }
         Console.note(String(format: "scored %d flows in %.2f s (%.0f flows/s)", result.scores.count, result.seconds,
                             Double(result.scores.count) / max(result.seconds, 1e-9)))

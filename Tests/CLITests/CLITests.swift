@@ -83,7 +83,8 @@ final class CLITests: XCTestCase {
         let eval = try run(["evaluate", "--model", model, "--data", data, "--json", json, "--roc", roc, "--backend", "cpu"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let keys = Set((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]).keys)
-        XCTAssertEqual(keys, ["flows", "auc", "pr_auc", "threshold", "precision", "recall", "f1", "accuracy", "confusion", "scenarios"])
+        XCTAssertEqual(keys, ["flows", "auc", "pr_auc", "threshold", "precision", "recall", "f1", "accuracy", "confusion", "scenarios",
+                             "false_positive_rate"])
 
         let csv = dir.appendingPathComponent("flows/malicious").path
         let file = try FileManager.default.contentsOfDirectory(atPath: csv).sorted().first!
@@ -215,6 +216,7 @@ final class CLITests: XCTestCase {
         let confusion = report["confusion"] as! [String: Int]
         XCTAssertEqual(confusion, ["tp": tp, "fp": fp, "tn": tn, "fn": fn])
         XCTAssertEqual(report["accuracy"] as! Double, Double(tp + tn) / Double(scores.count), accuracy: 1e-9)
+        XCTAssertEqual(report["false_positive_rate"] as! Double, Double(fp) / Double(fp + tn), accuracy: 1e-9)
         let precision = tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp), recall = Double(tp) / Double(tp + fn)
         XCTAssertEqual(report["precision"] as! Double, precision, accuracy: 1e-9)
         XCTAssertEqual(report["recall"] as! Double, recall, accuracy: 1e-9)

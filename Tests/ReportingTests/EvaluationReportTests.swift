@@ -12,7 +12,7 @@ final class EvaluationReportTests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
         XCTAssertEqual(Set(json.keys), ["flows", "auc", "pr_auc", "threshold", "precision", "recall", "f1", "accuracy",
                                         "confusion", "scenarios", "false_positive_rate"])
-        // 1 of the 3 benign scores (0.1, 0.3, 0.35) reaches 0.5: none; 0.6 and up are attacks.
+        // No benign score (0.1, 0.3, 0.35) reaches the threshold 0.5.
         XCTAssertEqual(json["false_positive_rate"] as? Double, 0)
         let confusion = try XCTUnwrap(json["confusion"] as? [String: Any])
         XCTAssertEqual(Set(confusion.keys), ["tp", "fp", "tn", "fn"])

@@ -26,14 +26,39 @@ public final class Parameter {
     public var hasTrainingState: Bool { state != nil }
 }
 
+/// One convolution layer of the encoder: its parameters and whether a 2x2 max-pool follows.
+struct ConvLayer {
+    let weight: Parameter
+    let bias: Parameter
+    let pooled: Bool
+}
+
+/// A dense layer: weight [in, out] and bias [out].
+struct DenseLayer {
+    let weight: Parameter
+    let bias: Parameter
+}
+
 /// Activations and gradients for one batch size, allocated once and reused every step.
 final class Activations {
+    /// The max-pool after a conv layer: its output, the winners' positions, the gradient.
+    struct Pool {
+        let output: Tensor, argmax: Tensor, gradient: Tensor
+    }
+
+    /// One conv layer's ReLU output and its gradient (computed in place), and its pool if any.
+    struct Conv {
+        let output: Tensor, gradient: Tensor
+        let pool: Pool?
+        /// What the next layer reads: the pooled output, or the output itself.
+        var result: Tensor { pool?.output ?? output }
+        /// Where the next layer's input gradient goes.
+        var resultGradient: Tensor { pool?.gradient ?? gradient }
+    }
+
     let images: Int
     let input: Tensor
-    /// Per conv layer: ReLU output, pooled output (nil for the last layer) and its argmax.
-    var conv: [Tensor] = [], pooled: [Tensor?] = [], argmax: [Tensor?] = []
-    /// Gradients of the same shapes (gradients of conv outputs are computed in place).
-    var convGradient: [Tensor] = [], pooledGradient: [Tensor?] = []
+    var conv: [Conv] = []
     let embedding: Tensor, embeddingGradient: Tensor
     // Head (BCE) and loss buffers, for images / 2 pairs.
     let difference: Tensor, differenceGradient: Tensor
@@ -48,16 +73,14 @@ final class Activations {
         let sides = config.layerSides
         for (i, c) in config.channels.enumerated() {
             let s = sides[i]
-            conv.append(try backend.makeTensor([images, c, s, s]))
-            convGradient.append(try gradientShape([images, c, s, s]))
+            var pool: Pool?
             if i < config.channels.count - 1 {
                 let p = (s + 1) / 2
-                pooled.append(try backend.makeTensor([images, c, p, p]))
-                argmax.append(try backend.makeTensor([images, c, p, p]))
-                pooledGradient.append(try gradientShape([images, c, p, p]))
-            } else {
-                pooled.append(nil); argmax.append(nil); pooledGradient.append(nil)
+                pool = Pool(output: try backend.makeTensor([images, c, p, p]), argmax: try backend.makeTensor([images, c, p, p]),
+                            gradient: try gradientShape([images, c, p, p]))
             }
+            conv.append(Conv(output: try backend.makeTensor([images, c, s, s]), gradient: try gradientShape([images, c, s, s]),
+                             pool: pool))
         }
         embedding = try backend.makeTensor([images, config.embedding])
         embeddingGradient = try gradientShape([images, config.embedding])
@@ -84,17 +107,35 @@ public final class SiameseNetwork {
     public var step = 0
     private var byName: [String: Parameter] = [:]
     private var workspaces: [Int: Activations] = [:]
+    /// The encoder's conv layers in order, its dense embedding and (BCE) the head.
+    let convLayers: [ConvLayer]
+    let embed: DenseLayer
+    let head: DenseLayer?
 
     public init(backend: Backend, config: ModelConfig, training: Bool = true) throws {
         try config.validate()
         self.backend = backend
         self.config = config
         self.training = training
+        var made: [Parameter] = []
+        var byName: [String: Parameter] = [:]
         for (name, shape) in config.parameterShapes {
             let p = try Parameter(name: name, shape: shape, backend: backend, training: training)
-            parameters.append(p)
+            made.append(p)
             byName[name] = p
         }
+        func lookup(_ name: String) throws -> Parameter {
+            guard let p = byName[name] else { throw SiameseError.invalidConfiguration("no parameter \(name)") }
+            return p
+        }
+        convLayers = try (0..<config.channels.count).map { i in
+            ConvLayer(weight: try lookup("conv\(i + 1).weight"), bias: try lookup("conv\(i + 1).bias"),
+                      pooled: i < config.channels.count - 1)
+        }
+        embed = DenseLayer(weight: try lookup("embed.weight"), bias: try lookup("embed.bias"))
+        head = config.loss == .bce ? DenseLayer(weight: try lookup("head.weight"), bias: try lookup("head.bias")) : nil
+        parameters = made
+        self.byName = byName
     }
 
     public func parameter(_ name: String) -> Parameter? { byName[name] }
@@ -140,23 +181,14 @@ public final class SiameseNetwork {
     /// Runs the encoder over `ws.input`; leaves embeddings in `ws.embedding`.
     func encode(_ ws: Activations) throws {
         var x = ws.input
-        for i in 0..<config.channels.count {
-            let w = parameters[2 * i], b = parameters[2 * i + 1]
-            try backend.conv2dForward(input: x, filter: w.value, bias: b.value, output: ws.conv[i], relu: true)
-            if let pooled = ws.pooled[i], let argmax = ws.argmax[i] {
-                try backend.maxPoolForward(input: ws.conv[i], output: pooled, argmax: argmax)
-                x = pooled
-            }
+        for (layer, a) in zip(convLayers, ws.conv) {
+            try backend.conv2dForward(input: x, filter: layer.weight.value, bias: layer.bias.value, output: a.output, relu: true)
+            if let pool = a.pool { try backend.maxPoolForward(input: a.output, output: pool.output, argmax: pool.argmax) }
+            x = a.result
         }
-        let flat = try ws.conv[config.channels.count - 1].reshaped([ws.images, config.flattened])
-        let embed = try named("embed.weight"), embedBias = try named("embed.bias")
-        try backend.gemm(flat, transposeA: false, embed.value, transposeB: false, into: ws.embedding, alpha: 1, beta: 0)
-        try backend.addBias(embedBias.value, to: ws.embedding, activation: .sigmoid)
-    }
-
-    func named(_ name: String) throws -> Parameter {
-        guard let p = byName[name] else { throw SiameseError.invalidConfiguration("no parameter \(name)") }
-        return p
+        let flat = try x.reshaped([ws.images, config.flattened])
+        try backend.gemm(flat, transposeA: false, embed.weight.value, transposeB: false, into: ws.embedding, alpha: 1, beta: 0)
+        try backend.addBias(embed.bias.value, to: ws.embedding, activation: .sigmoid)
     }
 
     /// Loss and its gradient with respect to the embeddings, for B pairs whose embeddings are in ws.
@@ -173,7 +205,8 @@ public final class SiameseNetwork {
         case .bce:
             let diff = try ws.difference.rows(0..<pairs), logits = try ws.logits.rows(0..<pairs)
             let dLogits = try ws.logitsGradient.rows(0..<pairs), dDiff = try ws.differenceGradient.rows(0..<pairs)
-            let head = try named("head.weight"), headBias = try named("head.bias")
+            guard let headLayer = head else { throw SiameseError.invalidConfiguration("a BCE network needs its head") }
+            let head = headLayer.weight, headBias = headLayer.bias
             try backend.absDifference(left, right, output: diff)
             try backend.gemm(diff, transposeA: false, head.value, transposeB: false, into: logits, alpha: 1, beta: 0)
             try backend.addBias(headBias.value, to: logits, activation: .none)
@@ -192,32 +225,35 @@ public final class SiameseNetwork {
 
     /// Backpropagates ws.embeddingGradient through the encoder into every parameter gradient.
     func backward(_ ws: Activations) throws {
-        let embed = try named("embed.weight"), embedBias = try named("embed.bias")
         // Through the sigmoid, in place.
         try backend.sigmoidBackward(output: ws.embedding, outputGradient: ws.embeddingGradient, inputGradient: ws.embeddingGradient)
-        let last = config.channels.count - 1
-        let flat = try ws.conv[last].reshaped([ws.images, config.flattened])
-        let flatGradient = try ws.convGradient[last].reshaped([ws.images, config.flattened])
-        try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: try embed.gradient(), alpha: 1, beta: 0)
-        try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: try embedBias.gradient(), accumulate: false)
-        try backend.gemm(ws.embeddingGradient, transposeA: false, embed.value, transposeB: true, into: flatGradient, alpha: 1, beta: 0)
-        for i in stride(from: last, through: 0, by: -1) {
-            let w = parameters[2 * i], b = parameters[2 * i + 1]
-            if i < last, let pooled = ws.pooled[i], let pooledGradient = ws.pooledGradient[i], let argmax = ws.argmax[i] {
+        guard let last = ws.conv.last else { return }
+        let flat = try last.result.reshaped([ws.images, config.flattened])
+        let flatGradient = try last.resultGradient.reshaped([ws.images, config.flattened])
+        try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: try embed.weight.gradient(),
+                         alpha: 1, beta: 0)
+        try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: try embed.bias.gradient(), accumulate: false)
+        try backend.gemm(ws.embeddingGradient, transposeA: false, embed.weight.value, transposeB: true, into: flatGradient,
+                         alpha: 1, beta: 0)
+        for i in convLayers.indices.reversed() {
+            let layer = convLayers[i], a = ws.conv[i]
+            if let pool = a.pool {
                 // Through the fused ReLU at the pooled resolution, a quarter of the work: the
                 // gradient reaches only each window's winner, whose ReLU output is the pooled
                 // value, so masking by pooled > 0 equals masking the winners by conv > 0.
-                try backend.reluBackward(output: pooled, outputGradient: pooledGradient, inputGradient: pooledGradient)
-                try backend.maxPoolBackward(outputGradient: pooledGradient, argmax: argmax, inputGradient: ws.convGradient[i])
+                try backend.reluBackward(output: pool.output, outputGradient: pool.gradient, inputGradient: pool.gradient)
+                try backend.maxPoolBackward(outputGradient: pool.gradient, argmax: pool.argmax, inputGradient: a.gradient)
             } else {
                 // Through the fused ReLU, in place.
-                try backend.reluBackward(output: ws.conv[i], outputGradient: ws.convGradient[i], inputGradient: ws.convGradient[i])
+                try backend.reluBackward(output: a.output, outputGradient: a.gradient, inputGradient: a.gradient)
             }
-            let input = i == 0 ? ws.input : ws.pooled[i - 1]!
-            try backend.conv2dBackwardFilter(input: input, outputGradient: ws.convGradient[i], filterGradient: try w.gradient(), accumulate: false)
-            try backend.conv2dBackwardBias(outputGradient: ws.convGradient[i], biasGradient: try b.gradient(), accumulate: false)
-            if i > 0, let below = ws.pooledGradient[i - 1] {
-                try backend.conv2dBackwardInput(outputGradient: ws.convGradient[i], filter: w.value, inputGradient: below, accumulate: false)
+            let input = i == 0 ? ws.input : ws.conv[i - 1].result
+            try backend.conv2dBackwardFilter(input: input, outputGradient: a.gradient, filterGradient: try layer.weight.gradient(),
+                                             accumulate: false)
+            try backend.conv2dBackwardBias(outputGradient: a.gradient, biasGradient: try layer.bias.gradient(), accumulate: false)
+            if i > 0 {
+                try backend.conv2dBackwardInput(outputGradient: a.gradient, filter: layer.weight.value,
+                                                inputGradient: ws.conv[i - 1].resultGradient, accumulate: false)
             }
         }
     }

@@ -66,11 +66,12 @@ enum PairSource {
         var out: [Pair] = []
         out.reserveCapacity(count)
         for i in 0..<count {
-            let a = baseline[Int(rng.next() % UInt64(baseline.count))]
+            let ia = Int(rng.next() % UInt64(baseline.count))
+            let a = baseline[ia]
             if i % 2 == 0 || shots.isEmpty {
-                var b = baseline[Int(rng.next() % UInt64(baseline.count))]
-                if b == a && baseline.count > 1 { b = baseline[(baseline.firstIndex(of: a)! + 1) % baseline.count] }
-                out.append(Pair(left: a, right: b, label: 1))
+                var ib = Int(rng.next() % UInt64(baseline.count))
+                if ib == ia { ib = (ia + 1) % baseline.count }   // two different flows (when there are two)
+                out.append(Pair(left: a, right: baseline[ib], label: 1))
             } else {
                 let s = shots[Int(rng.next() % UInt64(shots.count))]
                 out.append(rng.next() & 1 == 0 ? Pair(left: a, right: s, label: 0) : Pair(left: s, right: a, label: 0))

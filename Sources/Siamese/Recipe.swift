@@ -39,3 +39,13 @@ public enum ThresholdRule: String, Codable, Sendable, CaseIterable {
     /// malicious shots (the seed recipe's support set, or the baseline bank plus the shots).
     case supportF1 = "support-f1"
 }
+
+/// Which baseline pairs the Siamese encoder learns as similar.
+public enum PositivePairs: String, Codable, Sendable, CaseIterable {
+    /// Any two baseline flows: all of normal traffic is pulled together.
+    case random
+    /// A baseline flow and its nearest other baseline flow in the transformed features: only
+    /// neighbours are pulled together, so the embedding keeps normal traffic's local structure,
+    /// which the nearest-neighbour score relies on.
+    case nearest
+}

@@ -38,13 +38,14 @@ struct TrainingPlan {
 enum PairSource {
     case fixed([Pair])
     /// Image indices of the baseline flows trained on and of the shots; `count` pairs per epoch,
-    /// half similar (two baseline flows), half dissimilar (a baseline flow and a shot).
-    case sampled(baseline: [Int], shots: [Int], count: Int)
+    /// half similar (two baseline flows; with `neighbors`, a flow and its nearest other baseline
+    /// flow), half dissimilar (a baseline flow and a shot).
+    case sampled(baseline: [Int], shots: [Int], count: Int, neighbors: [Int: Int]?)
 
     var pairsPerEpoch: Int {
         switch self {
         case .fixed(let p): return p.count
-        case .sampled(_, _, let count): return count
+        case .sampled(_, _, let count, _): return count
         }
     }
 
@@ -55,20 +56,23 @@ enum PairSource {
         case .fixed(var order):
             order.shuffle(using: &rng)
             return order
-        case let .sampled(baseline, shots, count):
-            return Self.draw(baseline: baseline, shots: shots, count: count, rng: &rng)
+        case let .sampled(baseline, shots, count, neighbors):
+            return Self.draw(baseline: baseline, shots: shots, count: count, neighbors: neighbors, rng: &rng)
         }
     }
 
     /// `count` pairs: similar ones from two different baseline flows, dissimilar ones from a
     /// baseline flow and a shot (on either side), alternating.
-    static func draw(baseline: [Int], shots: [Int], count: Int, rng: inout SeededGenerator) -> [Pair] {
+    static func draw(baseline: [Int], shots: [Int], count: Int, neighbors: [Int: Int]? = nil,
+                     rng: inout SeededGenerator) -> [Pair] {
         var out: [Pair] = []
         out.reserveCapacity(count)
         for i in 0..<count {
             let ia = Int(rng.next() % UInt64(baseline.count))
             let a = baseline[ia]
-            if i % 2 == 0 || shots.isEmpty {
+            if i % 2 == 0 || shots.isEmpty, let b = neighbors?[a] {
+                out.append(Pair(left: a, right: b, label: 1))
+            } else if i % 2 == 0 || shots.isEmpty {
                 var ib = Int(rng.next() % UInt64(baseline.count))
                 if ib == ia { ib = (ia + 1) % baseline.count }   // two different flows (when there are two)
                 out.append(Pair(left: a, right: baseline[ib], label: 1))
@@ -182,14 +186,40 @@ public final class Trainer {
             let validationBaseline = held >= 2 ? Array(order.prefix(held)) : []
             let trainBaseline = Array(order.dropFirst(validationBaseline.count))
             let shotImages = Array(benign.count..<(benign.count + shots.count))
-            plan.pairs = .sampled(baseline: trainBaseline, shots: shotImages, count: options.pairsPerEpoch)
+            var neighbors: [Int: Int]?
+            if options.positivePairs == .nearest {
+                neighbors = try nearestOthers(of: trainBaseline, features: baselineScaled, f: f)
+                    .merging(try nearestOthers(of: validationBaseline, features: baselineScaled, f: f)) { a, _ in a }
+            }
+            plan.pairs = .sampled(baseline: trainBaseline, shots: shotImages, count: options.pairsPerEpoch, neighbors: neighbors)
             if !validationBaseline.isEmpty {
                 plan.validationPairs = PairSource.draw(baseline: validationBaseline, shots: shotImages,
                                                        count: max(2, Int(Double(options.pairsPerEpoch) * options.valSplit)),
-                                                       rng: &rng)
+                                                       neighbors: neighbors, rng: &rng)
             }
             return plan
         }
+    }
+
+    /// For each of `members` (indices into the baseline), its nearest other member by the
+    /// transformed features, through the Backend's nearest-neighbour op.
+    func nearestOthers(of members: [Int], features: [Float], f: Int) throws -> [Int: Int] {
+        guard members.count >= 2 else { return [:] }
+        var values: [Float] = []
+        values.reserveCapacity(members.count * f)
+        for m in members { values += features[m * f ..< (m + 1) * f] }
+        let bank = try backend.makeTensor([members.count, f])
+        try backend.upload(values, to: bank)
+        let distances = try backend.makeTensor([members.count, 2]), indices = try backend.makeTensor([members.count, 2])
+        try backend.nearestNeighbors(queries: bank, bank: bank, k: 2, distances: distances, indices: indices)
+        let ix = try backend.download(indices)
+        var out: [Int: Int] = [:]
+        for (i, m) in members.enumerated() {
+            // The first of the two that is not the flow itself (a duplicate may come first).
+            let first = Int(ix[2 * i]), second = Int(ix[2 * i + 1])
+            out[m] = members[first == i ? second : first]
+        }
+        return out
     }
 
     // MARK: Finish

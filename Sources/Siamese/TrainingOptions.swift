@@ -38,6 +38,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var encoder: EncoderKind = .none
     /// Baseline recipe with the Siamese encoder: pairs drawn per epoch (half similar, half dissimilar).
     public var pairsPerEpoch = 4096
+    /// Baseline recipe with --encoder siamese: which baseline pairs count as similar.
+    public var positivePairs: PositivePairs = .random
     /// Baseline recipe: at most this many baseline flows are kept in the memory bank (drawn with
     /// `seed` when the baseline is larger).
     public var bankSize = 20_000
@@ -66,7 +68,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case benignShots, maliciousShots, pairMalicious, seed, learningRate, beta1, beta2, epsilon, batchSize, epochs
         case valSplit, patience, transform, scoreMethod, checkpointInterval
-        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule
+        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule, positivePairs
     }
 
     /// Reads options written by any version: a key that is absent keeps its default.
@@ -81,6 +83,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try read(.epochs, &epochs); try read(.valSplit, &valSplit); try read(.patience, &patience)
         try read(.transform, &transform); try read(.scoreMethod, &scoreMethod); try read(.checkpointInterval, &checkpointInterval)
         try read(.recipe, &recipe); try read(.encoder, &encoder); try read(.pairsPerEpoch, &pairsPerEpoch)
+        try read(.positivePairs, &positivePairs)
         try read(.bankSize, &bankSize); try read(.k, &k); try read(.fpr, &fpr); try read(.thresholdRule, &thresholdRule)
     }
 

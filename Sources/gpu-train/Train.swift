@@ -12,6 +12,7 @@ extension ScoreMethod: ExpressibleByArgument {}
 extension Recipe: ExpressibleByArgument {}
 extension EncoderKind: ExpressibleByArgument {}
 extension ThresholdRule: ExpressibleByArgument {}
+extension PositivePairs: ExpressibleByArgument {}
 
 /// The model and training options of `train` (and `crossval`). Every option is optional so that
 /// the recipe's defaults apply when it is not given, and `--resume` can tell what was given.
@@ -32,6 +33,8 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pairs per training step (default 128 for the baseline recipe, 5 for seed).") var batchSize: Int?
     @Option(parsing: .unconditional, help: "Training epochs (default 5 for the baseline recipe's Siamese encoder, 20 for seed).") var epochs: Int?
     @Option(parsing: .unconditional, help: "Baseline recipe with --encoder siamese: pairs drawn per epoch (default 4096).") var pairsPerEpoch: Int?
+    @Option(help: "Baseline recipe with --encoder siamese: similar pairs are random baseline pairs (default) or each flow with its nearest baseline neighbour.")
+    var positivePairs: PositivePairs?
     @Option(parsing: .unconditional, help: "Fraction held out for validation (default 0.2).") var valSplit: Double?
     @Option(parsing: .unconditional, help: "Stop after this many epochs without a better validation loss; 0 never (default 2 baseline, 5 seed).") var patience: Int?
     @Option(help: "Loss: bce (head on |e1 - e2|) or contrastive (margin on the embedding distance). Default: contrastive for the baseline recipe's Siamese encoder, bce for seed.")
@@ -125,11 +128,12 @@ struct ModelOptions: ParsableArguments {
             if score != nil { out.append("--score (the baseline recipe scores by distance to the bank)") }
         } else {
             for (given, name) in [(encoder != nil, "--encoder"), (bankSize != nil, "--bank-size"), (k != nil, "--k"),
-                                  (pairsPerEpoch != nil, "--pairs-per-epoch")] where given { out.append(name) }
+                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (positivePairs != nil, "--positive-pairs")] where given { out.append(name) }
         }
         if !siamese {
             for (given, name) in [(lr != nil, "--lr"), (batchSize != nil, "--batch-size"), (epochs != nil, "--epochs"),
-                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (patience != nil, "--patience"),
+                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (positivePairs != nil, "--positive-pairs"),
+                                  (patience != nil, "--patience"),
                                   (loss != nil, "--loss"), (margin != nil, "--margin"), (channels != nil, "--channels"),
                                   (embedding != nil, "--embedding"), (valSplit != nil, "--val-split")] where given {
                 out.append(name + " (--encoder none trains no network)")
@@ -158,6 +162,7 @@ struct ModelOptions: ParsableArguments {
         if let batchSize { o.batchSize = batchSize }
         if let epochs { o.epochs = epochs }
         if let pairsPerEpoch { o.pairsPerEpoch = pairsPerEpoch }
+        if let positivePairs { o.positivePairs = positivePairs }
         if let valSplit { o.valSplit = valSplit }
         if let patience { o.patience = patience }
         if let transform { o.transform = transform }
@@ -186,6 +191,7 @@ struct ModelOptions: ParsableArguments {
         check("lr", lr, stored.learningRate)
         check("batch-size", batchSize, stored.batchSize)
         check("pairs-per-epoch", pairsPerEpoch, stored.pairsPerEpoch)
+        check("positive-pairs", positivePairs, stored.positivePairs)
         check("val-split", valSplit, stored.valSplit)
         check("patience", patience, stored.patience)
         check("loss", loss, storedConfig.loss)

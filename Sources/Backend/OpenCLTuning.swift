@@ -70,6 +70,22 @@ public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
         }
 
         public var description: String { "\(m)x\(n)x\(k)/\(itemM)x\(itemN)" + (padding == 4 ? "" : "p\(padding)") }
+
+        /// Parses `description`'s form: "128x128x8/8x8", optionally "p0" (padding) at the end.
+        public init?(parsing text: String) {
+            let parts = text.split(separator: "/")
+            guard parts.count == 2 else { return nil }
+            var item = String(parts[1]), padding = 4
+            if let p = item.firstIndex(of: "p") {
+                guard let value = Int(item[item.index(after: p)...]) else { return nil }
+                padding = value
+                item = String(item[..<p])
+            }
+            let tile = parts[0].split(separator: "x").compactMap { Int($0) }
+            let items = item.split(separator: "x").compactMap { Int($0) }
+            guard tile.count == 3, items.count == 2 else { return nil }
+            self.init(m: tile[0], n: tile[1], k: tile[2], itemM: items[0], itemN: items[1], padding: padding)
+        }
     }
 
     /// When gemm_tiled splits K: a product whose grid has fewer work-groups than

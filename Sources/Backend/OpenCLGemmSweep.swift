@@ -74,9 +74,11 @@ public enum OpenCLGemmSweep {
     /// Times every variant on every shape: for each variant a backend on `device` with `base`
     /// reduced to that one tile (so the plan for every shape uses it, splitting K as `base`
     /// says), one warm-up run per shape, then the median of `repeats` runs. A variant that fails
-    /// to build or run is recorded with its error and the sweep goes on.
+    /// to build or run is recorded with its error and the sweep goes on. `afterVariant` gets
+    /// the results so far after each variant (so that a sweep stopped at a time limit keeps them).
     public static func run(device: String?, base: OpenCLTuning, variants: [OpenCLTuning.Tile], shapes: [Shape],
-                           repeats: Int, progress: (String) -> Void = { _ in }) throws -> [Measurement] {
+                           repeats: Int, progress: (String) -> Void = { _ in },
+                           afterVariant: ([Measurement]) throws -> Void = { _ in }) throws -> [Measurement] {
         var results: [Measurement] = []
         for (index, tile) in variants.enumerated() {
             var tuning = base.named("\(base.entry) sweep \(tile)")
@@ -89,6 +91,7 @@ public enum OpenCLGemmSweep {
                 backend = try OpenCLBackend(device: device, tuning: tuning, profiling: true)
             } catch {
                 results += shapes.map { Measurement(variant: "\(tile)", shape: $0.name, seconds: nil, gflops: nil, error: "\(error)") }
+                try afterVariant(results)
                 continue
             }
             for shape in shapes {
@@ -108,6 +111,7 @@ public enum OpenCLGemmSweep {
                     results.append(Measurement(variant: "\(tile)", shape: shape.name, seconds: nil, gflops: nil, error: "\(error)"))
                 }
             }
+            try afterVariant(results)
         }
         return results
     }

@@ -76,9 +76,11 @@ struct TuneGemm: ParsableCommand {
         Console.note("tune-gemm: \(info.name), \(variants.count) variants x \(shapes.count) shapes, from \(base)")
         let started = Date()
         let results = try OpenCLGemmSweep.run(device: String(info.index), base: base, variants: variants, shapes: shapes,
-                                              repeats: repeats) { message in
+                                              repeats: repeats, progress: { message in
             Console.note(String(format: "[%5.0f s] ", Date().timeIntervalSince(started)) + message)
-        }
+        }, afterVariant: { soFar in
+            if let json { try Self.write(soFar, shapes: shapes, info: info, base: base, repeats: repeats, to: json) }
+        })
         let best = OpenCLGemmSweep.best(results)
         print("device: \(info.name) (\(info.vendor), \(info.openCLVersion)); base \(base.entry); \(repeats) runs per figure")
         print("shape".padding(toLength: 44, withPad: " ", startingAt: 0) + " | best variant        | GFLOP/s | \(base.tiles[0]) GFLOP/s")
@@ -92,24 +94,31 @@ struct TuneGemm: ParsableCommand {
         print("fastest over all shapes: \(best.overall ?? "none ran every shape"); \(failures.count) failed measurements")
         for f in failures.prefix(5) { print("  failed: \(f.variant) \(f.shape): \(f.error ?? "")") }
         if let json {
-            struct Document: Encodable {
-                let device: String, vendor: String, openCL: String, base: String, repeats: Int, date: String
-                let shapes: [OpenCLGemmSweep.Shape]
-                let measurements: [OpenCLGemmSweep.Measurement]
-                let bestPerShape: [[String: String]]
-                let bestOverall: String?
-            }
-            let doc = Document(device: info.name, vendor: info.vendor, openCL: info.openCLVersion, base: base.entry,
-                               repeats: repeats, date: ISO8601DateFormatter().string(from: Date()), shapes: shapes,
-                               measurements: results,
-                               bestPerShape: best.perShape.map { ["shape": $0.shape, "variant": $0.variant,
-                                                                  "gflops": String(format: "%.1f", $0.gflops)] },
-                               bestOverall: best.overall)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(doc), to: URL(fileURLWithPath: json))
+            try Self.write(results, shapes: shapes, info: info, base: base, repeats: repeats, to: json)
             Console.note("wrote \(json)")
         }
+    }
+
+    /// Every measurement so far, the shapes, and the fastest variants, as JSON (atomically).
+    static func write(_ results: [OpenCLGemmSweep.Measurement], shapes: [OpenCLGemmSweep.Shape], info: OpenCLDeviceInfo,
+                      base: OpenCLTuning, repeats: Int, to path: String) throws {
+        struct Document: Encodable {
+            let device: String, vendor: String, openCL: String, base: String, repeats: Int, date: String
+            let shapes: [OpenCLGemmSweep.Shape]
+            let measurements: [OpenCLGemmSweep.Measurement]
+            let bestPerShape: [[String: String]]
+            let bestOverall: String?
+        }
+        let best = OpenCLGemmSweep.best(results)
+        let doc = Document(device: info.name, vendor: info.vendor, openCL: info.openCLVersion, base: base.entry,
+                           repeats: repeats, date: ISO8601DateFormatter().string(from: Date()), shapes: shapes,
+                           measurements: results,
+                           bestPerShape: best.perShape.map { ["shape": $0.shape, "variant": $0.variant,
+                                                              "gflops": String(format: "%.1f", $0.gflops)] },
+                           bestOverall: best.overall)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(doc), to: URL(fileURLWithPath: path))
     }
 
     /// The square GEMM, then the network's products at `batch` pairs (2 x batch images): each

@@ -397,6 +397,20 @@ void gemm_tiled(const int M, const int N, const int K,
     for (int i = 0; i < ITEM_M; ++i)
         for (int j = 0; j < ITEM_N / 4; ++j) acc[i][j] = (float4)(0.0f);
     float4 ra[A_LOADS], rb[B_LOADS];
+#if OPERANDS == 1 || OPERANDS == 2
+    // The output pixels (columns of B) a work-item loads are the same at every K step: their
+    // image offset and (y, x) are worked out once here, not with two divisions per load.
+    int pixelBase[B_LOADS][4], pixelY[B_LOADS][4], pixelX[B_LOADS][4];
+    for (int s = 0; s < B_LOADS; ++s) {
+        const int n = n0 + ((tid + s * GROUP_SIZE) % (TILE_N / 4)) * 4;
+        for (int j = 0; j < 4; ++j) {
+            const int pixel = min(n + j, N - 1), image = pixel / hw, p = pixel - image * hw;
+            pixelBase[s][j] = image * ldb + p;
+            pixelY[s][j] = n + j < N ? p / width : -(1 << 28);  // a column past N reads zero at any tap
+            pixelX[s][j] = p - (p / width) * width;
+        }
+    }
+#endif
 
     for (int t = -1; t < tiles; ++t) {
         // Global -> registers: tile t + 1 (the first pass only loads).
@@ -429,7 +443,17 @@ void gemm_tiled(const int M, const int N, const int K,
 #if B_VECTOR
                 if (n + 3 < N && k < kEnd) { rb[s] = vload4(0, B + B_INDEX(k, n)); continue; }
 #endif
+#if OPERANDS == 1 || OPERANDS == 2
+                const int4 tap = k < kEnd ? taps[k] : (int4)(0, -2 * height, 0, 0);
+                float v[4];
+                for (int j = 0; j < 4; ++j) {
+                    const int sy = pixelY[s][j] + tap.y, sx = pixelX[s][j] + tap.z;
+                    v[j] = (sy >= 0 && sy < height && sx >= 0 && sx < width) ? B[pixelBase[s][j] + tap.x] : 0.0f;
+                }
+                rb[s] = (float4)(v[0], v[1], v[2], v[3]);
+#else
                 rb[s] = (float4)(B_LOAD(k, n), B_LOAD(k, n + 1), B_LOAD(k, n + 2), B_LOAD(k, n + 3));
+#endif
 #endif
             }
         }

@@ -139,6 +139,7 @@ final class OpenCLTiledTests: XCTestCase {
         // (N, Ci, Co, H, W, K)
         let geometries: [(Int, Int, Int, Int, Int, Int)] = [
             (1, 1, 64, 9, 7, 5), (2, 3, 65, 5, 5, 3), (1, 65, 127, 3, 4, 3), (3, 2, 3, 7, 9, 1), (1, 129, 2, 2, 1, 3),
+            (2, 3, 5, 2, 3, 5),  // taps reach past a whole image: columns past N must still read zero
         ]
         var cases: [ConformanceCase] = []
         for (index, g) in geometries.enumerated() {

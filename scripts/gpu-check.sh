@@ -37,6 +37,9 @@ deadline=${GPU_CHECK_DEADLINE:-470}
 python=${PYTHON:-python3}
 
 say() { echo "gpu-check: $*" | tee -a "$log" >&2; }
+made=()   # temp folders this run made (the unpacked bundle, the ICD folder): removed at exit
+cleanup() { for d in ${made[@]+"${made[@]}"}; do rm -rf -- "$d"; done; }
+trap cleanup EXIT
 
 # step NAME LIMIT_SECONDS COMMAND...: runs it with its output to the log (and stderr), under
 # the smaller of its limit and what is left of the deadline; records status and seconds.
@@ -87,6 +90,7 @@ else
   fi
   if [ -n "$bundle" ] && [ -f "$bundle" ]; then
     dest=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check-bundle.XXXXXX")
+    made+=("$dest")
     say "unpacking $bundle into $dest"
     tar -xf "$bundle" -C "$dest" || { say "cannot unpack $bundle"; exit 1; }
     runner=$(ls -d "$dest"/*/run.sh 2>/dev/null | head -1)
@@ -113,7 +117,11 @@ fi
 # The runner finds libnvidia-opencl.so.1 (NVIDIA_OPENCL_LIB, ldconfig -p, the driver folders)
 # and writes an ICD file when none names it; its dry run says what it would do and where it looked.
 if [ -n "$runner" ]; then
-  export GPU_RUN_ICD_DIR=${GPU_RUN_ICD_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/gpu-check-icd.XXXXXX")}
+  if [ -z "${GPU_RUN_ICD_DIR:-}" ]; then
+    GPU_RUN_ICD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check-icd.XXXXXX")
+    made+=("$GPU_RUN_ICD_DIR")
+  fi
+  export GPU_RUN_ICD_DIR
   decisions=$(GPU_RUN_DRY=1 "$runner" devices 2>&1)
   printf '%s\n' "$decisions" | tee -a "$log" >&2
   if printf '%s\n' "$decisions" | grep -q '^run.sh: NVIDIA OpenCL driver:'; then
@@ -151,6 +159,7 @@ bench, torch = load("bench.json"), load("torch.json")
 square, network = load("sweep-square.json"), load("sweep-network.json")
 doc = {"gpu": gpu, "scale": scale, "nvidia_opencl_missing": missing, "steps": steps,
        "nvidia_smi": re.findall(r"^name, driver_version.*\n(.*)$", log, re.M),
+       "opencl_driver": re.findall(r"^run\.sh: .*$", log, re.M)[:12],
        "opencl_devices": re.findall(r"^\s+\[\d+\] .*$", log, re.M),
        "verify": [{"passed": int(p), "checks": int(c)} for p, c in verify],
        "bench": bench, "torch": torch, "sweep_square": square, "sweep_network": network}
@@ -171,6 +180,8 @@ if bench and torch:
         if mine:
             pairs[b] = {"gpu_train": mine, "pytorch": theirs, "ratio": round(mine / theirs, 3)}
     compare["train_pairs_per_s"] = pairs
+    if scale != "full":
+        compare["note"] = "small scale: bench --quick times a tiny network and the sizes are cut, so no ratio here means anything"
 doc["compare"] = compare
 tmp = os.path.join(out, "gpu-check.json.tmp")
 with open(tmp, "w") as f:

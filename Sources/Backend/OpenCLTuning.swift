@@ -97,7 +97,7 @@ public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
         public var targetGroups: Int?
         public var minimumDepth: Int
         public var maximumSplits: Int
-        public init(groupsPerComputeUnit: Int = 2, targetGroups: Int? = nil, minimumDepth: Int = 256, maximumSplits: Int = 64) {
+        public init(groupsPerComputeUnit: Int = 2, targetGroups: Int? = nil, minimumDepth: Int = 256, maximumSplits: Int = 256) {
             self.groupsPerComputeUnit = groupsPerComputeUnit
             self.targetGroups = targetGroups
             self.minimumDepth = minimumDepth

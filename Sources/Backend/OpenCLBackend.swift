@@ -238,15 +238,19 @@ public final class OpenCLBackend: Backend {
     /// Largest partial-sum workspace split-K may use, in floats (128 MB).
     static let splitWorkspaceLimit = 32 << 20
 
-    /// The tile and split for an M x N x K product: the first of the tuning's tiles whose grid
-    /// has at least the target number of work-groups (2 per compute unit unless the tuning sets
-    /// it), else the smallest; then, if that grid is still short of the target and K is deep,
-    /// as many slices of K as fill it (at least `minimumDepth` each).
+    /// The tile and split for an M x N x K product: of the tuning's tiles whose grid has at
+    /// least the target number of work-groups (2 per compute unit unless the tuning sets it),
+    /// the one with the least padding, else the smallest; then, if that grid is still short of
+    /// the target and K is deep, as many slices of K as fill it (at least `minimumDepth` each).
     public func tiledPlan(m: Int, n: Int, k: Int, allowSplit: Bool = true) -> TiledPlan {
         let rule = tuning.splitK
         let target = max(1, rule.targetGroups ?? rule.groupsPerComputeUnit * device.computeUnits)
         func groups(_ t: OpenCLTuning.Tile) -> Int { ((m + t.m - 1) / t.m) * ((n + t.n - 1) / t.n) }
-        let tile = tuning.tiles.first { groups($0) >= target } ?? tuning.tiles.last ?? OpenCLTuning.gpu.tiles[0]
+        // Of the tiles that fill the device, the one that computes the fewest padding cells (a
+        // 128-row tile on a 10-row product wastes 92%); ties go to the larger, earlier tile.
+        func padded(_ t: OpenCLTuning.Tile) -> Int { ((m + t.m - 1) / t.m * t.m) * ((n + t.n - 1) / t.n * t.n) }
+        let filling = tuning.tiles.filter { groups($0) >= target }
+        let tile = filling.min { padded($0) < padded($1) } ?? tuning.tiles.last ?? OpenCLTuning.gpu.tiles[0]
         let grid = groups(tile)
         var splits = 1
         if allowSplit, grid < target, k >= 2 * rule.minimumDepth {

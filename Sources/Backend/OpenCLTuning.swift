@@ -108,8 +108,8 @@ public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
     /// The table entry this came from ("GPU/NVIDIA"), or a name given by whoever made it.
     public var entry: String
     public var gemm: GemmKernel
-    /// gemm_tiled configurations, largest first; per product the first whose grid fills the
-    /// device is taken, else the last (see `OpenCLBackend.tiledPlan`).
+    /// gemm_tiled configurations, largest first; per product the least wasteful of those whose
+    /// grid fills the device is taken, else the last (see `OpenCLBackend.tiledPlan`).
     public var tiles: [Tile]
     public var splitK: SplitK
     public var convolution: ConvolutionKernel

@@ -69,6 +69,9 @@ final class OpenCLTiledTests: XCTestCase {
         let big = backend.tiledPlan(m: 4096, n: 4096, k: 4096)
         XCTAssertEqual(big.tile, tuning.tiles[0])
         XCTAssertEqual(big.splits, 1)
+        // A thin M fills the device with any tile: the one that wastes least.
+        XCTAssertEqual(backend.tiledPlan(m: 10, n: 8192, k: 512).tile, tuning.tiles[2])
+        XCTAssertEqual(backend.tiledPlan(m: 128, n: 8192, k: 512).tile, tuning.tiles[0])
         // 256 x 256 has 4 groups of 128x128, 8 of 128x64, 16 of 64x64: the smallest, then split.
         let thin = backend.tiledPlan(m: 64, n: 64, k: 100_000)
         XCTAssertEqual(thin.tile, tuning.tiles[2])

@@ -158,7 +158,7 @@ public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
     /// PoCL and other CPU devices: the register-blocked GEMM, im2col convolutions, one
     /// work-item per bias channel, 16 Adam parameters per work-item (measured on PoCL 3.1,
     /// 2 cores; see docs/BENCHMARKS.md).
-    public static let cpu = OpenCLTuning(entry: "CPU", gemm: .registers, tiles: [Tile(m: 64, n: 64, itemM: 4, itemN: 4)],
+    public static let cpu = OpenCLTuning(entry: "CPU", gemm: .registers, tiles: [],  // gemm_tiled unused
                                          convolution: .im2col, biasReductionGroup: 1, adamPerItem: 1 << 4)
 
     /// GPUs and accelerators without an entry of their own: 128x128x8 tiles with 8x8 per

@@ -83,9 +83,11 @@ struct TuneGemm: ParsableCommand {
         })
         let best = OpenCLGemmSweep.best(results)
         print("device: \(info.name) (\(info.vendor), \(info.openCLVersion)); base \(base.entry); \(repeats) runs per figure")
-        print("shape".padding(toLength: 44, withPad: " ", startingAt: 0) + " | best variant        | GFLOP/s | \(base.tiles[0]) GFLOP/s")
+        // The entry's own first tile (what runs today) beside the best.
+        let current = (base.tiles.first ?? variants.first).map { "\($0)" } ?? "-"
+        print("shape".padding(toLength: 44, withPad: " ", startingAt: 0) + " | best variant        | GFLOP/s | \(current) GFLOP/s")
         for row in best.perShape {
-            let reference = results.first { $0.shape == row.shape && $0.variant == "\(base.tiles[0])" }?.gflops
+            let reference = results.first { $0.shape == row.shape && $0.variant == current }?.gflops
             print(row.shape.padding(toLength: 44, withPad: " ", startingAt: 0) + " | " +
                   row.variant.padding(toLength: 19, withPad: " ", startingAt: 0) + " | " +
                   String(format: "%7.1f | %7.1f", row.gflops, reference ?? 0))

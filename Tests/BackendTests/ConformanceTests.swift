@@ -60,6 +60,7 @@ final class ConformanceTests: XCTestCase {
         let preferred = try openCLOrSkip()
         let other = preferred.tuning.gemm == .registers ? OpenCLTuning.gpu : OpenCLTuning.cpu
         let backend = try OpenCLBackend(tuning: other)
+        // Two convolutions: one with 65 output channels (past a 64 tile), one of the network's layers.
         let convs = cases("conv2d").filter { $0.shape.hasPrefix("N5 Ci3 Co65") || $0.shape.hasPrefix("N2 Ci128 Co256") }
         checkConformance(cases("gemm") + convs, candidate: backend, label: other.entry)
     }

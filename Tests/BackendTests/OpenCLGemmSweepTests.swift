@@ -21,8 +21,10 @@ final class OpenCLGemmSweepTests: XCTestCase {
 
     func testTinySweepTimesEveryShapeAndPicksTheFastest() throws {
         _ = try openCLOrSkip()
-        let shapes = [OpenCLGemmSweep.Shape.gemm("gemm 33x65x17 TN", m: 33, n: 65, k: 17, transposeA: true)] +
-            OpenCLGemmSweep.Shape.convolution("conv", batch: 2, inChannels: 3, outChannels: 5, height: 5, width: 4, kernel: 3)
+        // A GEMM and a convolution's backward filter (each variant builds a program per shape).
+        let conv = OpenCLGemmSweep.Shape.convolution("conv", batch: 2, inChannels: 3, outChannels: 5, height: 5, width: 4, kernel: 3)
+        XCTAssertEqual(conv.map(\.kind), [.convForward, .convBackwardInput, .convBackwardFilter])
+        let shapes = [OpenCLGemmSweep.Shape.gemm("gemm 33x65x17 TN", m: 33, n: 65, k: 17, transposeA: true), conv[2]]
         let tiles = [OpenCLTuning.Tile(m: 64, n: 64, k: 16, itemM: 4, itemN: 4), OpenCLTuning.Tile(m: 32, n: 32, k: 8, itemM: 4, itemN: 4)]
         let results = try OpenCLGemmSweep.run(device: nil, base: .gpu, variants: tiles, shapes: shapes, repeats: 1)
         XCTAssertEqual(results.count, tiles.count * shapes.count)

@@ -386,7 +386,9 @@ void gemm_tiled(const int M, const int N, const int K,
     __global const float* A = Abase + aOffset;
     __global const float* B = Bbase + bOffset;
     __global float* C = Cbase + cOffset;
+#if OPERANDS != 0
     const int hw = height * width;
+#endif
     __local float As[2][TILE_K][TILE_M + TILE_PAD] __attribute__((aligned(16)));
     __local float Bs[2][TILE_K][TILE_N + TILE_PAD] __attribute__((aligned(16)));
 
@@ -470,11 +472,9 @@ void gemm_tiled(const int M, const int N, const int K,
                 rb[s] = (float4)(B_LOAD(k, n), B_LOAD(k + 1, n), B_LOAD(k + 2, n), B_LOAD(k + 3, n));
 #endif
 #else
-                const int k = k0 + g / (TILE_N / 4), n = n0 + (g % (TILE_N / 4)) * 4;
-#if B_VECTOR
-                if (n + 3 < N && k < kEnd) { rb[s] = vload4(0, B + B_INDEX(k, n)); continue; }
-#endif
+                const int k = k0 + g / (TILE_N / 4);
 #if OPERANDS == 1 || OPERANDS == 2
+                // (the columns are the pixels worked out before the loop)
                 const int4 tap = k < kEnd ? taps[k] : (int4)(0, -2 * height, 0, 0);
                 float v[4];
                 for (int j = 0; j < 4; ++j) {
@@ -483,6 +483,10 @@ void gemm_tiled(const int M, const int N, const int K,
                 }
                 rb[s] = (float4)(v[0], v[1], v[2], v[3]);
 #else
+                const int n = n0 + (g % (TILE_N / 4)) * 4;
+#if B_VECTOR
+                if (n + 3 < N && k < kEnd) { rb[s] = vload4(0, B + B_INDEX(k, n)); continue; }
+#endif
                 rb[s] = (float4)(B_LOAD(k, n), B_LOAD(k, n + 1), B_LOAD(k, n + 2), B_LOAD(k, n + 3));
 #endif
 #endif
@@ -541,7 +545,7 @@ void gemm_tiled(const int M, const int N, const int K,
         for (int i = 0; i < 4; ++i) {
             const int m = m0 + rm * GROUP_M * 4 + ty * 4 + i;
             if (m >= M) continue;
-#if OPERANDS == 1
+#if OPERANDS == 1 && !SPLIT_K
             const float rowBias = bias[biasOffset + m];
 #endif
             for (int rn = 0; rn < ITEM_N / 4; ++rn) {

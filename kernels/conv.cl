@@ -1,9 +1,11 @@
-// Convolution helpers around GEMM (stride 1, "same" zero padding, odd square kernel).
+// Convolution helpers around GEMM (stride 1, "same" zero padding, odd square kernel), the
+// path of the table's im2col entries (CPU devices such as PoCL). GPUs run convolutions as
+// implicit GEMMs instead: gemm_tiled in gemm.cl with OPERANDS 1-3, no scratch matrix.
 // The host runs, per chunk of `images` images (cols = images * H * W):
 //   forward:         im2col -> GEMM filter[Co,P] x col[P,cols] -> tmp -> scatter_bias (+ReLU)
 //   backward input:  gather_channels(dy) -> GEMM filter^T x tmp -> col -> col2im (+accumulate)
 //   backward filter: im2col, gather_channels(dy) -> GEMM tmp x col^T (beta 0 or 1)
-//   backward bias:   bias_gradient_nchw, one work-group per channel
+//   backward bias:   bias_gradient_nchw, one work-group per channel (both paths)
 // P = Ci*K*K; row p of col is (c, ky, kx) with p = (c*K + ky)*K + kx.
 
 #ifndef REDUCE_WG

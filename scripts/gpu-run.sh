@@ -123,6 +123,7 @@ existing_names() {
 }
 
 if [ -z "$nvlib" ]; then
+  say "looked for libnvidia-opencl.so.1 in: NVIDIA_OPENCL_LIB=${NVIDIA_OPENCL_LIB:-(unset)}; ldconfig -p ($(printf '%s\n' "$LDCACHE" | grep -c 'libnvidia-opencl' || true) entries); ${candidates[*]:-no candidate folder exists}"
   if [ ${#existing[@]} -gt 0 ]; then
     say "no libnvidia-opencl.so.1 found; keeping the ICDs in $vendors_src: $(existing_names)"
   else

@@ -7,42 +7,50 @@ import Kernels
 /// `download` and the two scalars of a loss cross to the host. Kernels are built once per
 /// (source, -D defines) and cached for the life of the backend.
 public final class OpenCLBackend: Backend {
-    /// How GEMM is tiled: the variant in kernels/gemm.cl and its sizes.
-    public enum GemmStyle: String, Sendable, CaseIterable {
-        /// Each work-item keeps a 4x64 (or 8x16) block of C in float16 registers, or dot products
-        /// when B is transposed; no local memory, no barriers (CPU devices).
-        case registers
-        /// 64x64 local-memory tiles, 4x4 outputs per work-item (GPUs and accelerators).
-        case localTiles
-    }
-
     public let name = "opencl"
     /// The device this backend runs on.
     public let device: OpenCLDeviceInfo
-    /// The GEMM variant chosen for the device (or forced at init).
-    public let gemmStyle: GemmStyle
+    /// The kernel variants and -D values for the device: from `OpenCLTuningTable.standard`,
+    /// the entry `GPU_TRAIN_OPENCL_TUNING` names, or given at init.
+    public let tuning: OpenCLTuning
 
     let cl: CLDevice
     private var sources: [String: String] = [:]
     private var kernels: [String: CLKernel] = [:]
     private var columnsWorkspace: CLBuffer?
     private var transposedWorkspace: CLBuffer?
+    private var splitWorkspace: CLBuffer?
+    private var tapTables: [TapTable: CLBuffer] = [:]
     private let lossResult: CLBuffer
-
 
     /// Opens the device `selector` names (an index from `OpenCLDevices.all()` or a
     /// case-insensitive substring of its name; nil: first GPU, else accelerator, else CPU).
-    /// `gemmStyle` overrides the GEMM variant chosen from the device type. `profiling` records an
-    /// event per kernel and copy so that `takeProfiledSeconds()` can report device time (benchmarks only).
-    public init(device selector: String? = nil, gemmStyle: GemmStyle? = nil, profiling: Bool = false) throws {
+    /// `tuning` overrides the table's choice for the device (so do `environment`'s
+    /// `GPU_TRAIN_OPENCL_TUNING`, naming a table entry). `profiling` records an event per
+    /// kernel and copy so that `takeProfiledSeconds()` can report device time (benchmarks only).
+    public init(device selector: String? = nil, tuning: OpenCLTuning? = nil, profiling: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         device = try OpenCLDevices.select(selector)
-        self.gemmStyle = gemmStyle ?? (device.type == "CPU" ? .registers : .localTiles)
+        let table = OpenCLTuningTable.standard
+        if let tuning {
+            self.tuning = tuning
+        } else if let forced = environment[OpenCLTuningTable.overrideVariable], !forced.isEmpty {
+            guard let entry = table.entry(named: forced) else {
+                throw BackendError.invalidArgument(
+                    op: "OpenCLBackend", detail: "\(OpenCLTuningTable.overrideVariable)=\(forced) names no tuning entry; " +
+                        "entries: \(table.entries.map(\.entry).joined(separator: ", "))")
+            }
+            self.tuning = entry
+        } else {
+            self.tuning = table.select(for: device)
+        }
+        if let problem = self.tuning.problem { throw BackendError.invalidArgument(op: "OpenCLBackend", detail: problem) }
         cl = try CLDevice(device, profiling: profiling)
-        lossResult = try cl.buffer(bytes: 8)
+        lossResult = try cl.buffer(bytes: 16)
     }
 
     public var deviceDescription: String {
-        "\(device.name) (\(device.platformName), \(device.type), \(device.computeUnits) compute units, GEMM \(gemmStyle.rawValue))"
+        "\(device.name) (\(device.platformName), \(device.type), \(device.computeUnits) compute units, \(tuning))"
     }
 
     // MARK: Kernels and buffers
@@ -141,11 +149,8 @@ public final class OpenCLBackend: Backend {
               _ a: CLBuffer, _ aOffset: Int, _ lda: Int, _ b: CLBuffer, _ bOffset: Int, _ ldb: Int,
               _ beta: Float, _ c: CLBuffer, _ cOffset: Int, _ ldc: Int) throws {
         if m == 0 || n == 0 { return }
-        let args: [KernelArgument] = [.int(m), .int(n), .int(k), .float(alpha), .float(beta),
-                                      .buffer(a.mem), .int(aOffset), .int(lda), .buffer(b.mem), .int(bOffset), .int(ldb),
-                                      .buffer(c.mem), .int(cOffset), .int(ldc)]
         let transposes = [("TRANS_A", ta ? 1 : 0), ("TRANS_B", tb ? 1 : 0)]
-        switch gemmStyle {
+        switch tuning.gemm {
         case .registers:
             if tb {
                 try gemmRegisters(transposes, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
@@ -163,13 +168,9 @@ public final class OpenCLBackend: Backend {
                 try gemmRegisters(transposes, m, n - mainN, k, alpha, a, aOffset, lda, b, bOffset + mainN, ldb,
                                   beta, c, cOffset + mainN, ldc, vectors: 1)
             }
-        case .localTiles:
-            let tile = 64, perItem = 4, tileK = 16
-            let k = try kernel("gemm", "gemm_local", transposes + [("TS_M", tile), ("TS_N", tile), ("TS_K", tileK),
-                                                                  ("WPT_M", perItem), ("WPT_N", perItem)])
-            let items = tile / perItem
-            try cl.launch(k, args, global: [(n + tile - 1) / tile * items, (m + tile - 1) / tile * items],
-                          local: [items, items])
+        case .tiled:
+            try gemmTiled(TiledProduct(operands: .matrices, m: m, n: n, k: k, transposeA: ta, transposeB: tb),
+                          alpha: alpha, beta: beta, a: a, aOffset, lda, b: b, bOffset, ldb, c: c, cOffset, ldc)
         }
     }
 
@@ -204,6 +205,129 @@ public final class OpenCLBackend: Backend {
                                       .buffer(c.mem), .int(cOffset), .int(ldc), .int(rows)]
         try cl.launch(kernel("gemm", "gemm_registers", defines), args,
                       global: [(stripes + group - 1) / group * group, (m + rows - 1) / rows], local: [group, 1])
+    }
+
+    // MARK: gemm_tiled (GPU GEMM and implicit-GEMM convolutions, kernels/gemm.cl)
+
+    /// What gemm_tiled multiplies (its OPERANDS define).
+    enum TiledOperands: Int {
+        case matrices = 0, convForward = 1, convBackwardInput = 2, convBackwardFilter = 3
+    }
+
+    /// One product for gemm_tiled: C[M,N] = op(A)[M,K] x op(B)[K,N], or a convolution's.
+    struct TiledProduct {
+        var operands: TiledOperands
+        var m: Int, n: Int, k: Int
+        var transposeA = false, transposeB = false
+        var relu = false
+        var height = 1, width = 1
+    }
+
+    /// How one product runs on gemm_tiled: the tile and how K is split.
+    public struct TiledPlan: Equatable, Sendable, CustomStringConvertible {
+        public let tile: OpenCLTuning.Tile
+        /// Slices of K (1: no split), each `depthPerSplit` deep (a multiple of the tile's K).
+        public let splits: Int
+        public let depthPerSplit: Int
+        public var description: String { "\(tile)" + (splits > 1 ? " split \(splits)x\(depthPerSplit)" : "") }
+    }
+
+    /// Largest partial-sum workspace split-K may use, in floats (128 MB).
+    static let splitWorkspaceLimit = 32 << 20
+
+    /// The tile and split for an M x N x K product: of the tuning's tiles whose grid has at
+    /// least the target number of work-groups (2 per compute unit unless the tuning sets it),
+    /// the one with the least padding, else the smallest; then, if that grid is still short of
+    /// the target and K is deep, as many slices of K as fill it (at least `minimumDepth` each).
+    public func tiledPlan(m: Int, n: Int, k: Int, allowSplit: Bool = true) -> TiledPlan {
+        let rule = tuning.splitK
+        let target = max(1, rule.targetGroups ?? rule.groupsPerComputeUnit * device.computeUnits)
+        func groups(_ t: OpenCLTuning.Tile) -> Int { ((m + t.m - 1) / t.m) * ((n + t.n - 1) / t.n) }
+        // Of the tiles that fill the device, the one that computes the fewest padding cells (a
+        // 128-row tile on a 10-row product wastes 92%); ties go to the larger, earlier tile.
+        func padded(_ t: OpenCLTuning.Tile) -> Int { ((m + t.m - 1) / t.m * t.m) * ((n + t.n - 1) / t.n * t.n) }
+        let filling = tuning.tiles.filter { groups($0) >= target }
+        let tile = filling.min { padded($0) < padded($1) } ?? tuning.tiles.last ?? OpenCLTuning.gpu.tiles[0]
+        let grid = groups(tile)
+        var splits = 1
+        if allowSplit, grid < target, k >= 2 * rule.minimumDepth {
+            splits = min(rule.maximumSplits, (target + grid - 1) / grid, k / rule.minimumDepth,
+                         max(1, Self.splitWorkspaceLimit / max(1, m * n)))
+        }
+        let depth = ((k + splits - 1) / splits + tile.k - 1) / tile.k * tile.k
+        splits = depth > 0 ? (k + depth - 1) / depth : 1
+        return TiledPlan(tile: tile, splits: max(1, splits), depthPerSplit: max(depth, tile.k))
+    }
+
+    /// Runs `product` on gemm_tiled, through a partial-sum workspace and gemm_split_reduce
+    /// when the plan splits K. `taps`: the convolution's tap table; `bias`: the forward
+    /// convolution's bias.
+    func gemmTiled(_ product: TiledProduct, alpha: Float, beta: Float,
+                   a: CLBuffer, _ aOffset: Int, _ lda: Int, b: CLBuffer, _ bOffset: Int, _ ldb: Int,
+                   c: CLBuffer, _ cOffset: Int, _ ldc: Int,
+                   taps: CLBuffer? = nil, bias: CLBuffer? = nil, biasOffset: Int = 0) throws {
+        let (m, n, k) = (product.m, product.n, product.k)
+        if m == 0 || n == 0 { return }
+        let canSplit = product.operands == .matrices || product.operands == .convBackwardFilter
+        let plan = tiledPlan(m: m, n: n, k: k, allowSplit: canSplit)
+        let tile = plan.tile, split = plan.splits > 1
+        let defines = tile.defines + [("OPERANDS", product.operands.rawValue),
+                                      ("TRANS_A", product.transposeA ? 1 : 0), ("TRANS_B", product.transposeB ? 1 : 0),
+                                      ("RELU", product.relu ? 1 : 0), ("SPLIT_K", split ? 1 : 0)]
+        let target = split ? try workspace(&splitWorkspace, floats: plan.splits * m * n) : c
+        let unused = lossResult.mem  // taps and bias where the operands read none
+        let args: [KernelArgument] = [
+            .int(m), .int(n), .int(k), .float(alpha), .float(beta),
+            .buffer(a.mem), .int(aOffset), .int(lda), .buffer(b.mem), .int(bOffset), .int(ldb),
+            .buffer(target.mem), .int(split ? 0 : cOffset), .int(ldc), .int(plan.depthPerSplit),
+            .buffer(taps?.mem ?? unused), .buffer(bias?.mem ?? unused), .int(biasOffset),
+            .int(product.height), .int(product.width),
+        ]
+        let groupN = tile.n / tile.itemN, groupM = tile.m / tile.itemM
+        try cl.launch(kernel("gemm", "gemm_tiled", defines), args,
+                      global: [(n + tile.n - 1) / tile.n * groupN, (m + tile.m - 1) / tile.m * groupM, plan.splits],
+                      local: [groupN, groupM, 1])
+        if split {
+            try cl.launch(kernel("gemm", "gemm_split_reduce"),
+                          [.int(m), .int(n), .int(plan.splits), .float(alpha), .float(beta), .buffer(target.mem),
+                           .buffer(c.mem), .int(cOffset), .int(ldc)],
+                          global: [n, m])
+        }
+    }
+
+    /// A convolution's tap table for gemm_tiled (kernels/gemm.cl): int4(channel*H*W + dy*W + dx,
+    /// dy, dx, filter offset) per row of the implicit im2col matrix. Forward (and backward
+    /// filter): P = Ci*K*K taps (c, ky, kx), moved by (ky - pad, kx - pad). Backward input:
+    /// Co*K*K taps (co, ky, kx), moved the other way, with the filter offset of (co, 0, ky, kx).
+    struct TapTable: Hashable {
+        let inChannels: Int, outChannels: Int, kernel: Int, height: Int, width: Int
+        let backwardInput: Bool
+    }
+
+    func tapTable(_ g: ConvGeometry, backwardInput: Bool) throws -> CLBuffer {
+        let key = TapTable(inChannels: g.inChannels, outChannels: backwardInput ? g.outChannels : 0, kernel: g.kernel,
+                           height: g.height, width: g.width, backwardInput: backwardInput)
+        if let table = tapTables[key] { return table }
+        let area = g.kernel * g.kernel, hw = g.pixels, pad = g.pad
+        let rows = backwardInput ? g.outChannels * area : g.patchSize
+        var values: [Int32] = []
+        values.reserveCapacity(rows * 4)
+        for row in 0..<rows {
+            let channel = row / area, tap = row % area, ky = tap / g.kernel, kx = tap % g.kernel
+            let sign = backwardInput ? -1 : 1
+            let dy = sign * (ky - pad), dx = sign * (kx - pad)
+            let filterOffset = backwardInput ? channel * g.inChannels * area + tap : 0
+            for v in [channel * hw + dy * g.width + dx, dy, dx, filterOffset] {
+                guard let v32 = Int32(exactly: v) else {
+                    throw BackendError.invalidArgument(op: "convolution", detail: "tap offset \(v) does not fit in 32 bits")
+                }
+                values.append(v32)
+            }
+        }
+        let table = try cl.buffer(bytes: values.count * 4)
+        try cl.write(values, to: table)
+        tapTables[key] = table
+        return table
     }
 
     public func addBias(_ bias: Tensor, to matrix: Tensor, activation: Activation) throws {
@@ -245,6 +369,15 @@ public final class OpenCLBackend: Backend {
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try buffer(input, op), w = try buffer(filter, op), b = try buffer(bias, op), y = try buffer(output, op)
         let hw = g.pixels
+        if tuning.convolution == .implicitGemm {
+            // C[co, image pixel] = filter[co, p] x im2col(input)[p, image pixel], stored NCHW.
+            try gemmTiled(TiledProduct(operands: .convForward, m: g.outChannels, n: g.batch * hw, k: g.patchSize,
+                                       relu: relu, height: g.height, width: g.width),
+                          alpha: 1, beta: 0, a: w, filter.offset, g.patchSize, b: x, input.offset, g.inChannels * hw,
+                          c: y, output.offset, g.outChannels * hw,
+                          taps: try tapTable(g, backwardInput: false), bias: b, biasOffset: bias.offset)
+            return
+        }
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
@@ -265,6 +398,15 @@ public final class OpenCLBackend: Backend {
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try buffer(outputGradient, op), w = try buffer(filter, op), dx = try buffer(inputGradient, op)
         let hw = g.pixels
+        if tuning.convolution == .implicitGemm {
+            // C[ci, image pixel] = filter(ci, (co, tap)) x dy((co, flipped tap), image pixel), stored NCHW.
+            try gemmTiled(TiledProduct(operands: .convBackwardInput, m: g.inChannels, n: g.batch * hw,
+                                       k: g.outChannels * g.kernel * g.kernel, height: g.height, width: g.width),
+                          alpha: 1, beta: accumulate ? 1 : 0, a: w, filter.offset, g.kernel * g.kernel,
+                          b: dy, outputGradient.offset, g.outChannels * hw, c: dx, inputGradient.offset, g.inChannels * hw,
+                          taps: try tapTable(g, backwardInput: true))
+            return
+        }
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
             let col = try workspace(&columnsWorkspace, floats: g.patchSize * cols)
@@ -285,6 +427,16 @@ public final class OpenCLBackend: Backend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try buffer(input, op), dy = try buffer(outputGradient, op), dw = try buffer(filterGradient, op)
         let hw = g.pixels
+        if tuning.convolution == .implicitGemm {
+            // C[co, p] = dy[co, image pixel] x im2col(input)[image pixel, p]: K is every pixel of
+            // the batch, so the plan splits it (deterministic reduction, no atomics).
+            try gemmTiled(TiledProduct(operands: .convBackwardFilter, m: g.outChannels, n: g.patchSize,
+                                       k: g.batch * hw, height: g.height, width: g.width),
+                          alpha: 1, beta: accumulate ? 1 : 0, a: dy, outputGradient.offset, g.outChannels * hw,
+                          b: x, input.offset, g.inChannels * hw, c: dw, filterGradient.offset, g.patchSize,
+                          taps: try tapTable(g, backwardInput: false))
+            return
+        }
         var first = true
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
@@ -306,8 +458,7 @@ public final class OpenCLBackend: Backend {
         }
         let s = outputGradient.shape
         try Check.shape(op, biasGradient, [s[1]], "biasGradient")
-        // CPU devices: one work-item per channel, no barrier (a 64-wide tree cost 17 ms on conv1).
-        let group = gemmStyle == .registers ? 1 : 64
+        let group = tuning.biasReductionGroup
         try cl.launch(kernel("conv", "bias_gradient_nchw", [("REDUCE_WG", group)]),
                       arguments(outputGradient, op) + arguments(biasGradient, op) +
                       [.int(s[0]), .int(s[1]), .int(s[2] * s[3]), .int(accumulate ? 1 : 0)],
@@ -409,7 +560,7 @@ public final class OpenCLBackend: Backend {
         try Check.sameCount(op, parameter, gradient, firstMoment, secondMoment)
         guard step >= 1 else { throw BackendError.invalidArgument(op: op, detail: "step counts from 1, got \(step)") }
         let c = AdamCoefficients(h, step: step)
-        let perItem = gemmStyle == .registers ? 16 : 1
+        let perItem = tuning.adamPerItem
         try cl.launch(kernel("optimizer", "adam", [("ADAM_PER_ITEM", perItem)]),
                       arguments(parameter, op) + arguments(gradient, op) + arguments(firstMoment, op) +
                       arguments(secondMoment, op) +

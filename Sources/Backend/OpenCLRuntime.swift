@@ -403,11 +403,13 @@ final class CLDevice {
         return Double(nanoseconds) * 1e-9
     }
 
-    func write(_ values: [Float], to buffer: CLBuffer, offset: Int) throws {
+    /// Copies `values` into `buffer` from element `offset` on (floats, or the Int32s of a table).
+    func write<T>(_ values: [T], to buffer: CLBuffer, offset: Int = 0) throws {
+        let stride = MemoryLayout<T>.stride
         let status = values.withUnsafeBytes { raw in
-            clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * 4, raw.count, raw.baseAddress, 0, nil, nil)
+            clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * stride, raw.count, raw.baseAddress, 0, nil, nil)
         }
-        try clCheck(status, "clEnqueueWriteBuffer", "\(values.count) floats")
+        try clCheck(status, "clEnqueueWriteBuffer", "\(values.count) values of \(T.self)")
     }
 
     func read(_ buffer: CLBuffer, offset: Int, count: Int) throws -> [Float] {

@@ -4,12 +4,14 @@ extension KernelSources {
     /// Kernel sources by file name without ".cl", exactly as in kernels/.
     public static let embedded: [String: String] = [
         "conv": #"""
-// Convolution helpers around GEMM (stride 1, "same" zero padding, odd square kernel).
+// Convolution helpers around GEMM (stride 1, "same" zero padding, odd square kernel), the
+// path of the table's im2col entries (CPU devices such as PoCL). GPUs run convolutions as
+// implicit GEMMs instead: gemm_tiled in gemm.cl with OPERANDS 1-3, no scratch matrix.
 // The host runs, per chunk of `images` images (cols = images * H * W):
 //   forward:         im2col -> GEMM filter[Co,P] x col[P,cols] -> tmp -> scatter_bias (+ReLU)
 //   backward input:  gather_channels(dy) -> GEMM filter^T x tmp -> col -> col2im (+accumulate)
 //   backward filter: im2col, gather_channels(dy) -> GEMM tmp x col^T (beta 0 or 1)
-//   backward bias:   bias_gradient_nchw, one work-group per channel
+//   backward bias:   bias_gradient_nchw, one work-group per channel (both paths)
 // P = Ci*K*K; row p of col is (c, ky, kx) with p = (c*K + ky)*K + kx.
 
 #ifndef REDUCE_WG
@@ -338,8 +340,9 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
 //                                     vector accumulators along k, summed at the end.
 //                   Rows (and dot-product columns) past the edge repeat the last valid one,
 //                   so the interior code runs unchanged and only valid outputs are stored.
-//   gemm_local:     a work-group stages TS_M x TS_K and TS_K x TS_N tiles in local memory and
-//                   each work-item accumulates WPT_M x WPT_N outputs in registers (GPUs).
+//   gemm_tiled:     a work-group of (TILE_N/ITEM_N) x (TILE_M/ITEM_M) work-items computes a
+//                   TILE_M x TILE_N block of C, each work-item ITEM_M x ITEM_N of it in
+//                   registers (GPUs). See the section of that name below.
 // Every tensor carries an element offset so that row views of larger buffers work.
 
 #ifndef TRANS_A
@@ -368,21 +371,6 @@ __kernel void bias_gradient_rows(__global const float* restrict g, const int gOf
 #endif
 #ifndef DOT_V
 #define DOT_V 16    // gemm_registers, B transposed: vector width along k (2, 4, 8 or 16)
-#endif
-#ifndef TS_M
-#define TS_M 64     // gemm_local: rows of C per work-group
-#endif
-#ifndef TS_N
-#define TS_N 64     // gemm_local: columns of C per work-group
-#endif
-#ifndef TS_K
-#define TS_K 16     // gemm_local: depth of the local-memory tiles
-#endif
-#ifndef WPT_M
-#define WPT_M 4     // gemm_local: rows of C per work-item
-#endif
-#ifndef WPT_N
-#define WPT_N 4     // gemm_local: columns of C per work-item
 #endif
 
 #define CAT_(a, b) a##b
@@ -577,71 +565,366 @@ __kernel void gemm_registers(const int M, const int N, const int K,
 #endif
 }
 
-#define RTS_M (TS_M / WPT_M)   // work-items per work-group along M
-#define RTS_N (TS_N / WPT_N)   // work-items per work-group along N
 
-__kernel __attribute__((reqd_work_group_size(RTS_N, RTS_M, 1)))
-void gemm_local(const int M, const int N, const int K,
+// ---------------------------------------------------------------------------------------
+// gemm_tiled: the GPU kernel. A work-group of GROUP_N x GROUP_M work-items owns a
+// TILE_M x TILE_N block of C; each work-item keeps ITEM_M x ITEM_N accumulators in
+// registers, as ITEM_M/4 x ITEM_N/4 blocks of 4x4 spread TILE/(ITEM/4) apart so that a
+// warp's float4 reads of local memory are consecutive. K is walked TILE_K at a time through
+// two local-memory buffers: while the group multiplies out of one, each work-item holds the
+// next tile's float4 loads in registers and writes them into the other, so one barrier per
+// step suffices. A sits in local memory transposed (As[k][m]) and both tiles' rows are
+// padded by TILE_PAD floats so that the transposed stores fall in different banks.
+//
+// The same kernel computes convolutions as implicit GEMMs (OPERANDS 1-3): the tile loaders
+// compute image addresses from a per-layer table of taps instead of reading a materialised
+// im2col matrix. A tap is int4(channel * H*W + dy * W + dx, dy, dx, filter offset); the
+// source pixel (y + dy, x + dx) outside the image reads zero.
+//   OPERANDS 1, forward:         C[co, pixel] = filter[co, p] x input(p, pixel); bias (+ReLU)
+//                                epilogue, C stored NCHW (ldc = Co*H*W). taps: P of them.
+//   OPERANDS 2, backward input:  C[ci, pixel] = filter(ci, (co, tap)) x dy((co, tap), pixel),
+//                                the flipped taps; C stored NCHW (ldc = Ci*H*W), beta 0 or 1.
+//   OPERANDS 3, backward filter: C[co, p] = dy[co, pixel] x input(pixel, p): K is the batch's
+//                                pixels, long and thin, so it runs split-K.
+// SPLIT_K 1: group z sums K from z * kPerSplit into its own partials[z][M][N] (C points at
+// them); gemm_split_reduce then adds the partials in order, so results are deterministic
+// (no float atomics, which OpenCL 1.2 lacks anyway).
+// Every tile edge is bounds-checked: any M, N, K works; out-of-range cells load zero.
+
+#ifndef TILE_M
+#define TILE_M 128   // gemm_tiled: rows of C per work-group
+#endif
+#ifndef TILE_N
+#define TILE_N 128   // gemm_tiled: columns of C per work-group
+#endif
+#ifndef TILE_K
+#define TILE_K 8     // gemm_tiled: depth of one local-memory tile (a multiple of 4)
+#endif
+#ifndef ITEM_M
+#define ITEM_M 8     // gemm_tiled: rows of C per work-item (a multiple of 4)
+#endif
+#ifndef ITEM_N
+#define ITEM_N 8     // gemm_tiled: columns of C per work-item (a multiple of 4)
+#endif
+#ifndef TILE_PAD
+#define TILE_PAD 4   // gemm_tiled: floats after each local-memory row (a multiple of 4: float4 reads stay aligned)
+#endif
+#ifndef OPERANDS
+#define OPERANDS 0   // gemm_tiled: 0 matrices; 1 conv forward; 2 conv backward input; 3 conv backward filter
+#endif
+#ifndef SPLIT_K
+#define SPLIT_K 0    // gemm_tiled: 1 writes per-split partial sums for gemm_split_reduce
+#endif
+#ifndef RELU
+#define RELU 0       // gemm_tiled, OPERANDS 1: ReLU after the bias
+#endif
+
+#define GROUP_N (TILE_N / ITEM_N)
+#define GROUP_M (TILE_M / ITEM_M)
+#define GROUP_SIZE (GROUP_N * GROUP_M)
+#define A_LOADS (TILE_M * TILE_K / 4 / GROUP_SIZE)   // float4 loads of the A tile per work-item
+#define B_LOADS (TILE_N * TILE_K / 4 / GROUP_SIZE)
+#if ITEM_M % 4 != 0 || ITEM_N % 4 != 0 || TILE_K % 4 != 0 || TILE_PAD % 4 != 0
+#error "ITEM_M, ITEM_N, TILE_K and TILE_PAD must be multiples of 4"
+#endif
+#if A_LOADS < 1 || B_LOADS < 1 || A_LOADS * 4 * GROUP_SIZE != TILE_M * TILE_K || B_LOADS * 4 * GROUP_SIZE != TILE_N * TILE_K
+#error "every work-item must load a whole number of float4s of both tiles"
+#endif
+
+// A source pixel of a convolution operand: image `pixel / hw` of X (imageStride floats per
+// image), moved by `tap`; zero outside the image ("same" padding).
+inline float image_tap(__global const float* X, const int imageStride, const int pixel, const int4 tap,
+                       const int hw, const int width, const int height)
+{
+    const int image = pixel / hw, p = pixel - image * hw;
+    const int y = p / width, x = p - y * width;
+    const int sy = y + tap.y, sx = x + tap.z;
+    return (sy >= 0 && sy < height && sx >= 0 && sx < width) ? X[image * imageStride + p + tap.x] : 0.0f;
+}
+
+// Pixel `k` of a batch of hw-pixel images as (image, p = y * width + x, y, x), and the next
+// pixel after it: backward filter walks four consecutive pixels per float4 this way, with
+// two divisions per float4 instead of per element.
+#define PIXEL_AT(k) \
+    int image = (k) / hw, p = (k) - image * hw, y = p / width, x = p - y * width;
+#define PIXEL_NEXT() \
+    { ++p; ++x; if (x == width) { x = 0; ++y; if (p == hw) { p = 0; y = 0; ++image; } } }
+
+// Operand layouts. *_KMAJOR: consecutive k are consecutive in memory (the loader's float4s
+// run along k); *_VECTOR: a float4 of in-range cells can be read with one vload4.
+#if OPERANDS == 0
+#define A_KMAJOR (!TRANS_A)
+#define A_VECTOR 1
+#define A_ELEMENT(m, k) A_AT(m, k)
+#define B_KMAJOR TRANS_B
+#define B_VECTOR 1
+#define B_ELEMENT(k, n) B_AT(k, n)
+#elif OPERANDS == 1
+#define A_KMAJOR 1
+#define A_VECTOR 1
+#define A_ELEMENT(m, k) A[(m) * lda + (k)]
+#define B_KMAJOR 0
+#define B_VECTOR 0
+#define B_ELEMENT(k, n) image_tap(B, ldb, n, taps[k], hw, width, height)
+#elif OPERANDS == 2
+#define A_KMAJOR 1
+#define A_VECTOR 0
+#define A_ELEMENT(m, k) A[(m) * lda + taps[k].w]
+#define B_KMAJOR 0
+#define B_VECTOR 0
+#define B_ELEMENT(k, n) image_tap(B, ldb, n, taps[k], hw, width, height)
+#elif OPERANDS == 3
+#define A_KMAJOR 1
+#define A_VECTOR 0
+#define A_ELEMENT(m, k) A[((k) / hw) * lda + (m) * hw + (k) % hw]
+#define B_KMAJOR 1
+#define B_VECTOR 0
+#define B_ELEMENT(k, n) image_tap(B, ldb, k, taps[n], hw, width, height)
+#else
+#error "OPERANDS must be 0, 1, 2 or 3"
+#endif
+#if (OPERANDS == 0 || OPERANDS == 1) && A_VECTOR
+#if TRANS_A
+#define A_INDEX(m, k) ((k) * lda + (m))
+#else
+#define A_INDEX(m, k) ((m) * lda + (k))
+#endif
+#endif
+#if OPERANDS == 0
+#if TRANS_B
+#define B_INDEX(k, n) ((n) * ldb + (k))
+#else
+#define B_INDEX(k, n) ((k) * ldb + (n))
+#endif
+#endif
+#define A_LOAD(m, k) (((m) < M && (k) < kEnd) ? A_ELEMENT(m, k) : 0.0f)
+#define B_LOAD(k, n) (((k) < kEnd && (n) < N) ? B_ELEMENT(k, n) : 0.0f)
+
+__kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
+void gemm_tiled(const int M, const int N, const int K,
                 const float alpha, const float beta,
                 __global const float* restrict Abase, const int aOffset, const int lda,
                 __global const float* restrict Bbase, const int bOffset, const int ldb,
-                __global float* restrict Cbase, const int cOffset, const int ldc)
+                __global float* restrict Cbase, const int cOffset, const int ldc,
+                const int kPerSplit,
+                __global const int4* restrict taps,
+                __global const float* restrict bias, const int biasOffset,
+                const int height, const int width)
 {
     __global const float* A = Abase + aOffset;
     __global const float* B = Bbase + bOffset;
     __global float* C = Cbase + cOffset;
-    __local float As[TS_K][TS_M];
-    __local float Bs[TS_K][TS_N];
+#if OPERANDS != 0
+    const int hw = height * width;
+#endif
+    __local float As[2][TILE_K][TILE_M + TILE_PAD] __attribute__((aligned(16)));
+    __local float Bs[2][TILE_K][TILE_N + TILE_PAD] __attribute__((aligned(16)));
 
     const int tx = get_local_id(0), ty = get_local_id(1);
-    const int tid = ty * RTS_N + tx;
-    const int m0 = get_group_id(1) * TS_M, n0 = get_group_id(0) * TS_N;
-
-    float acc[WPT_M][WPT_N];
-    for (int i = 0; i < WPT_M; ++i)
-        for (int j = 0; j < WPT_N; ++j) acc[i][j] = 0.0f;
-
-    for (int k0 = 0; k0 < K; k0 += TS_K) {
-        // Cooperative, bounds-checked loads; cells outside the matrices are zero.
-        for (int l = tid; l < TS_K * TS_M; l += RTS_M * RTS_N) {
-#if TRANS_A
-            const int kk = l / TS_M, mm = l % TS_M;
+    const int tid = ty * GROUP_N + tx;
+    const int m0 = get_group_id(1) * TILE_M, n0 = get_group_id(0) * TILE_N;
+#if SPLIT_K
+    const int kBegin = get_group_id(2) * kPerSplit;
+    const int kEnd = min(K, kBegin + kPerSplit);
 #else
-            const int mm = l / TS_K, kk = l % TS_K;
+    const int kBegin = 0, kEnd = K;
 #endif
-            const int m = m0 + mm, k = k0 + kk;
-            As[kk][mm] = (m < M && k < K) ? A_AT(m, k) : 0.0f;
+    const int tiles = kEnd > kBegin ? (kEnd - kBegin + TILE_K - 1) / TILE_K : 0;
+
+    float4 acc[ITEM_M][ITEM_N / 4];
+    for (int i = 0; i < ITEM_M; ++i)
+        for (int j = 0; j < ITEM_N / 4; ++j) acc[i][j] = (float4)(0.0f);
+    float4 ra[A_LOADS], rb[B_LOADS];
+#if OPERANDS == 1 || OPERANDS == 2
+    // The output pixels (columns of B) a work-item loads are the same at every K step: their
+    // image offset and (y, x) are worked out once here, not with two divisions per load.
+    int pixelBase[B_LOADS][4], pixelY[B_LOADS][4], pixelX[B_LOADS][4];
+    for (int s = 0; s < B_LOADS; ++s) {
+        const int n = n0 + ((tid + s * GROUP_SIZE) % (TILE_N / 4)) * 4;
+        for (int j = 0; j < 4; ++j) {
+            const int pixel = min(n + j, N - 1), image = pixel / hw, p = pixel - image * hw;
+            pixelBase[s][j] = image * ldb + p;
+            pixelY[s][j] = n + j < N ? p / width : -(1 << 28);  // a column past N reads zero at any tap
+            pixelX[s][j] = p - (p / width) * width;
         }
-        for (int l = tid; l < TS_K * TS_N; l += RTS_M * RTS_N) {
-#if TRANS_B
-            const int nn = l / TS_K, kk = l % TS_K;
+    }
+#endif
+
+    for (int t = -1; t < tiles; ++t) {
+        // Global -> registers: tile t + 1 (the first pass only loads).
+        if (t + 1 < tiles) {
+            const int k0 = kBegin + (t + 1) * TILE_K;
+            for (int s = 0; s < A_LOADS; ++s) {
+                const int g = tid + s * GROUP_SIZE;
+#if A_KMAJOR
+                const int m = m0 + g / (TILE_K / 4), k = k0 + (g % (TILE_K / 4)) * 4;
+#if A_VECTOR
+                if (m < M && k + 3 < kEnd) { ra[s] = vload4(0, A + A_INDEX(m, k)); continue; }
+#endif
+#if OPERANDS == 3
+                float v[4];
+                PIXEL_AT(k)
+                for (int j = 0; j < 4; ++j) {
+                    v[j] = (m < M && k + j < kEnd) ? A[image * lda + m * hw + p] : 0.0f;
+                    PIXEL_NEXT()
+                }
+                ra[s] = (float4)(v[0], v[1], v[2], v[3]);
 #else
-            const int kk = l / TS_N, nn = l % TS_N;
+                ra[s] = (float4)(A_LOAD(m, k), A_LOAD(m, k + 1), A_LOAD(m, k + 2), A_LOAD(m, k + 3));
 #endif
-            const int n = n0 + nn, k = k0 + kk;
-            Bs[kk][nn] = (n < N && k < K) ? B_AT(k, n) : 0.0f;
+#else
+                const int k = k0 + g / (TILE_M / 4), m = m0 + (g % (TILE_M / 4)) * 4;
+                if (m + 3 < M && k < kEnd) { ra[s] = vload4(0, A + A_INDEX(m, k)); continue; }
+                ra[s] = (float4)(A_LOAD(m, k), A_LOAD(m + 1, k), A_LOAD(m + 2, k), A_LOAD(m + 3, k));
+#endif
+            }
+            for (int s = 0; s < B_LOADS; ++s) {
+                const int g = tid + s * GROUP_SIZE;
+#if B_KMAJOR
+                const int n = n0 + g / (TILE_K / 4), k = k0 + (g % (TILE_K / 4)) * 4;
+#if B_VECTOR
+                if (n < N && k + 3 < kEnd) { rb[s] = vload4(0, B + B_INDEX(k, n)); continue; }
+#endif
+#if OPERANDS == 3
+                const int4 tap = n < N ? taps[n] : (int4)(0, -(1 << 28), 0, 0);
+                float v[4];
+                PIXEL_AT(k)
+                for (int j = 0; j < 4; ++j) {
+                    const int sy = y + tap.y, sx = x + tap.z;
+                    v[j] = (k + j < kEnd && sy >= 0 && sy < height && sx >= 0 && sx < width)
+                        ? B[image * ldb + p + tap.x] : 0.0f;
+                    PIXEL_NEXT()
+                }
+                rb[s] = (float4)(v[0], v[1], v[2], v[3]);
+#else
+                rb[s] = (float4)(B_LOAD(k, n), B_LOAD(k + 1, n), B_LOAD(k + 2, n), B_LOAD(k + 3, n));
+#endif
+#else
+                const int k = k0 + g / (TILE_N / 4);
+#if OPERANDS == 1 || OPERANDS == 2
+                // (the columns are the pixels worked out before the loop)
+                const int4 tap = k < kEnd ? taps[k] : (int4)(0, -2 * height, 0, 0);
+                float v[4];
+                for (int j = 0; j < 4; ++j) {
+                    const int sy = pixelY[s][j] + tap.y, sx = pixelX[s][j] + tap.z;
+                    v[j] = (sy >= 0 && sy < height && sx >= 0 && sx < width) ? B[pixelBase[s][j] + tap.x] : 0.0f;
+                }
+                rb[s] = (float4)(v[0], v[1], v[2], v[3]);
+#else
+                const int n = n0 + (g % (TILE_N / 4)) * 4;
+#if B_VECTOR
+                if (n + 3 < N && k < kEnd) { rb[s] = vload4(0, B + B_INDEX(k, n)); continue; }
+#endif
+                rb[s] = (float4)(B_LOAD(k, n), B_LOAD(k, n + 1), B_LOAD(k, n + 2), B_LOAD(k, n + 3));
+#endif
+#endif
+            }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int kk = 0; kk < TS_K; ++kk) {
-            float a[WPT_M], b[WPT_N];
-            for (int i = 0; i < WPT_M; ++i) a[i] = As[kk][ty + i * RTS_M];
-            for (int j = 0; j < WPT_N; ++j) b[j] = Bs[kk][tx + j * RTS_N];
-            for (int i = 0; i < WPT_M; ++i)
-                for (int j = 0; j < WPT_N; ++j) acc[i][j] = mad(a[i], b[j], acc[i][j]);
+        // Multiply out of buffer t & 1 while the next tile waits in registers.
+        if (t >= 0) {
+            const int buffer = t & 1;
+            for (int kk = 0; kk < TILE_K; ++kk) {
+                float4 a[ITEM_M / 4], b[ITEM_N / 4];
+                for (int r = 0; r < ITEM_M / 4; ++r) a[r] = vload4(0, &As[buffer][kk][r * GROUP_M * 4 + ty * 4]);
+                for (int r = 0; r < ITEM_N / 4; ++r) b[r] = vload4(0, &Bs[buffer][kk][r * GROUP_N * 4 + tx * 4]);
+                for (int rm = 0; rm < ITEM_M / 4; ++rm)
+                    for (int rn = 0; rn < ITEM_N / 4; ++rn) {
+                        acc[rm * 4 + 0][rn] = fma((float4)(a[rm].x), b[rn], acc[rm * 4 + 0][rn]);
+                        acc[rm * 4 + 1][rn] = fma((float4)(a[rm].y), b[rn], acc[rm * 4 + 1][rn]);
+                        acc[rm * 4 + 2][rn] = fma((float4)(a[rm].z), b[rn], acc[rm * 4 + 2][rn]);
+                        acc[rm * 4 + 3][rn] = fma((float4)(a[rm].w), b[rn], acc[rm * 4 + 3][rn]);
+                    }
+            }
+        }
+        // Registers -> the other buffer, which every work-item finished reading before the
+        // last barrier.
+        if (t + 1 < tiles) {
+            const int buffer = (t + 1) & 1;
+            for (int s = 0; s < A_LOADS; ++s) {
+                const int g = tid + s * GROUP_SIZE;
+#if A_KMAJOR
+                const int mm = g / (TILE_K / 4), kq = (g % (TILE_K / 4)) * 4;
+                As[buffer][kq + 0][mm] = ra[s].x;
+                As[buffer][kq + 1][mm] = ra[s].y;
+                As[buffer][kq + 2][mm] = ra[s].z;
+                As[buffer][kq + 3][mm] = ra[s].w;
+#else
+                vstore4(ra[s], 0, &As[buffer][g / (TILE_M / 4)][(g % (TILE_M / 4)) * 4]);
+#endif
+            }
+            for (int s = 0; s < B_LOADS; ++s) {
+                const int g = tid + s * GROUP_SIZE;
+#if B_KMAJOR
+                const int nn = g / (TILE_K / 4), kq = (g % (TILE_K / 4)) * 4;
+                Bs[buffer][kq + 0][nn] = rb[s].x;
+                Bs[buffer][kq + 1][nn] = rb[s].y;
+                Bs[buffer][kq + 2][nn] = rb[s].z;
+                Bs[buffer][kq + 3][nn] = rb[s].w;
+#else
+                vstore4(rb[s], 0, &Bs[buffer][g / (TILE_N / 4)][(g % (TILE_N / 4)) * 4]);
+#endif
+            }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    for (int i = 0; i < WPT_M; ++i) {
-        const int m = m0 + ty + i * RTS_M;
-        if (m >= M) continue;
-        for (int j = 0; j < WPT_N; ++j) {
-            const int n = n0 + tx + j * RTS_N;
-            if (n >= N) continue;
-            float r = alpha * acc[i][j];
-            if (beta != 0.0f) r += beta * C[m * ldc + n];
-            C[m * ldc + n] = r;
+
+    // Epilogue: four columns at a time, a float4 store where all four are in range.
+    for (int rm = 0; rm < ITEM_M / 4; ++rm)
+        for (int i = 0; i < 4; ++i) {
+            const int m = m0 + rm * GROUP_M * 4 + ty * 4 + i;
+            if (m >= M) continue;
+#if OPERANDS == 1 && !SPLIT_K
+            const float rowBias = bias[biasOffset + m];
+#endif
+            for (int rn = 0; rn < ITEM_N / 4; ++rn) {
+                const int n = n0 + rn * GROUP_N * 4 + tx * 4;
+                if (n >= N) continue;
+                const float4 v = acc[rm * 4 + i][rn];
+#if SPLIT_K
+                __global float* c = C + ((size_t)get_group_id(2) * M + m) * N + n;
+                if (n + 3 < N) { vstore4(v, 0, c); continue; }
+                c[0] = v.x;
+                if (n + 1 < N) c[1] = v.y;
+                if (n + 2 < N) c[2] = v.z;
+#elif OPERANDS == 0 || OPERANDS == 3
+                __global float* c = C + m * ldc + n;
+                if (n + 3 < N) {
+                    vstore4(beta != 0.0f ? alpha * v + beta * vload4(0, c) : alpha * v, 0, c);
+                    continue;
+                }
+                c[0] = BLEND(v.x, c[0]);
+                if (n + 1 < N) c[1] = BLEND(v.y, c[1]);
+                if (n + 2 < N) c[2] = BLEND(v.z, c[2]);
+#else
+                const float vs[4] = {v.x, v.y, v.z, v.w};
+                for (int j = 0; j < 4 && n + j < N; ++j) {
+                    const int image = (n + j) / hw, p = (n + j) - image * hw;
+                    __global float* c = C + image * ldc + m * hw + p;
+#if OPERANDS == 1
+                    const float r = alpha * vs[j] + rowBias;
+                    *c = RELU ? fmax(r, 0.0f) : r;
+#else
+                    *c = BLEND(vs[j], *c);
+#endif
+                }
+#endif
+            }
         }
-    }
+}
+
+// C = alpha * (partials[0] + ... + partials[splits-1]) + beta * C, in that order: the
+// second half of a split-K product. One work-item per element of C.
+__kernel void gemm_split_reduce(const int M, const int N, const int splits,
+                                const float alpha, const float beta,
+                                __global const float* restrict partials,
+                                __global float* restrict Cbase, const int cOffset, const int ldc)
+{
+    const int n = get_global_id(0), m = get_global_id(1);
+    if (n >= N || m >= M) return;
+    float sum = 0.0f;
+    for (int z = 0; z < splits; ++z) sum += partials[((size_t)z * M + m) * N + n];
+    __global float* c = Cbase + cOffset + m * ldc + n;
+    *c = BLEND(sum, *c);
 }
 
 """#,

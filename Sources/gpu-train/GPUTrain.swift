@@ -13,7 +13,7 @@ struct GPUTrain: ParsableCommand {
             Devices.self,
             Train.self, Evaluate.self, Detect.self, Crossval.self, Report.self,
             Convert.self, Synth.self,
-            Verify.self, Bench.self,
+            Verify.self, Bench.self, TuneGemm.self,
         ]
     )
 }

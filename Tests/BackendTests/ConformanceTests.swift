@@ -3,10 +3,11 @@ import TestSupport
 import XCTest
 
 /// Opens the default OpenCL device, or skips the test with a message when there is none.
-func openCLOrSkip(gemmStyle: OpenCLBackend.GemmStyle? = nil) throws -> OpenCLBackend {
+/// `tuning` forces a variant (nil: the table's entry for the device).
+func openCLOrSkip(tuning: OpenCLTuning? = nil) throws -> OpenCLBackend {
     let devices = (try? OpenCLDevices.all()) ?? []
     try XCTSkipIf(devices.isEmpty, "no OpenCL platform or device (install pocl-opencl-icd); OpenCL tests skipped")
-    return try OpenCLBackend(gemmStyle: gemmStyle)
+    return try OpenCLBackend(tuning: tuning)
 }
 
 /// Runs `cases` on `candidate` and the CPU oracle and fails once per mismatching case.
@@ -39,7 +40,7 @@ final class ConformanceTests: XCTestCase {
 
     func testGemmAndBias() throws {
         let backend = try openCLOrSkip()
-        checkConformance(cases("gemm") + cases("addBias") + cases("biasGradient"), candidate: backend, label: backend.gemmStyle.rawValue)
+        checkConformance(cases("gemm") + cases("addBias") + cases("biasGradient"), candidate: backend, label: backend.tuning.entry)
     }
 
     func testElementwise() throws {
@@ -52,14 +53,16 @@ final class ConformanceTests: XCTestCase {
         checkConformance(cases("binaryCrossEntropy") + cases("contrastive") + cases("adam"), candidate: backend, label: "default style")
     }
 
-    /// The GEMM variant the device did not pick (local tiles on PoCL's CPU), so that both
-    /// variants in kernels/gemm.cl are checked without a GPU.
-    func testOtherGemmStyle() throws {
+    /// The CPU entry of the table when the device took another (on a GPU), so that
+    /// gemm_registers and the im2col convolutions stay checked there too. (On PoCL the GPU
+    /// variants are checked, shape by shape, in OpenCLTiledTests.)
+    func testOtherTableEntry() throws {
         let preferred = try openCLOrSkip()
-        let other: OpenCLBackend.GemmStyle = preferred.gemmStyle == .registers ? .localTiles : .registers
-        let backend = try OpenCLBackend(gemmStyle: other)
+        let other = preferred.tuning.gemm == .registers ? OpenCLTuning.gpu : OpenCLTuning.cpu
+        let backend = try OpenCLBackend(tuning: other)
+        // Two convolutions: one with 65 output channels (past a 64 tile), one of the network's layers.
         let convs = cases("conv2d").filter { $0.shape.hasPrefix("N5 Ci3 Co65") || $0.shape.hasPrefix("N2 Ci128 Co256") }
-        checkConformance(cases("gemm") + convs, candidate: backend, label: other.rawValue)
+        checkConformance(cases("gemm") + convs, candidate: backend, label: other.entry)
     }
 
     /// The CPU backend against itself: the harness is deterministic and every case runs.

@@ -25,8 +25,8 @@ public struct ConformanceCase: Sendable {
 /// The op checks shared by the conformance tests and `gpu-train verify`.
 ///
 /// Shapes cover batch 1, 5 and 32; channels 1, 3, 64, 65 and 128; spatial sizes 1 to 33;
-/// GEMM sizes one below, at and above the tiles of both GEMM variants (8x16 register
-/// blocks; 64x64x16 local tiles). Half of the cases run on row views with a padding row
+/// GEMM sizes one below, at and above the CPU-device register blocks (8x16) and the 64-wide
+/// tiles (the GPU kernel's tiles have their own tests in OpenCLTiledTests). Half of the cases run on row views with a padding row
 /// on each side, and outputs are read back with their padding, so that a kernel that
 /// ignores a tensor's offset or writes outside its view fails.
 public enum OpConformance {
@@ -121,7 +121,7 @@ public enum OpConformance {
             }
         }
 
-        // GEMM: (M, N, K, transposeA, transposeB, alpha, beta) around 8x16 and 64x64x16 tiles.
+        // GEMM: (M, N, K, transposeA, transposeB, alpha, beta) around 8x16 blocks and 64-wide tiles.
         let gemms: [(Int, Int, Int, Bool, Bool, Float, Float)] = [
             (1, 1, 1, false, false, 1, 0),
             (7, 15, 15, false, false, 1, 0), (7, 15, 15, true, false, 1, 0),

@@ -308,14 +308,7 @@ public final class SiameseNetwork {
 
     /// Embeddings of `count` images (count x side^2 floats), as count x embedding floats.
     public func embed(images: [Float], count: Int) throws -> [Float] {
-        let pixels = config.imageSide * config.imageSide
-        guard count > 0, images.count == count * pixels else {
-            throw SiameseError.invalidData("embed: \(images.count) floats for \(count) images of \(pixels) pixels")
-        }
-        let ws = try workspace(images: count)
-        try backend.upload(images, to: ws.input)
-        try encode(ws)
-        return try backend.download(ws.embedding)
+        try backend.download(try embedOnDevice(images: images, count: count))
     }
 
     /// Embeddings of `count` images as a device tensor [count, embedding], with no trip to the

@@ -20,6 +20,38 @@ int gt_has_avx512(void) {
 #endif
 }
 
+int gt_isa_supported(int isa) {
+    switch (isa) {
+    case GT_ISA_PORTABLE: return 1;
+#ifdef GT_X86
+    case GT_ISA_AVX2: {
+        static int cached = -1;
+        if (cached < 0) {
+            __builtin_cpu_init();
+            cached = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+        }
+        return cached;
+    }
+    case GT_ISA_AVX512: return gt_has_avx512();
+#endif
+    default: return 0;
+    }
+}
+
+int gt_best_isa(void) {
+    if (gt_isa_supported(GT_ISA_AVX512)) return GT_ISA_AVX512;
+    if (gt_isa_supported(GT_ISA_AVX2)) return GT_ISA_AVX2;
+    return GT_ISA_PORTABLE;
+}
+
+const char *gt_isa_name(int isa) {
+    switch (isa) {
+    case GT_ISA_AVX512: return "AVX-512";
+    case GT_ISA_AVX2: return "AVX2+FMA";
+    default: return "portable";
+    }
+}
+
 // The same arithmetic in both versions, with explicit fused multiply-adds, so that a machine
 // gives the same result whichever path it takes for the tail.
 static void adam_portable(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,

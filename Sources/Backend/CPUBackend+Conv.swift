@@ -1,8 +1,10 @@
 import Foundation
 
-// Convolution on the CPU: batched im2col + one SGEMM per chunk of images, so that the GEMM
-// is large (M = output channels, N = images x pixels, K = Ci*K*K) rather than one small GEMM
-// per image. The GEMM result [Co, images*pixels] is scattered into NCHW with bias and ReLU fused.
+// Convolution on the CPU. By default the direct C kernels run (CPUBackend+DirectConv.swift);
+// this file is the reference path they are tested against (`CPUConvolution.im2col`): batched
+// im2col + one SGEMM per chunk of images, so that the GEMM is large (M = output channels,
+// N = images x pixels, K = Ci*K*K) rather than one small GEMM per image. The GEMM result
+// [Co, images*pixels] is scattered into NCHW with bias and ReLU fused.
 extension CPUBackend {
     /// col[p, i*HW + y*W + x] = input[i, c, y+ky-pad, x+kx-pad] (0 outside), p = (c*K + ky)*K + kx.
     func im2col(_ g: ConvGeometry, _ input: UnsafePointer<Float>, images: Int, _ col: UnsafeMutablePointer<Float>) {
@@ -77,6 +79,7 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op), y = try pointer(output, op)
+        if try directConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         let hw = g.pixels
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
@@ -102,6 +105,7 @@ extension CPUBackend {
         let op = "conv2dBackwardInput"
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try pointer(outputGradient, op), wt = try pointer(filter, op), dx = try pointer(inputGradient, op)
+        if try directConv2dBackwardInput(g, outputGradient: dy, filter: wt, inputGradient: dx, accumulate: accumulate) { return }
         if !accumulate { dx.update(repeating: 0, count: inputGradient.count) }
         let hw = g.pixels
         for range in g.imageChunks() {
@@ -118,6 +122,7 @@ extension CPUBackend {
         let op = "conv2dBackwardFilter"
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try pointer(input, op), dy = try pointer(outputGradient, op), dw = try pointer(filterGradient, op)
+        if try directConv2dBackwardFilter(g, input: x, outputGradient: dy, filterGradient: dw, accumulate: accumulate) { return }
         let hw = g.pixels
         var first = true
         for range in g.imageChunks() {

@@ -79,6 +79,7 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op), y = try pointer(output, op)
+        if try winogradConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         if try directConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         let hw = g.pixels
         for range in g.imageChunks() {
@@ -105,6 +106,7 @@ extension CPUBackend {
         let op = "conv2dBackwardInput"
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try pointer(outputGradient, op), wt = try pointer(filter, op), dx = try pointer(inputGradient, op)
+        if try winogradConv2dBackwardInput(g, outputGradient: dy, filter: wt, inputGradient: dx, accumulate: accumulate) { return }
         if try directConv2dBackwardInput(g, outputGradient: dy, filter: wt, inputGradient: dx, accumulate: accumulate) { return }
         if !accumulate { dx.update(repeating: 0, count: inputGradient.count) }
         let hw = g.pixels

@@ -9,8 +9,12 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// Batched im2col + OpenBLAS SGEMM (CPUBackend+Conv.swift): the reference the direct
     /// kernels are tested against, kept selectable to compare the two.
     case im2col
+    /// Winograd F(2x2, 3x3) for the forward pass and the input gradient of 3x3 layers with at least
+    /// `CPUBackend.winogradMinimumChannels` channels on both sides (CPUBackend+Winograd.swift), the
+    /// direct kernels for everything else.
+    case winograd
 
-    /// `GPU_TRAIN_CPU_CONV=im2col` or `direct`; direct when unset or unrecognised.
+    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; direct when unset or unrecognised.
     public static var fromEnvironment: CPUConvolution {
         ProcessInfo.processInfo.environment["GPU_TRAIN_CPU_CONV"].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
     }
@@ -31,7 +35,7 @@ extension CPUBackend {
     /// The C shape of `g`, or nil when the direct kernels should not take it: the C code indexes
     /// one image's planes with 32-bit ints, so sizes beyond that go to im2col.
     func directShape(_ g: ConvGeometry) -> gt_conv_shape? {
-        guard convolution == .direct else { return nil }
+        guard convolution != .im2col else { return nil }
         let pad = g.pad, padded = (g.height + 2 * pad) * (g.width + 2 * pad)
         let widest = max(g.inChannels, g.outChannels) + 32
         let (perImage, overflow) = widest.multipliedReportingOverflow(by: max(padded, g.pixels))

@@ -47,6 +47,8 @@ public final class CPUBackend: Backend {
 
     let columns = Workspace()
     let transposed = Workspace()
+    /// Winograd-transformed filters (CPUBackend+Winograd.swift).
+    let winogradFilter = Workspace()
     /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
     public let convolution: CPUConvolution
     let convolutionISA: Int32

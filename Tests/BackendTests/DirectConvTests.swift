@@ -61,6 +61,47 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
+    /// Winograd F(2x2, 3x3) (forward and input gradient of 3x3 layers with 8+ channels; the rest
+    /// falls through to the direct kernels) against the oracle on the whole conformance suite.
+    func testWinogradConformance() throws {
+        let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
+        var taken = 0
+        for c in OpConformance.cases().filter({ $0.op.hasPrefix("conv2d") }) {
+            let comparison = try c.check(candidate: winograd, reference: oracle)
+            XCTAssert(comparison.passed, "winograd: \(c.op) \(c.shape): \(comparison)")
+        }
+        // The network's 3x3 layers do take the Winograd path (and others do not).
+        for (ci, co, side, k) in [(64, 128, 16, 3), (128, 128, 8, 3), (128, 256, 4, 3), (1, 64, 32, 5), (3, 64, 8, 3)] {
+            let g = ConvGeometry(batch: 2, inChannels: ci, outChannels: co, height: side, width: side, kernel: k)
+            if winograd.winogradShape(g) != nil { taken += 1 }
+        }
+        XCTAssertEqual(taken, 3)
+    }
+
+    /// The network's 3x3 layers through Winograd at batch 1 and an odd batch, with accumulation.
+    func testWinogradNetworkLayersAndOddSizes() throws {
+        let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
+        for (n, ci, co, h, w) in [(1, 64, 128, 16, 16), (3, 128, 128, 8, 8), (5, 128, 256, 4, 4), (2, 9, 17, 7, 5), (1, 8, 8, 1, 3)] {
+            var r = TestRandom(seed: UInt64(n * 7 + ci + co * 3))
+            let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * 9), b = r.uniform(co)
+            let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w)
+            func run(_ backend: CPUBackend) throws -> [[Float]] {
+                let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, 3, 3], f)
+                let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
+                try backend.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: false)
+                let dx = try makeTensor(backend, [n, ci, h, w], old)
+                try backend.conv2dBackwardInput(outputGradient: try makeTensor(backend, [n, co, h, w], dy), filter: filter,
+                                                inputGradient: dx, accumulate: true)
+                return [try backend.download(output), try backend.download(dx)]
+            }
+            let got = try run(winograd), want = try run(oracle)
+            for (i, terms) in [ci * 9, co * 9 + 1].enumerated() {
+                let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4))
+                XCTAssert(c.passed, "N\(n) Ci\(ci) Co\(co) \(h)x\(w) \(i == 0 ? "forward" : "backward-input"): \(c)")
+            }
+        }
+    }
+
     /// Unsupported levels fall back to the portable kernels consistently (packing and compute agree).
     func testUnsupportedLevelFallsBackConsistently() throws {
         let oracle = CPUBackend(convolution: .im2col)

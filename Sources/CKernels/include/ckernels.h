@@ -105,4 +105,25 @@ void gt_conv_backward_filter(int isa, gt_conv_shape shape, const float *input, c
 void gt_conv_reduce_filter(int isa, gt_conv_shape shape, const float *partials, int count, size_t stride,
                            float *filter_gradient, int accumulate, int co_first, int co_end);
 
+// MARK: - Winograd F(2x2, 3x3)
+
+/// 1 when `gt_winograd_*` take `shape`: a 3x3 kernel, and planes up to about 62x62.
+int gt_winograd_supported(gt_conv_shape shape);
+
+/// 2x2 output tiles per image: ceil(H/2) * ceil(W/2).
+int gt_winograd_tiles(gt_conv_shape shape);
+
+/// u[16][Co][Ci] = G g G^T for every filter of `shape` (16 * Co * Ci floats). With `transposed`,
+/// the filters of the input gradient instead: u[16][Ci][Co] from the taps rotated by 180 degrees.
+void gt_winograd_filter(gt_conv_shape shape, const float *filter, int transposed, float *u);
+
+/// v[16][Ci][images * tiles] = B^T d B for images [first, end) of `input` (which points at the
+/// first of `images` images, the columns of v); concurrent calls on disjoint ranges are safe.
+void gt_winograd_input(gt_conv_shape shape, const float *input, int images, int first, int end, float *v);
+
+/// output images [first, end) = A^T m A from m[16][Co][images * tiles], with the epilogue of
+/// `gt_conv_forward` (bias, ReLU, accumulate); `output` points at the first of `images` images.
+void gt_winograd_output(gt_conv_shape shape, const float *m, int images, int first, int end, const float *bias,
+                        int relu, int accumulate, float *output);
+
 #endif

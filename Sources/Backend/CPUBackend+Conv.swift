@@ -150,15 +150,26 @@ extension CPUBackend {
         Parallel.forEachChunk(c, minimumChunk: max(1, 8192 / max(n * hw, 1))) { channels in
             for ch in channels {
                 var sum: Float = accumulate ? db[ch] : 0
-                for i in 0..<n {
-                    let p = dy + (i * c + ch) * hw
-                    var s: Float = 0
-                    for k in 0..<hw { s += p[k] }
-                    sum += s
-                }
+                for i in 0..<n { sum += Self.planeSum(dy + (i * c + ch) * hw, count: hw) }
                 db[ch] = sum
             }
         }
+    }
+
+    /// The sum of `count` floats with eight lanes of partial sums: a single running sum is one
+    /// long chain of dependent adds that the compiler may not reorder (conv1's bias gradient took
+    /// as long as its whole filter gradient).
+    @inline(__always)
+    static func planeSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var lanes = SIMD8<Float>(repeating: 0), k = 0
+        while k + 8 <= count {
+            lanes += raw.loadUnaligned(fromByteOffset: k * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+            k += 8
+        }
+        var sum = lanes.sum()
+        while k < count { sum += p[k]; k += 1 }
+        return sum
     }
 
     // MARK: Pooling

@@ -12,7 +12,7 @@ extension BenchmarkReport {
             commit:  \(commit)
             date:    \(date)
             method:  \(method)
-            fp32 peak: \(String(format: "%.1f", peak.gflops)) GFLOP/s measured (\(peak.instructionSet) FMA loop on \(peak.threads) threads, best of \(peak.samples); median \(String(format: "%.1f", peak.gflopsMedian)))
+            fp32 peak: \(String(format: "%.1f", peak.gflops)) GFLOP/s measured (\(peak.instructionSet) multiply-add loop on \(peak.threads) threads, best of \(peak.samples); median \(String(format: "%.1f", peak.gflopsMedian)))
 
             CSV parsing: \(String(format: "%.1f", csvMBPerS)) MB/s (\(csvBytes) bytes, median)
 

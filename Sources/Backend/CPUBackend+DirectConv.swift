@@ -19,6 +19,14 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
         ProcessInfo.processInfo.environment["GPU_TRAIN_CPU_CONV"].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
     }
 
+    /// Direct kernels only for reductions of at least this many terms (Ci*K*K forward and for the
+    /// filter gradient, Co*K*K for the input gradient). Below it, fixed costs per output (the
+    /// scatter of a register tile into NCHW, the transposed copy of dy) outweigh the arithmetic:
+    /// conv1 (Ci 1, 5x5: 25 terms) ran at 31% of one core's peak direct against 40-50% through
+    /// im2col + SGEMM, while the 3x3 layers with 64+ channels ran 10-20% faster direct (thread CPU
+    /// time, single thread, on a loaded 2-vCPU EPYC: see docs/BENCHMARKS.md).
+    static let directMinimumReduction = 64
+
     /// The highest instruction-set level this CPU runs (GT_ISA_*).
     static var bestISA: Int32 { gt_best_isa() }
 
@@ -32,10 +40,11 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
 // partials, `columns` the per-thread scratch; the im2col path uses the same two buffers, and a
 // direct convolution needs far less of them (no K*K copies of the input).
 extension CPUBackend {
-    /// The C shape of `g`, or nil when the direct kernels should not take it: the C code indexes
-    /// one image's planes with 32-bit ints, so sizes beyond that go to im2col.
-    func directShape(_ g: ConvGeometry) -> gt_conv_shape? {
-        guard convolution != .im2col else { return nil }
+    /// The C shape of `g`, or nil when the direct kernels should not take it: a reduction of
+    /// `reduction` terms is too short (`directMinimumReduction`), or sizes exceed what the C code
+    /// indexes with 32-bit ints within an image.
+    func directShape(_ g: ConvGeometry, reduction: Int) -> gt_conv_shape? {
+        guard convolution != .im2col, reduction >= directMinimumReduction else { return nil }
         let pad = g.pad, padded = (g.height + 2 * pad) * (g.width + 2 * pad)
         let widest = max(g.inChannels, g.outChannels) + 32
         let (perImage, overflow) = widest.multipliedReportingOverflow(by: max(padded, g.pixels))
@@ -65,7 +74,7 @@ extension CPUBackend {
     /// conv2dForward on the direct path; false when the shape is not taken (im2col runs instead).
     func directConv2dForward(_ g: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, relu: Bool) throws -> Bool {
-        guard let shape = directShape(g) else { return false }
+        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
         let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(convolutionISA, shape))
         gt_conv_pack_filter(convolutionISA, shape, filter, packed)
         try directForward(shape, batch: g.batch, packed: packed, bias: bias, relu: relu, accumulate: false,
@@ -77,7 +86,7 @@ extension CPUBackend {
     /// filter transposed and rotated by 180 degrees, reading dy and writing (or adding to) dx.
     func directConv2dBackwardInput(_ g: ConvGeometry, outputGradient: UnsafePointer<Float>, filter: UnsafePointer<Float>,
                                    inputGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
-        guard let shape = directShape(g) else { return false }
+        guard let shape = directShape(g, reduction: g.outChannels * g.kernel * g.kernel) else { return false }
         let transposedShape = gt_conv_transposed_shape(shape)
         let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(convolutionISA, transposedShape))
         gt_conv_pack_filter_transposed(convolutionISA, shape, filter, packed)
@@ -90,7 +99,7 @@ extension CPUBackend {
     /// a reduction split over output channels.
     func directConv2dBackwardFilter(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                     filterGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
-        guard let shape = directShape(g) else { return false }
+        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
         let isa = convolutionISA
         let chunks = Parallel.chunkCount(g.batch, minimumChunk: Self.minimumImagesPerChunk)
         let perChunkImages = (g.batch + chunks - 1) / chunks

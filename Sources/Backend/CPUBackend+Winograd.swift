@@ -15,7 +15,7 @@ extension CPUBackend {
     /// The C shape when the Winograd path takes `g`, else nil.
     func winogradShape(_ g: ConvGeometry) -> gt_conv_shape? {
         guard convolution == .winograd, g.kernel == 3, min(g.inChannels, g.outChannels) >= Self.winogradMinimumChannels,
-              let shape = directShape(g), gt_winograd_supported(shape) != 0 else { return nil }
+              let shape = directShape(g, reduction: .max), gt_winograd_supported(shape) != 0 else { return nil }
         return shape
     }
 

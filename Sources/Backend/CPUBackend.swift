@@ -52,6 +52,8 @@ public final class CPUBackend: Backend {
     /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
     public let convolution: CPUConvolution
     let convolutionISA: Int32
+    /// Shapes whose reduction (Ci*K*K, or Co*K*K for the input gradient) is shorter go to im2col.
+    let directMinimumReduction: Int
 
     /// OpenBLAS runs single-threaded inside each call and gpu-train splits every large GEMM
     /// across its own threads. OpenBLAS's own pool spins for a while after each call (up to
@@ -61,13 +63,16 @@ public final class CPUBackend: Backend {
         Self.configureBLAS
         self.convolution = convolution
         convolutionISA = CPUConvolution.bestISA
+        directMinimumReduction = CPUConvolution.directMinimumReduction
     }
 
-    /// A backend whose direct convolutions run at instruction-set level `isa` (tests of each level).
+    /// A backend whose direct convolutions run at instruction-set level `isa` for every shape
+    /// (tests of each level, including the shapes the default sends to im2col).
     init(convolution: CPUConvolution, isa: Int32) {
         Self.configureBLAS
         self.convolution = convolution
         convolutionISA = isa
+        directMinimumReduction = 0
     }
 
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()

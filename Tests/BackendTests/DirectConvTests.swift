@@ -111,6 +111,19 @@ final class DirectConvTests: XCTestCase {
         XCTAssertEqual(gt_conv_channel_block(99), gt_conv_channel_block(Int32(GT_ISA_PORTABLE)))
     }
 
+    /// By default, conv1 (Ci 1, 5x5: a 25-term reduction) goes to im2col; the 3x3 layers with 64+
+    /// channels run direct; the input gradient counts Co*K*K terms.
+    func testShortReductionsGoToIm2col() {
+        let backend = CPUBackend(convolution: .direct)
+        let conv1 = ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 32, width: 32, kernel: 5)
+        let conv2 = ConvGeometry(batch: 4, inChannels: 64, outChannels: 128, height: 16, width: 16, kernel: 3)
+        XCTAssertNil(backend.directShape(conv1, reduction: conv1.patchSize))
+        XCTAssertNotNil(backend.directShape(conv1, reduction: 64 * 25))
+        XCTAssertNotNil(backend.directShape(conv2, reduction: conv2.patchSize))
+        XCTAssertNil(CPUBackend(convolution: .im2col).directShape(conv2, reduction: conv2.patchSize))
+        XCTAssertNotNil(CPUBackend(convolution: .direct, isa: 0).directShape(conv1, reduction: 1))
+    }
+
     func testAlgorithmChoiceAndDescription() {
         XCTAssertEqual(CPUBackend(convolution: .im2col).convolution, .im2col)
         XCTAssertTrue(CPUBackend(convolution: .direct).deviceDescription.contains("direct"))

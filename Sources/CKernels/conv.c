@@ -108,9 +108,69 @@ static void gt_conv_store_tile(const float *tile, int block, int rb, const int *
     }
 }
 
+#ifdef GT_X86
+// The same epilogue with the tile transposed in registers, 8 pixels x 8 channels at a time, for
+// pixels that are consecutive in memory (one image: the usual case). The scalar version spends
+// about as long per output as 4 FMAs, which was a quarter of a 64-channel 3x3 layer's time.
+// Used by the AVX2 and AVX-512 kernels (AVX-512F implies AVX2 and FMA); the tile must have room
+// for whole groups of 8 pixels (GT_TILE_FLOATS), whose extra rows are ignored.
+__attribute__((target("avx2,fma")))
+static void gt_conv_store_tile_avx2(const float *tile, int block, int rb, const int *ooff, float *out, int co0,
+                                    int nco, int pixels, const float *bias, int relu, int accumulate) {
+    if (ooff[rb - 1] - ooff[0] != rb - 1) {
+        gt_conv_store_tile(tile, block, rb, ooff, out, co0, nco, pixels, bias, relu, accumulate);
+        return;
+    }
+    const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int p0 = 0; p0 < rb; p0 += 8) {
+        const int np = rb - p0 < 8 ? rb - p0 : 8;
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(np), lane_index);
+        for (int c0 = 0; c0 < nco; c0 += 8) {
+            const float *t = tile + (size_t)p0 * block + c0;
+            const __m256 r0 = _mm256_loadu_ps(t), r1 = _mm256_loadu_ps(t + block), r2 = _mm256_loadu_ps(t + 2 * block),
+                         r3 = _mm256_loadu_ps(t + 3 * block), r4 = _mm256_loadu_ps(t + 4 * block),
+                         r5 = _mm256_loadu_ps(t + 5 * block), r6 = _mm256_loadu_ps(t + 6 * block),
+                         r7 = _mm256_loadu_ps(t + 7 * block);
+            const __m256 a0 = _mm256_unpacklo_ps(r0, r1), a1 = _mm256_unpackhi_ps(r0, r1);
+            const __m256 a2 = _mm256_unpacklo_ps(r2, r3), a3 = _mm256_unpackhi_ps(r2, r3);
+            const __m256 a4 = _mm256_unpacklo_ps(r4, r5), a5 = _mm256_unpackhi_ps(r4, r5);
+            const __m256 a6 = _mm256_unpacklo_ps(r6, r7), a7 = _mm256_unpackhi_ps(r6, r7);
+            const __m256 b0 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 b1 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 b2 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 b3 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 b4 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 b5 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 b6 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 b7 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 column[8];
+            column[0] = _mm256_permute2f128_ps(b0, b4, 0x20);
+            column[1] = _mm256_permute2f128_ps(b1, b5, 0x20);
+            column[2] = _mm256_permute2f128_ps(b2, b6, 0x20);
+            column[3] = _mm256_permute2f128_ps(b3, b7, 0x20);
+            column[4] = _mm256_permute2f128_ps(b0, b4, 0x31);
+            column[5] = _mm256_permute2f128_ps(b1, b5, 0x31);
+            column[6] = _mm256_permute2f128_ps(b2, b6, 0x31);
+            column[7] = _mm256_permute2f128_ps(b3, b7, 0x31);
+            const int nc = nco - c0 < 8 ? nco - c0 : 8;
+            for (int k = 0; k < nc; k++) {
+                const int co = co0 + c0 + k;
+                float *o = out + (size_t)co * pixels + ooff[p0];
+                __m256 v = column[k];
+                if (bias) v = _mm256_add_ps(v, _mm256_set1_ps(bias[co]));
+                if (relu) v = _mm256_max_ps(v, zero);
+                if (accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(o, mask));
+                _mm256_maskstore_ps(o, mask, v);
+            }
+        }
+    }
+}
+#endif
+
 // MARK: - The kernels, once per level
 
-#define GT_TILE_FLOATS (12 * 32) // the largest RB_PIX x block
+#define GT_TILE_FLOATS (16 * 32) // the largest RB_PIX x block, rounded up to whole groups of 8 pixels
 
 // Portable: the compiler's generic vectors (GCC and Clang), loaded with memcpy (no alignment).
 typedef float gt_v4 __attribute__((vector_size(16)));
@@ -128,6 +188,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define RB_PIX 4
 #define RB_TAP 4
+#define GT_STORE_TILE gt_conv_store_tile
 #include "conv_template.h"
 #undef GT_NAME
 #undef GT_FN
@@ -140,6 +201,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VFMA
 #undef RB_PIX
 #undef RB_TAP
+#undef GT_STORE_TILE
 
 #ifdef GT_X86
 #define GT_NAME(x) x##_avx2
@@ -153,6 +215,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define RB_PIX 6
 #define RB_TAP 6
+#define GT_STORE_TILE gt_conv_store_tile_avx2
 #include "conv_template.h"
 #undef GT_NAME
 #undef GT_FN
@@ -165,6 +228,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VFMA
 #undef RB_PIX
 #undef RB_TAP
+#undef GT_STORE_TILE
 
 #define GT_NAME(x) x##_avx512
 #define GT_FN __attribute__((target("avx512f")))
@@ -177,6 +241,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define RB_PIX 12
 #define RB_TAP 12
+#define GT_STORE_TILE gt_conv_store_tile_avx2
 #include "conv_template.h"
 #undef GT_NAME
 #undef GT_FN
@@ -189,6 +254,7 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VFMA
 #undef RB_PIX
 #undef RB_TAP
+#undef GT_STORE_TILE
 #endif
 
 // MARK: - Entry points

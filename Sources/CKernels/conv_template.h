@@ -3,7 +3,8 @@
 //   GT_NAME(x)   x with the level's suffix          GT_FN       the level's target attribute
 //   VEC, VL      the vector type and its lanes      VZERO() VLOAD(p) VSTORE(p, v) VBCAST(p) VFMA(a, b, c)
 //   RB_PIX       output pixels per forward register block (x 2 vectors of output channels)
-//   RB_TAP       filter taps per backward-filter register block (x 2 vectors of output channels)
+//   RB_TAP       (input channel, tap) pairs per backward-filter register block (x 2 vectors of output channels)
+//   GT_STORE_TILE the epilogue that writes a register tile to NCHW (scalar, or transposed in registers)
 // Both blocks are sized so that the accumulators plus two weight vectors and one broadcast fill
 // the register file without spilling (AVX2: 16 registers, 6 x 2 accumulators; AVX-512: 32
 // registers, 12 x 2), as oneDNN's and XNNPACK's microkernels do. Blocks are specialised for each
@@ -20,9 +21,11 @@
 
 // Forward register block: `rb` output pixels (their padded-input offsets in xoff) x B output
 // channels, summed over every input channel and tap; the sums go to tile[rb][B].
+// k3: a 3x3 kernel, unrolled so that the taps' offsets fold into addressing displacements
+// (no offset table loads); `wpad` is the padded width.
 static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
-    const int rb, const float *xpad, const int *xoff, const int *tapoff, int taps, int cin, int plane,
-    const float *w, float *tile) {
+    const int rb, const int k3, const float *xpad, const int *xoff, const int *tapoff, int taps, int cin, int plane,
+    int wpad, const float *w, float *tile) {
     const float *src[RB_PIX];
     VEC acc0[RB_PIX], acc1[RB_PIX];
     for (int r = 0; r < rb; r++) {
@@ -32,6 +35,21 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
     }
     for (int ci = 0; ci < cin; ci++) {
         const int base = ci * plane;
+        if (k3) {
+            for (int ky = 0; ky < 3; ky++) {
+                const int row = base + ky * wpad;
+                for (int kx = 0; kx < 3; kx++) {
+                    const VEC w0 = VLOAD(w + kx * VB), w1 = VLOAD(w + kx * VB + VL);
+                    for (int r = 0; r < rb; r++) {
+                        const VEC b = VBCAST(src[r] + row + kx);
+                        acc0[r] = VFMA(b, w0, acc0[r]);
+                        acc1[r] = VFMA(b, w1, acc1[r]);
+                    }
+                }
+                w += 3 * VB;
+            }
+            continue;
+        }
         for (int t = 0; t < taps; t++) {
             const int k = base + tapoff[t];
             const VEC w0 = VLOAD(w), w1 = VLOAD(w + VL);
@@ -50,10 +68,13 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
 }
 
 #define GT_FORWARD_CASE(n) \
-    case n: GT_NAME(forward_block)((n) <= RB_PIX ? (n) : RB_PIX, xpad, xoff, tapoff, taps, cin, plane, w, tile); break;
+    case n: \
+        if (k3) GT_NAME(forward_block)((n) <= RB_PIX ? (n) : RB_PIX, 1, xpad, xoff, tapoff, 9, cin, plane, wpad, w, tile); \
+        else GT_NAME(forward_block)((n) <= RB_PIX ? (n) : RB_PIX, 0, xpad, xoff, tapoff, taps, cin, plane, wpad, w, tile); \
+        break;
 
-static GT_FN void GT_NAME(forward_any)(int rb, const float *xpad, const int *xoff, const int *tapoff, int taps,
-                                       int cin, int plane, const float *w, float *tile) {
+static GT_FN void GT_NAME(forward_any)(int rb, int k3, const float *xpad, const int *xoff, const int *tapoff, int taps,
+                                       int cin, int plane, int wpad, const float *w, float *tile) {
     switch (rb) {
         GT_FORWARD_CASE(1) GT_FORWARD_CASE(2) GT_FORWARD_CASE(3) GT_FORWARD_CASE(4)
         GT_FORWARD_CASE(5) GT_FORWARD_CASE(6) GT_FORWARD_CASE(7) GT_FORWARD_CASE(8)
@@ -91,23 +112,25 @@ static GT_FN void GT_NAME(conv_forward)(gt_conv_shape s, const float *packed, co
             for (int b = 0, q = 0; b < blocks; b++) {
                 // Balanced blocks (sizes differ by at most one) rather than full ones and a stub.
                 const int rb = (count - q + (blocks - b) - 1) / (blocks - b);
-                GT_NAME(forward_any)(rb, xpad, xoff + q, tapoff, L.taps, s.in_channels, L.plane, w, tile);
-                gt_conv_store_tile(tile, VB, rb, ooff + q, out, co0, nco, L.pixels, bias, relu, accumulate);
+                GT_NAME(forward_any)(rb, s.kernel == 3, xpad, xoff + q, tapoff, L.taps, s.in_channels, L.plane,
+                                     L.padded_width, w, tile);
+                GT_STORE_TILE(tile, VB, rb, ooff + q, out, co0, nco, L.pixels, bias, relu, accumulate);
                 q += rb;
             }
         }
     }
 }
 
-// Backward-filter register block: `tb` taps x B output channels of one input channel, summed
-// over `count` pixels; accumulates into partial[tb][B].
+// Backward-filter register block: `tb` (input channel, tap) pairs, consecutive in the flattened
+// [Ci][K*K] order of the partial, x B output channels, summed over `count` pixels; accumulates
+// into partial[tb][B]. Flattening lets every block be full (6 or 12 pairs) whatever K is, where
+// blocks of one channel's taps left a 3x3 filter with 5 + 4 (8-10 accumulators on AVX2).
 static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
-    const int tb, const float *xbase, const int *tapoff, const int *xoff, int count, const float *dy,
-    int dy_stride, float *partial) {
-    const float *src[RB_TAP];
+    const int tb, const float *const *src, const int *xoff, int count, const float *dy, int dy_stride, float *partial) {
+    const float *s[RB_TAP];
     VEC acc0[RB_TAP], acc1[RB_TAP];
     for (int j = 0; j < tb; j++) {
-        src[j] = xbase + tapoff[j];
+        s[j] = src[j];
         acc0[j] = VLOAD(partial + j * VB);
         acc1[j] = VLOAD(partial + j * VB + VL);
     }
@@ -116,7 +139,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
         const VEC d0 = VLOAD(dy), d1 = VLOAD(dy + VL);
         dy += dy_stride;
         for (int j = 0; j < tb; j++) {
-            const VEC b = VBCAST(src[j] + o);
+            const VEC b = VBCAST(s[j] + o);
             acc0[j] = VFMA(b, d0, acc0[j]);
             acc1[j] = VFMA(b, d1, acc1[j]);
         }
@@ -128,10 +151,10 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
 }
 
 #define GT_FILTER_CASE(n) \
-    case n: GT_NAME(filter_block)((n) <= RB_TAP ? (n) : RB_TAP, xbase, tapoff, xoff, count, dy, dy_stride, partial); break;
+    case n: GT_NAME(filter_block)((n) <= RB_TAP ? (n) : RB_TAP, src, xoff, count, dy, dy_stride, partial); break;
 
-static GT_FN void GT_NAME(filter_any)(int tb, const float *xbase, const int *tapoff, const int *xoff, int count,
-                                      const float *dy, int dy_stride, float *partial) {
+static GT_FN void GT_NAME(filter_any)(int tb, const float *const *src, const int *xoff, int count, const float *dy,
+                                      int dy_stride, float *partial) {
     switch (tb) {
         GT_FILTER_CASE(1) GT_FILTER_CASE(2) GT_FILTER_CASE(3) GT_FILTER_CASE(4)
         GT_FILTER_CASE(5) GT_FILTER_CASE(6) GT_FILTER_CASE(7) GT_FILTER_CASE(8)
@@ -151,7 +174,8 @@ static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *in
     int *xoff = (int *)(dyt + gt_round16((size_t)chunk * L.pixels * cop));
     int *tapoff = xoff + gt_round16((size_t)chunk * L.pixels);
     gt_conv_tap_offsets(s, tapoff);
-    const int tap_blocks = (L.taps + RB_TAP - 1) / RB_TAP;
+    const int pairs = s.in_channels * L.taps;
+    const int blocks = (pairs + RB_TAP - 1) / RB_TAP;
     for (int n0 = first; n0 < end; n0 += chunk) {
         const int nc = end - n0 < chunk ? end - n0 : chunk;
         gt_conv_pad_images(s, input + (size_t)n0 * s.in_channels * L.pixels, nc, xpad);
@@ -162,14 +186,16 @@ static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *in
             xoff[q] = i * s.in_channels * L.plane + y * L.padded_width + x;
         }
         for (int cob = 0; cob < L.channel_blocks; cob++) {
-            for (int ci = 0; ci < s.in_channels; ci++) {
-                for (int b = 0, t0 = 0; b < tap_blocks; b++) {
-                    const int tb = (L.taps - t0 + (tap_blocks - b) - 1) / (tap_blocks - b);
-                    float *p = partial + (((size_t)cob * s.in_channels + ci) * L.taps + t0) * VB;
-                    GT_NAME(filter_any)(tb, xpad + (size_t)ci * L.plane, tapoff + t0, xoff, count, dyt + cob * VB,
-                                        cop, p);
-                    t0 += tb;
+            for (int b = 0, e0 = 0; b < blocks; b++) {
+                const int tb = (pairs - e0 + (blocks - b) - 1) / (blocks - b);
+                const float *src[RB_TAP];
+                for (int j = 0; j < tb; j++) {
+                    const int e = e0 + j;
+                    src[j] = xpad + (size_t)(e / L.taps) * L.plane + tapoff[e % L.taps];
                 }
+                float *p = partial + ((size_t)cob * pairs + e0) * VB;
+                GT_NAME(filter_any)(tb, src, xoff, count, dyt + cob * VB, cop, p);
+                e0 += tb;
             }
         }
     }

@@ -14,7 +14,7 @@
 // Layouts (B = 2 VL output channels per block):
 //   packed filter  [ceil(Co/B)][Ci][K*K][B]   (zero beyond Co)
 //   padded input   per image [Ci][H+2p][W+2p], zero border: no edge branches in the kernels
-//   transposed dy  [pixels][ceil(Co/B)*B]     (backward-filter: B output channels per vector load)
+//   transposed dy  [ceil(Co/B)][pixels][B]    (backward-filter: B output channels per vector load)
 //   filter partial [ceil(Co/B)][Ci][K*K][B]
 
 #define VB (2 * VL)
@@ -179,7 +179,8 @@ static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *in
     for (int n0 = first; n0 < end; n0 += chunk) {
         const int nc = end - n0 < chunk ? end - n0 : chunk;
         gt_conv_pad_images(s, input + (size_t)n0 * s.in_channels * L.pixels, nc, xpad);
-        gt_conv_transpose_gradient(s, output_gradient + (size_t)n0 * s.out_channels * L.pixels, nc, cop, dyt);
+        gt_conv_transpose_gradient(s, output_gradient + (size_t)n0 * s.out_channels * L.pixels, nc, VB,
+                                   L.channel_blocks, dyt);
         const int count = nc * L.pixels;
         for (int q = 0; q < count; q++) {
             const int i = q / L.pixels, pix = q % L.pixels, y = pix / s.width, x = pix % s.width;
@@ -194,7 +195,7 @@ static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *in
                     src[j] = xpad + (size_t)(e / L.taps) * L.plane + tapoff[e % L.taps];
                 }
                 float *p = partial + ((size_t)cob * pairs + e0) * VB;
-                GT_NAME(filter_any)(tb, src, xoff, count, dyt + cob * VB, cop, p);
+                GT_NAME(filter_any)(tb, src, xoff, count, dyt + (size_t)cob * count * VB, VB, p);
                 e0 += tb;
             }
         }

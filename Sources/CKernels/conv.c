@@ -174,6 +174,16 @@ static void gt_conv_store_tile_avx2(const float *tile, int block, int rb, const 
 
 // MARK: - The kernels, once per level
 
+// The register blocks' loops over pixels and pairs must be unrolled completely, or their
+// accumulators live in memory: Clang's default threshold left AVX-512's 12 x 2 blocks rolled.
+#if defined(__clang__)
+#define GT_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define GT_UNROLL _Pragma("GCC unroll 16")
+#else
+#define GT_UNROLL
+#endif
+
 #define GT_TILE_FLOATS (16 * 32) // the largest RB_PIX x block, rounded up to whole groups of 8 pixels
 
 // Portable: the compiler's generic vectors (GCC and Clang), loaded with memcpy (no alignment).
@@ -243,7 +253,8 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define RB_PIX 12
+// 10 pixels (20 accumulators): with 12, Clang spilled accumulators in some blocks.
+#define RB_PIX 10
 #define RB_TAP 12
 #define GT_STORE_TILE gt_conv_store_tile_avx2
 #include "conv_template.h"

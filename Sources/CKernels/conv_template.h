@@ -7,7 +7,7 @@
 //   GT_STORE_TILE the epilogue that writes a register tile to NCHW (scalar, or transposed in registers)
 // Both blocks are sized so that the accumulators plus two weight vectors and one broadcast fill
 // the register file without spilling (AVX2: 16 registers, 6 x 2 accumulators; AVX-512: 32
-// registers, 12 x 2), as oneDNN's and XNNPACK's microkernels do. Blocks are specialised for each
+// registers, 10 x 2 forward, 12 x 2 backward-filter), as oneDNN's and XNNPACK's microkernels do. Blocks are specialised for each
 // size up to the maximum (a switch of constant calls), so a short last block keeps its
 // accumulators in registers too.
 //
@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
     int wpad, const float *w, float *tile) {
     const float *src[RB_PIX];
     VEC acc0[RB_PIX], acc1[RB_PIX];
-    for (int r = 0; r < rb; r++) {
+    GT_UNROLL for (int r = 0; r < rb; r++) {
         src[r] = xpad + xoff[r];
         acc0[r] = VZERO();
         acc1[r] = VZERO();
@@ -38,9 +38,9 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
         if (k3) {
             for (int ky = 0; ky < 3; ky++) {
                 const int row = base + ky * wpad;
-                for (int kx = 0; kx < 3; kx++) {
+                GT_UNROLL for (int kx = 0; kx < 3; kx++) {
                     const VEC w0 = VLOAD(w + kx * VB), w1 = VLOAD(w + kx * VB + VL);
-                    for (int r = 0; r < rb; r++) {
+                    GT_UNROLL for (int r = 0; r < rb; r++) {
                         const VEC b = VBCAST(src[r] + row + kx);
                         acc0[r] = VFMA(b, w0, acc0[r]);
                         acc1[r] = VFMA(b, w1, acc1[r]);
@@ -54,14 +54,14 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
             const int k = base + tapoff[t];
             const VEC w0 = VLOAD(w), w1 = VLOAD(w + VL);
             w += VB;
-            for (int r = 0; r < rb; r++) {
+            GT_UNROLL for (int r = 0; r < rb; r++) {
                 const VEC b = VBCAST(src[r] + k);
                 acc0[r] = VFMA(b, w0, acc0[r]);
                 acc1[r] = VFMA(b, w1, acc1[r]);
             }
         }
     }
-    for (int r = 0; r < rb; r++) {
+    GT_UNROLL for (int r = 0; r < rb; r++) {
         VSTORE(tile + r * VB, acc0[r]);
         VSTORE(tile + r * VB + VL, acc1[r]);
     }
@@ -129,7 +129,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
     const int tb, const float *const *src, const int *xoff, int count, const float *dy, int dy_stride, float *partial) {
     const float *s[RB_TAP];
     VEC acc0[RB_TAP], acc1[RB_TAP];
-    for (int j = 0; j < tb; j++) {
+    GT_UNROLL for (int j = 0; j < tb; j++) {
         s[j] = src[j];
         acc0[j] = VLOAD(partial + j * VB);
         acc1[j] = VLOAD(partial + j * VB + VL);
@@ -138,13 +138,13 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
         const int o = xoff[q];
         const VEC d0 = VLOAD(dy), d1 = VLOAD(dy + VL);
         dy += dy_stride;
-        for (int j = 0; j < tb; j++) {
+        GT_UNROLL for (int j = 0; j < tb; j++) {
             const VEC b = VBCAST(s[j] + o);
             acc0[j] = VFMA(b, d0, acc0[j]);
             acc1[j] = VFMA(b, d1, acc1[j]);
         }
     }
-    for (int j = 0; j < tb; j++) {
+    GT_UNROLL for (int j = 0; j < tb; j++) {
         VSTORE(partial + j * VB, acc0[j]);
         VSTORE(partial + j * VB + VL, acc1[j]);
     }

@@ -53,6 +53,16 @@ extension CPUBackend {
                              height: Int32(g.height), width: Int32(g.width), kernel: Int32(g.kernel))
     }
 
+    /// Which path each pass of a convolution of geometry `g` takes on this backend (for `bench`'s
+    /// per-op table): "direct", "winograd" or "im2col".
+    public func convolutionPaths(_ g: ConvGeometry) -> (forward: String, inputGradient: String, filterGradient: String) {
+        let inputTerms = g.outChannels * g.kernel * g.kernel
+        let forward = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        let input = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: inputTerms) != nil ? "direct" : "im2col"
+        let filter = directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        return (forward, input, filter)
+    }
+
     /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.
     private static let minimumImagesPerChunk = 2
 

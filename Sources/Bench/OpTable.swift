@@ -40,12 +40,15 @@ extension Benchmark {
             }
             let g = ConvGeometry(batch: n, inChannels: inC, outChannels: c, height: s, width: s, kernel: k)
             let shape = "N\(n) \(inC)->\(c) \(s)x\(s) k\(k)"
+            // On the CPU backend, say which path each pass took (conv1 stays on im2col).
+            let paths = (backend as? CPUBackend)?.convolutionPaths(g)
+            func tagged(_ path: String?) -> String { path.map { shape + " [\($0)]" } ?? shape }
             let output = try backend.makeTensor([n, c, s, s])
             let outputGradient = try random([n, c, s, s])
             let inputGradient = try backend.makeTensor(layerInput.shape)
             let input = layerInput
             let elements = Double(output.count)
-            try measure("conv_forward+bias+relu", name, shape, flops: g.flops, bytes: nil) {
+            try measure("conv_forward+bias+relu", name, tagged(paths?.forward), flops: g.flops, bytes: nil) {
                 try backend.conv2dForward(input: input, filter: w.value, bias: b.value, output: output, relu: true)
             }
             let scratch = try backend.makeTensor(output.shape)
@@ -53,12 +56,12 @@ extension Benchmark {
                 try backend.reluBackward(output: output, outputGradient: outputGradient, inputGradient: scratch)
             }
             if i > 0 {
-                try measure("conv_backward_input", name, shape, flops: g.flops, bytes: nil) {
+                try measure("conv_backward_input", name, tagged(paths?.inputGradient), flops: g.flops, bytes: nil) {
                     try backend.conv2dBackwardInput(outputGradient: outputGradient, filter: w.value,
                                                     inputGradient: inputGradient, accumulate: false)
                 }
             }
-            try measure("conv_backward_filter", name, shape, flops: g.flops, bytes: nil) {
+            try measure("conv_backward_filter", name, tagged(paths?.filterGradient), flops: g.flops, bytes: nil) {
                 try backend.conv2dBackwardFilter(input: input, outputGradient: outputGradient,
                                                  filterGradient: try w.gradient(), accumulate: false)
             }

@@ -122,6 +122,10 @@ final class DirectConvTests: XCTestCase {
         XCTAssertNotNil(backend.directShape(conv2, reduction: conv2.patchSize))
         XCTAssertNil(CPUBackend(convolution: .im2col).directShape(conv2, reduction: conv2.patchSize))
         XCTAssertNotNil(CPUBackend(convolution: .direct, isa: 0).directShape(conv1, reduction: 1))
+        XCTAssertTrue(backend.convolutionPaths(conv1) == ("im2col", "direct", "im2col"))
+        XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
+        XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "direct"))
+        XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))
     }
 
     func testAlgorithmChoiceAndDescription() {

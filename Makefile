@@ -7,7 +7,7 @@ BIN        := .build/release/gpu-train
 DATA       ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare bench-before-after bench-test clean
+.PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -67,6 +67,13 @@ bench-before-after: build
 	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT)/before-after --baseline before \
 	  --run 'before=$(BEFORE) bench --backend cpu --json {json}' \
 	  --run 'after=$(BIN) bench --backend cpu --json {json}'
+
+# Single-thread rates of the C convolution kernels against im2col + OpenBLAS (thread CPU time).
+CC ?= cc
+bench-kernels:
+	@mkdir -p .build
+	$(CC) -O2 -ISources/CKernels/include bench/conv_kernels.c Sources/CKernels/*.c -lopenblas -lm -o .build/conv_kernels
+	.build/conv_kernels
 
 # The interleaving logic's own tests (standard library only).
 bench-test:

@@ -12,18 +12,28 @@
 // (oneDNN's and XNNPACK's microkernels use 12-24 for the same reason) and fits in 16 registers.
 #define GT_PROBE_CHAINS 12
 
+// Twelve named accumulators rather than an array: GCC kept an array of them in memory (a third
+// of the rate), Clang did not; named ones are registers for both.
+#define GT_PROBE_BODY(FMA, A, B) \
+    a0 = FMA(a0, A, B); a1 = FMA(a1, A, B); a2 = FMA(a2, A, B); a3 = FMA(a3, A, B); \
+    a4 = FMA(a4, A, B); a5 = FMA(a5, A, B); a6 = FMA(a6, A, B); a7 = FMA(a7, A, B); \
+    a8 = FMA(a8, A, B); a9 = FMA(a9, A, B); a10 = FMA(a10, A, B); a11 = FMA(a11, A, B);
+#define GT_PROBE_SUM(ADD) \
+    ADD(ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))), ADD(ADD(a8, a9), ADD(a10, a11)))
+
 #ifdef GT_X86
 __attribute__((target("avx512f")))
 static double probe_avx512(long iterations) {
-    __m512 acc[GT_PROBE_CHAINS];
-    for (int i = 0; i < GT_PROBE_CHAINS; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+    __m512 a0 = _mm512_set1_ps(0.000f), a1 = _mm512_set1_ps(0.001f), a2 = _mm512_set1_ps(0.002f),
+           a3 = _mm512_set1_ps(0.003f), a4 = _mm512_set1_ps(0.004f), a5 = _mm512_set1_ps(0.005f),
+           a6 = _mm512_set1_ps(0.006f), a7 = _mm512_set1_ps(0.007f), a8 = _mm512_set1_ps(0.008f),
+           a9 = _mm512_set1_ps(0.009f), a10 = _mm512_set1_ps(0.010f), a11 = _mm512_set1_ps(0.011f);
     // Multiplier slightly below 1 and a small addend: values stay finite and normal forever.
     const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-6f);
     for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < GT_PROBE_CHAINS; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+        GT_PROBE_BODY(_mm512_fmadd_ps, a, b)
     }
-    __m512 sum = acc[0];
-    for (int i = 1; i < GT_PROBE_CHAINS; i++) sum = _mm512_add_ps(sum, acc[i]);
+    const __m512 sum = GT_PROBE_SUM(_mm512_add_ps);
     float lanes[16];
     _mm512_storeu_ps(lanes, sum);
     return (double)lanes[0] + lanes[15];
@@ -31,14 +41,15 @@ static double probe_avx512(long iterations) {
 
 __attribute__((target("avx2,fma")))
 static double probe_avx2(long iterations) {
-    __m256 acc[GT_PROBE_CHAINS];
-    for (int i = 0; i < GT_PROBE_CHAINS; i++) acc[i] = _mm256_set1_ps((float)i * 1e-3f);
+    __m256 a0 = _mm256_set1_ps(0.000f), a1 = _mm256_set1_ps(0.001f), a2 = _mm256_set1_ps(0.002f),
+           a3 = _mm256_set1_ps(0.003f), a4 = _mm256_set1_ps(0.004f), a5 = _mm256_set1_ps(0.005f),
+           a6 = _mm256_set1_ps(0.006f), a7 = _mm256_set1_ps(0.007f), a8 = _mm256_set1_ps(0.008f),
+           a9 = _mm256_set1_ps(0.009f), a10 = _mm256_set1_ps(0.010f), a11 = _mm256_set1_ps(0.011f);
     const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
     for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < GT_PROBE_CHAINS; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+        GT_PROBE_BODY(_mm256_fmadd_ps, a, b)
     }
-    __m256 sum = acc[0];
-    for (int i = 1; i < GT_PROBE_CHAINS; i++) sum = _mm256_add_ps(sum, acc[i]);
+    const __m256 sum = GT_PROBE_SUM(_mm256_add_ps);
     float lanes[8];
     _mm256_storeu_ps(lanes, sum);
     return (double)lanes[0] + lanes[7];
@@ -47,19 +58,18 @@ static double probe_avx2(long iterations) {
 
 // Portable: 4-wide vectors of the compiler's generic vector extension (SSE2 on any x86-64).
 typedef float gt_probe_v4 __attribute__((vector_size(16)));
+#define GT_V4_FMA(x, m, c) ((x) * (m) + (c))
+#define GT_V4_ADD(x, y) ((x) + (y))
 
 static double probe_portable(long iterations) {
-    gt_probe_v4 acc[GT_PROBE_CHAINS];
-    for (int i = 0; i < GT_PROBE_CHAINS; i++) {
-        float x = (float)i * 1e-3f;
-        acc[i] = (gt_probe_v4){x, x, x, x};
-    }
+    gt_probe_v4 a0 = {0}, a1 = a0 + 0.001f, a2 = a0 + 0.002f, a3 = a0 + 0.003f, a4 = a0 + 0.004f, a5 = a0 + 0.005f,
+                a6 = a0 + 0.006f, a7 = a0 + 0.007f, a8 = a0 + 0.008f, a9 = a0 + 0.009f, a10 = a0 + 0.010f,
+                a11 = a0 + 0.011f;
     const gt_probe_v4 a = {0.999999f, 0.999999f, 0.999999f, 0.999999f}, b = {1e-6f, 1e-6f, 1e-6f, 1e-6f};
     for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < GT_PROBE_CHAINS; i++) acc[i] = acc[i] * a + b;
+        GT_PROBE_BODY(GT_V4_FMA, a, b)
     }
-    gt_probe_v4 sum = acc[0];
-    for (int i = 1; i < GT_PROBE_CHAINS; i++) sum += acc[i];
+    const gt_probe_v4 sum = GT_PROBE_SUM(GT_V4_ADD);
     return (double)sum[0] + sum[3];
 }
 

@@ -180,20 +180,29 @@ extension CPUBackend {
         try Check.shape(op, argmax, output.shape, "argmax")
         let x = try pointer(input, op), y = try pointer(output, op), am = try pointer(argmax, op)
         let h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        // Index arithmetic wraps (&+, &*) instead of trapping: every index is inside a plane the
+        // geometry check has sized, and with -O the checked versions made pooling 1.4-1.8x slower
+        // than the -Ounchecked build (interleaved bench, see docs/BENCHMARKS.md).
         Parallel.forEachChunk(g.planes, minimumChunk: max(1, 16384 / max(h * w, 1))) { planes in
             for plane in planes {
-                let src = x + plane * h * w, dst = y + plane * oh * ow, arg = am + plane * oh * ow
+                let src = x + plane &* (h &* w), dst = y + plane &* (oh &* ow), arg = am + plane &* (oh &* ow)
                 for oy in 0..<oh {
+                    let y0 = oy &* 2
+                    let top = src + y0 &* w
+                    let hasBottom = y0 &+ 1 < h
+                    let bottom = top + w
+                    let out = dst + oy &* ow, where_ = arg + oy &* ow
                     for ox in 0..<ow {
-                        let y0 = 2 * oy, x0 = 2 * ox
-                        var best = src[y0 * w + x0], where_: Float = 0
-                        if x0 + 1 < w, src[y0 * w + x0 + 1] > best { best = src[y0 * w + x0 + 1]; where_ = 1 }
-                        if y0 + 1 < h {
-                            if src[(y0 + 1) * w + x0] > best { best = src[(y0 + 1) * w + x0]; where_ = 2 }
-                            if x0 + 1 < w, src[(y0 + 1) * w + x0 + 1] > best { best = src[(y0 + 1) * w + x0 + 1]; where_ = 3 }
+                        let x0 = ox &* 2
+                        let hasRight = x0 &+ 1 < w
+                        var best = top[x0], index: Float = 0
+                        if hasRight, top[x0 &+ 1] > best { best = top[x0 &+ 1]; index = 1 }
+                        if hasBottom {
+                            if bottom[x0] > best { best = bottom[x0]; index = 2 }
+                            if hasRight, bottom[x0 &+ 1] > best { best = bottom[x0 &+ 1]; index = 3 }
                         }
-                        dst[oy * ow + ox] = best
-                        arg[oy * ow + ox] = where_
+                        out[ox] = best
+                        where_[ox] = index
                     }
                 }
             }
@@ -206,14 +215,16 @@ extension CPUBackend {
         try Check.shape(op, argmax, outputGradient.shape, "argmax")
         let dy = try pointer(outputGradient, op), am = try pointer(argmax, op), dx = try pointer(inputGradient, op)
         let h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        // Wrapping index arithmetic, as in maxPoolForward; argmax values are 0...3 (written by it).
         Parallel.forEachChunk(g.planes, minimumChunk: max(1, 16384 / max(h * w, 1))) { planes in
             for plane in planes {
-                let dst = dx + plane * h * w, src = dy + plane * oh * ow, arg = am + plane * oh * ow
-                dst.update(repeating: 0, count: h * w)
+                let dst = dx + plane &* (h &* w), src = dy + plane &* (oh &* ow), arg = am + plane &* (oh &* ow)
+                dst.update(repeating: 0, count: h &* w)
                 for oy in 0..<oh {
+                    let row = src + oy &* ow, where_ = arg + oy &* ow
                     for ox in 0..<ow {
-                        let k = Int(arg[oy * ow + ox])
-                        dst[(2 * oy + (k >> 1)) * w + 2 * ox + (k & 1)] = src[oy * ow + ox]
+                        let k = Int(where_[ox])
+                        dst[((oy &* 2) &+ (k >> 1)) &* w &+ (ox &* 2) &+ (k & 1)] = row[ox]
                     }
                 }
             }

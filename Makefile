@@ -7,7 +7,7 @@ BIN        := .build/release/gpu-train
 DATA       ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare clean
+.PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -49,14 +49,35 @@ $(BENCH_VENV)/.installed: bench/reference/requirements.txt
 bench: build
 	$(BIN) bench --backend all
 
-# gpu-train bench, then the PyTorch and TensorFlow references, one after another (they share
-# the CPUs, so never in parallel), then one table with ratios.
+# gpu-train bench, PyTorch and TensorFlow in ROUNDS interleaved rounds (never in parallel: they
+# share the CPUs; the order rotates per round), then medians and the ratio to the best reference
+# within each round (bench/interleave.py). The round files stay in BENCH_OUT.
+ROUNDS ?= 3
 bench-compare: build $(BENCH_VENV)/.installed
-	@mkdir -p $(BENCH_OUT)
-	$(BIN) bench --backend all --json $(BENCH_OUT)/gpu-train.json
-	$(BENCH_VENV)/bin/python bench/reference/torch_bench.py --json $(BENCH_OUT)/pytorch.json
-	$(BENCH_VENV)/bin/python bench/reference/tf_bench.py --json $(BENCH_OUT)/tensorflow.json
-	$(PYTHON) bench/compare.py $(BENCH_OUT)/gpu-train.json $(BENCH_OUT)/pytorch.json $(BENCH_OUT)/tensorflow.json
+	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT) \
+	  --run 'gpu-train=$(BIN) bench --backend all --json {json}' \
+	  --run 'pytorch=$(BENCH_VENV)/bin/python bench/reference/torch_bench.py --json {json}' \
+	  --run 'tensorflow=$(BENCH_VENV)/bin/python bench/reference/tf_bench.py --json {json}'
+
+# Two gpu-train binaries, interleaved: make bench-before-after BEFORE=/path/to/old/gpu-train [ROUNDS=5]
+# (build the old one from another checkout with `swift build -c release --scratch-path DIR`).
+BEFORE ?=
+bench-before-after: build
+	@test -x "$(BEFORE)" || { echo "set BEFORE=/path/to/the/old/gpu-train"; exit 2; }
+	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT)/before-after --baseline before \
+	  --run 'before=$(BEFORE) bench --backend cpu --json {json}' \
+	  --run 'after=$(BIN) bench --backend cpu --json {json}'
+
+# Single-thread rates of the C convolution kernels against im2col + OpenBLAS (thread CPU time).
+CC ?= cc
+bench-kernels:
+	@mkdir -p .build
+	$(CC) -O2 -ISources/CKernels/include bench/conv_kernels.c Sources/CKernels/*.c -lopenblas -lm -o .build/conv_kernels
+	.build/conv_kernels
+
+# The interleaving logic's own tests (standard library only).
+bench-test:
+	$(PYTHON) bench/test_interleave.py
 
 clean:
 	rm -rf .build $(OUT)

@@ -30,7 +30,10 @@ let systemLibraries: [Target] = [
 
 // MARK: - Modules
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Release builds use SwiftPM's default -O with whole-module optimisation: bounds and overflow
+// checks stay on (a package with unsafe flags cannot be used as a dependency, and -Ounchecked
+// turned bad sizes into crashes and silent wrong results). The few measured hot loops that
+// need checks off do it locally with unsafe buffer pointers; the heavy arithmetic is in C.
 
 let modules: [Target] = [
     // Dependency-free helpers every module shares: AtomicFile, SeededGenerator, CPUInfo.
@@ -39,13 +42,16 @@ let modules: [Target] = [
     // C kernels with run-time AVX-512 dispatch for what Swift's portable codegen does slowly.
     .target(name: "CKernels", path: "Sources/CKernels"),
     .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels", "CKernels", "Common"],
-            path: "Sources/Backend", swiftSettings: optimize),
-    .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData", swiftSettings: optimize),
+            path: "Sources/Backend"),
+    .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData"),
     .target(name: "Reporting", dependencies: ["Common"], path: "Sources/Reporting"),
     .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
-            path: "Sources/Siamese", swiftSettings: optimize),
+            path: "Sources/Siamese"),
+    // The benchmark harness behind `gpu-train bench`: peak probe, per-op and end-to-end timings, JSON.
+    .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "Siamese", "Reporting"],
+            path: "Sources/Bench"),
     .executableTarget(name: "gpu-train",
-                      dependencies: ["Backend", "FlowData", "Siamese", "Reporting",
+                      dependencies: ["Backend", "Bench", "FlowData", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
 ]
@@ -55,10 +61,12 @@ let modules: [Target] = [
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Backend"], path: "Sources/TestSupport"),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests"),
-    .testTarget(name: "BackendTests", dependencies: ["Backend", "TestSupport"], path: "Tests/BackendTests"),
+    .testTarget(name: "BackendTests", dependencies: ["Backend", "CKernels", "TestSupport"], path: "Tests/BackendTests"),
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],
                 path: "Tests/SiameseTests", exclude: ["Fixtures"]),
+    .testTarget(name: "BenchTests", dependencies: ["Bench", "Backend", "CKernels", "Siamese", "TestSupport"],
+                path: "Tests/BenchTests"),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),
     .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
 ]

@@ -1,8 +1,10 @@
 import Foundation
 
-// Convolution on the CPU: batched im2col + one SGEMM per chunk of images, so that the GEMM
-// is large (M = output channels, N = images x pixels, K = Ci*K*K) rather than one small GEMM
-// per image. The GEMM result [Co, images*pixels] is scattered into NCHW with bias and ReLU fused.
+// Convolution on the CPU. By default the direct C kernels run (CPUBackend+DirectConv.swift);
+// this file is the reference path they are tested against (`CPUConvolution.im2col`): batched
+// im2col + one SGEMM per chunk of images, so that the GEMM is large (M = output channels,
+// N = images x pixels, K = Ci*K*K) rather than one small GEMM per image. The GEMM result
+// [Co, images*pixels] is scattered into NCHW with bias and ReLU fused.
 extension CPUBackend {
     /// col[p, i*HW + y*W + x] = input[i, c, y+ky-pad, x+kx-pad] (0 outside), p = (c*K + ky)*K + kx.
     func im2col(_ g: ConvGeometry, _ input: UnsafePointer<Float>, images: Int, _ col: UnsafeMutablePointer<Float>) {
@@ -77,6 +79,8 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op), y = try pointer(output, op)
+        if try winogradConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
+        if try directConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         let hw = g.pixels
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
@@ -102,6 +106,8 @@ extension CPUBackend {
         let op = "conv2dBackwardInput"
         let g = try ConvGeometry.check(op: op, input: inputGradient.shape, filter: filter.shape, output: outputGradient.shape)
         let dy = try pointer(outputGradient, op), wt = try pointer(filter, op), dx = try pointer(inputGradient, op)
+        if try winogradConv2dBackwardInput(g, outputGradient: dy, filter: wt, inputGradient: dx, accumulate: accumulate) { return }
+        if try directConv2dBackwardInput(g, outputGradient: dy, filter: wt, inputGradient: dx, accumulate: accumulate) { return }
         if !accumulate { dx.update(repeating: 0, count: inputGradient.count) }
         let hw = g.pixels
         for range in g.imageChunks() {
@@ -118,6 +124,7 @@ extension CPUBackend {
         let op = "conv2dBackwardFilter"
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try pointer(input, op), dy = try pointer(outputGradient, op), dw = try pointer(filterGradient, op)
+        if try directConv2dBackwardFilter(g, input: x, outputGradient: dy, filterGradient: dw, accumulate: accumulate) { return }
         let hw = g.pixels
         var first = true
         for range in g.imageChunks() {
@@ -143,15 +150,26 @@ extension CPUBackend {
         Parallel.forEachChunk(c, minimumChunk: max(1, 8192 / max(n * hw, 1))) { channels in
             for ch in channels {
                 var sum: Float = accumulate ? db[ch] : 0
-                for i in 0..<n {
-                    let p = dy + (i * c + ch) * hw
-                    var s: Float = 0
-                    for k in 0..<hw { s += p[k] }
-                    sum += s
-                }
+                for i in 0..<n { sum += Self.planeSum(dy + (i * c + ch) * hw, count: hw) }
                 db[ch] = sum
             }
         }
+    }
+
+    /// The sum of `count` floats with eight lanes of partial sums: a single running sum is one
+    /// long chain of dependent adds that the compiler may not reorder (conv1's bias gradient took
+    /// as long as its whole filter gradient).
+    @inline(__always)
+    static func planeSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var lanes = SIMD8<Float>(repeating: 0), k = 0
+        while k + 8 <= count {
+            lanes += raw.loadUnaligned(fromByteOffset: k * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+            k += 8
+        }
+        var sum = lanes.sum()
+        while k < count { sum += p[k]; k += 1 }
+        return sum
     }
 
     // MARK: Pooling
@@ -162,20 +180,29 @@ extension CPUBackend {
         try Check.shape(op, argmax, output.shape, "argmax")
         let x = try pointer(input, op), y = try pointer(output, op), am = try pointer(argmax, op)
         let h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        // Index arithmetic wraps (&+, &*) instead of trapping: every index is inside a plane the
+        // geometry check has sized, and with -O the checked versions made pooling 1.4-1.8x slower
+        // than the -Ounchecked build (interleaved bench, see docs/BENCHMARKS.md).
         Parallel.forEachChunk(g.planes, minimumChunk: max(1, 16384 / max(h * w, 1))) { planes in
             for plane in planes {
-                let src = x + plane * h * w, dst = y + plane * oh * ow, arg = am + plane * oh * ow
+                let src = x + plane &* (h &* w), dst = y + plane &* (oh &* ow), arg = am + plane &* (oh &* ow)
                 for oy in 0..<oh {
+                    let y0 = oy &* 2
+                    let top = src + y0 &* w
+                    let hasBottom = y0 &+ 1 < h
+                    let bottom = top + w
+                    let out = dst + oy &* ow, where_ = arg + oy &* ow
                     for ox in 0..<ow {
-                        let y0 = 2 * oy, x0 = 2 * ox
-                        var best = src[y0 * w + x0], where_: Float = 0
-                        if x0 + 1 < w, src[y0 * w + x0 + 1] > best { best = src[y0 * w + x0 + 1]; where_ = 1 }
-                        if y0 + 1 < h {
-                            if src[(y0 + 1) * w + x0] > best { best = src[(y0 + 1) * w + x0]; where_ = 2 }
-                            if x0 + 1 < w, src[(y0 + 1) * w + x0 + 1] > best { best = src[(y0 + 1) * w + x0 + 1]; where_ = 3 }
+                        let x0 = ox &* 2
+                        let hasRight = x0 &+ 1 < w
+                        var best = top[x0], index: Float = 0
+                        if hasRight, top[x0 &+ 1] > best { best = top[x0 &+ 1]; index = 1 }
+                        if hasBottom {
+                            if bottom[x0] > best { best = bottom[x0]; index = 2 }
+                            if hasRight, bottom[x0 &+ 1] > best { best = bottom[x0 &+ 1]; index = 3 }
                         }
-                        dst[oy * ow + ox] = best
-                        arg[oy * ow + ox] = where_
+                        out[ox] = best
+                        where_[ox] = index
                     }
                 }
             }
@@ -188,14 +215,16 @@ extension CPUBackend {
         try Check.shape(op, argmax, outputGradient.shape, "argmax")
         let dy = try pointer(outputGradient, op), am = try pointer(argmax, op), dx = try pointer(inputGradient, op)
         let h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        // Wrapping index arithmetic, as in maxPoolForward; argmax values are 0...3 (written by it).
         Parallel.forEachChunk(g.planes, minimumChunk: max(1, 16384 / max(h * w, 1))) { planes in
             for plane in planes {
-                let dst = dx + plane * h * w, src = dy + plane * oh * ow, arg = am + plane * oh * ow
-                dst.update(repeating: 0, count: h * w)
+                let dst = dx + plane &* (h &* w), src = dy + plane &* (oh &* ow), arg = am + plane &* (oh &* ow)
+                dst.update(repeating: 0, count: h &* w)
                 for oy in 0..<oh {
+                    let row = src + oy &* ow, where_ = arg + oy &* ow
                     for ox in 0..<ow {
-                        let k = Int(arg[oy * ow + ox])
-                        dst[(2 * oy + (k >> 1)) * w + 2 * ox + (k & 1)] = src[oy * ow + ox]
+                        let k = Int(where_[ox])
+                        dst[((oy &* 2) &+ (k >> 1)) &* w &+ (ox &* 2) &+ (k & 1)] = row[ox]
                     }
                 }
             }

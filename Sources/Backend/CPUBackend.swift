@@ -39,20 +39,40 @@ final class Workspace {
     }
 }
 
-/// The CPU backend: OpenBLAS SGEMM for convolutions and dense layers, Swift loops for the
-/// rest. It is also the oracle that the OpenCL backend is tested against.
+/// The CPU backend: direct convolutions in C (im2col + OpenBLAS SGEMM as their oracle), OpenBLAS
+/// for dense layers, Swift loops for the rest. It is also the oracle that the OpenCL backend is
+/// tested against.
 public final class CPUBackend: Backend {
     public let name = "cpu"
 
     let columns = Workspace()
     let transposed = Workspace()
+    /// Winograd-transformed filters (CPUBackend+Winograd.swift).
+    let winogradFilter = Workspace()
+    /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
+    public let convolution: CPUConvolution
+    let convolutionISA: Int32
+    /// Shapes whose reduction (Ci*K*K, or Co*K*K for the input gradient) is shorter go to im2col.
+    let directMinimumReduction: Int
 
     /// OpenBLAS runs single-threaded inside each call and gpu-train splits every large GEMM
     /// across its own threads. OpenBLAS's own pool spins for a while after each call (up to
     /// 2^28 cycles by default), and on a small machine those spinning threads took the cores
     /// that the next op (Adam, im2col, ReLU) needed: a batch-5 training step ran 40% slower.
-    public init() {
+    public init(convolution: CPUConvolution = .fromEnvironment) {
         Self.configureBLAS
+        self.convolution = convolution
+        convolutionISA = CPUConvolution.bestISA
+        directMinimumReduction = CPUConvolution.directMinimumReduction
+    }
+
+    /// A backend whose direct convolutions run at instruction-set level `isa` for every shape
+    /// (tests of each level, including the shapes the default sends to im2col).
+    init(convolution: CPUConvolution, isa: Int32) {
+        Self.configureBLAS
+        self.convolution = convolution
+        convolutionISA = isa
+        directMinimumReduction = 0
     }
 
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
@@ -64,7 +84,10 @@ public final class CPUBackend: Backend {
         return "OpenBLAS \(config) (core \(core)), single-threaded calls split over \(Parallel.workers) threads"
     }
 
-    public var deviceDescription: String { "host CPU, \(Self.blasDescription)" }
+    public var deviceDescription: String {
+        let conv = convolution == .direct ? "direct (\(CPUConvolution.isaName(convolutionISA)))" : "im2col + SGEMM"
+        return "host CPU, convolutions \(conv), \(Self.blasDescription)"
+    }
 
     // MARK: Memory
 

@@ -20,6 +20,38 @@ int gt_has_avx512(void) {
 #endif
 }
 
+int gt_isa_supported(int isa) {
+    switch (isa) {
+    case GT_ISA_PORTABLE: return 1;
+#ifdef GT_X86
+    case GT_ISA_AVX2: {
+        static int cached = -1;
+        if (cached < 0) {
+            __builtin_cpu_init();
+            cached = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+        }
+        return cached;
+    }
+    case GT_ISA_AVX512: return gt_has_avx512();
+#endif
+    default: return 0;
+    }
+}
+
+int gt_best_isa(void) {
+    if (gt_isa_supported(GT_ISA_AVX512)) return GT_ISA_AVX512;
+    if (gt_isa_supported(GT_ISA_AVX2)) return GT_ISA_AVX2;
+    return GT_ISA_PORTABLE;
+}
+
+const char *gt_isa_name(int isa) {
+    switch (isa) {
+    case GT_ISA_AVX512: return "AVX-512";
+    case GT_ISA_AVX2: return "AVX2+FMA";
+    default: return "portable";
+    }
+}
+
 // The same arithmetic in both versions, with explicit fused multiply-adds, so that a machine
 // gives the same result whichever path it takes for the tail.
 static void adam_portable(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
@@ -52,6 +84,24 @@ static void adam_avx512(float *p, const float *g, float *m, float *v, size_t n, 
     }
     adam_portable(p + i, g + i, m + i, v + i, n - i, b1, b2, omb1, omb2, step, eps);
 }
+
+__attribute__((target("avx2,fma")))
+static void adam_avx2(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
+                      float omb1, float omb2, float step, float eps) {
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), vomb1 = _mm256_set1_ps(omb1);
+    const __m256 vomb2 = _mm256_set1_ps(omb2), vstep = _mm256_set1_ps(step), veps = _mm256_set1_ps(eps);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + i), _mm256_mul_ps(vomb1, gi));
+        __m256 vi = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + i), _mm256_mul_ps(_mm256_mul_ps(vomb2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 update = _mm256_div_ps(_mm256_mul_ps(vstep, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), veps));
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), update));
+    }
+    adam_portable(p + i, g + i, m + i, v + i, n - i, b1, b2, omb1, omb2, step, eps);
+}
 #endif
 
 void gt_adam_update(float *p, const float *g, float *m, float *v, size_t n, float beta1, float beta2,
@@ -59,6 +109,10 @@ void gt_adam_update(float *p, const float *g, float *m, float *v, size_t n, floa
 #ifdef GT_X86
     if (gt_has_avx512()) {
         adam_avx512(p, g, m, v, n, beta1, beta2, one_minus_beta1, one_minus_beta2, step, eps);
+        return;
+    }
+    if (gt_isa_supported(GT_ISA_AVX2)) {
+        adam_avx2(p, g, m, v, n, beta1, beta2, one_minus_beta1, one_minus_beta2, step, eps);
         return;
     }
 #endif

@@ -13,7 +13,8 @@ func openCLOrSkip(tuning: OpenCLTuning? = nil) throws -> OpenCLBackend {
 /// Runs `cases` on `candidate` and the CPU oracle and fails once per mismatching case.
 func checkConformance(_ cases: [ConformanceCase], candidate: Backend, label: String,
                       file: StaticString = #filePath, line: UInt = #line) {
-    let reference = CPUBackend()
+    // The im2col + SGEMM path: the oracle the CPU's own direct kernels are tested against too.
+    let reference = CPUBackend(convolution: .im2col)
     for c in cases {
         do {
             let comparison = try c.check(candidate: candidate, reference: reference)

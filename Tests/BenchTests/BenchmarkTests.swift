@@ -1,15 +1,22 @@
 import Backend
 import Foundation
+import Bench
+import CKernels
 import Siamese
 import XCTest
 
-/// `gpu-train bench`'s library in quick mode: the JSON schema of issue 7 and sane numbers (no speed asserted).
+/// `gpu-train bench`'s library in quick mode: the JSON schema of issue 7 (plus the measured peak
+/// of issue 14) and sane numbers (no speed asserted).
 final class BenchmarkTests: XCTestCase {
     func testQuickCPURunWritesTheSchemaWithPositiveFiniteNumbers() throws {
         let report = try Benchmark.report(backends: [CPUBackend()], settings: .quick(repeats: 5))
         let object = try JSONSerialization.jsonObject(with: report.json())
         let root = try XCTUnwrap(object as? [String: Any])
-        for key in ["machine", "commit", "csv_mb_per_s", "backends"] { XCTAssertNotNil(root[key], "missing \(key)") }
+        for key in ["machine", "commit", "csv_mb_per_s", "backends", "peak"] { XCTAssertNotNil(root[key], "missing \(key)") }
+        let peak = try XCTUnwrap(root["peak"] as? [String: Any])
+        assertPositive(peak["gflops"], "peak.gflops")
+        XCTAssertFalse(try XCTUnwrap(peak["instruction_set"] as? String).isEmpty)
+        XCTAssertEqual(peak["threads"] as? Int, ProcessInfo.processInfo.activeProcessorCount)
         XCTAssertFalse(try XCTUnwrap(root["machine"] as? String).isEmpty)
         XCTAssertFalse(try XCTUnwrap(root["commit"] as? String).isEmpty)
         assertPositive(root["csv_mb_per_s"], "csv_mb_per_s")
@@ -34,9 +41,15 @@ final class BenchmarkTests: XCTestCase {
             let name = "\(row["op"] ?? "?") \(row["layer"] ?? "?")"
             for key in ["op", "layer", "ms", "gflops"] { XCTAssertTrue(row.keys.contains(key), "\(name): missing \(key)") }
             assertPositive(row["ms"], "\(name) ms")
-            // gflops is null exactly for the memory-bound rows, which report GB/s instead.
-            if row["gflops"] is NSNull { assertPositive(row["gb_per_s"], "\(name) gb_per_s") } else {
+            // gflops (and its share of the peak) is null exactly for the memory-bound rows, which report GB/s instead.
+            if row["gflops"] is NSNull {
+                assertPositive(row["gb_per_s"], "\(name) gb_per_s")
+                XCTAssertTrue(row["percent_of_peak"] is NSNull, "\(name): a memory-bound row has no share of the peak")
+            } else {
                 assertPositive(row["gflops"], "\(name) gflops")
+                let gflops = try XCTUnwrap((row["gflops"] as? NSNumber)?.doubleValue)
+                let percent = try XCTUnwrap((row["percent_of_peak"] as? NSNumber)?.doubleValue, "\(name) percent_of_peak")
+                XCTAssertEqual(percent, 100 * gflops / report.peak.gflops, accuracy: 1e-9 * percent, name)
             }
         }
         let names = Set(ops.map { "\($0["op"] ?? "") \($0["layer"] ?? "")" })
@@ -46,6 +59,9 @@ final class BenchmarkTests: XCTestCase {
         }
         XCTAssertFalse(names.contains("conv_backward_input conv1"), "conv1 needs no input gradient")
         XCTAssertTrue(report.text.contains("backend cpu"))
+        XCTAssertTrue(report.text.contains("fp32 peak"))
+        let inference = try XCTUnwrap(cpu["inference"] as? [String: Any])
+        assertPositive(inference["percent_of_peak"], "inference percent_of_peak")
     }
 
     func testOpenCLProfilingEventsReportDeviceTimeOnlyWhenAskedFor() throws {
@@ -64,6 +80,22 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertFalse(plain.isProfiling)
         try plain.fill(try plain.makeTensor([16]), with: 1)
         XCTAssertEqual(try plain.takeProfiledSeconds(), 0)
+    }
+
+    /// The probe's FLOP count is the loop's arithmetic (2 per lane per FMA, 12 accumulators), and
+    /// a measurement on this machine is positive and finite at every level it reports.
+    func testPeakProbeCountsItsFlopsAndMeasuresSomething() {
+        var checksum = 0.0
+        XCTAssertEqual(gt_peak_probe_flops(Int32(GT_ISA_PORTABLE), 1000, &checksum), 2 * 4 * 12 * 1000)
+        XCTAssertTrue(checksum.isFinite && checksum > 0)
+        let best = gt_best_isa()
+        XCTAssertEqual(gt_peak_probe_flops(best, 10, nil), Double(2 * Int(gt_peak_probe_lanes(best)) * 12 * 10))
+        let peak = PeakProbe.measure(threads: 2, samples: 2, seconds: 0.005)
+        XCTAssertTrue(peak.gflops.isFinite && peak.gflops > 0, "\(peak)")
+        XCTAssertGreaterThanOrEqual(peak.gflops, peak.gflopsMedian)
+        XCTAssertEqual(peak.threads, 2)
+        XCTAssertEqual(peak.percent(peak.gflops / 2) ?? 0, 50, accuracy: 1e-9)
+        XCTAssertNil(peak.percent(nil))
     }
 
     func testSampleStatsMedianMinMax() {

@@ -1,0 +1,133 @@
+import CKernels
+import Foundation
+
+/// How the CPU backend computes convolutions.
+public enum CPUConvolution: String, Sendable, CaseIterable {
+    /// Blocked direct convolution in C with run-time AVX-512 / AVX2 / portable dispatch
+    /// (Sources/CKernels/conv.c): the default.
+    case direct
+    /// Batched im2col + OpenBLAS SGEMM (CPUBackend+Conv.swift): the reference the direct
+    /// kernels are tested against, kept selectable to compare the two.
+    case im2col
+    /// Winograd F(2x2, 3x3) for the forward pass and the input gradient of 3x3 layers with at least
+    /// `CPUBackend.winogradMinimumChannels` channels on both sides (CPUBackend+Winograd.swift), the
+    /// direct kernels for everything else.
+    case winograd
+
+    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; direct when unset or unrecognised.
+    public static var fromEnvironment: CPUConvolution {
+        ProcessInfo.processInfo.environment["GPU_TRAIN_CPU_CONV"].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
+    }
+
+    /// Direct kernels only for reductions of at least this many terms (Ci*K*K forward and for the
+    /// filter gradient, Co*K*K for the input gradient). Below it, fixed costs per output (the
+    /// scatter of a register tile into NCHW, the transposed copy of dy) outweigh the arithmetic:
+    /// conv1 (Ci 1, 5x5: 25 terms) ran at 31% of one core's peak direct against 40-50% through
+    /// im2col + SGEMM, while the 3x3 layers with 64+ channels ran 10-20% faster direct (thread CPU
+    /// time, single thread, on a loaded 2-vCPU EPYC: see docs/BENCHMARKS.md).
+    static let directMinimumReduction = 64
+
+    /// The highest instruction-set level this CPU runs (GT_ISA_*).
+    static var bestISA: Int32 { gt_best_isa() }
+
+    /// The level's name, for `devices` and bench output.
+    public static func isaName(_ isa: Int32) -> String { String(cString: gt_isa_name(isa)) }
+}
+
+// Direct convolution: the C kernels work on image ranges; here they are split over gpu-train's
+// threads, each with its own slice of scratch (and, for the filter gradient, its own partial sum,
+// reduced afterwards without atomics). Workspaces: `transposed` holds the packed filter or the
+// partials, `columns` the per-thread scratch; the im2col path uses the same two buffers, and a
+// direct convolution needs far less of them (no K*K copies of the input).
+extension CPUBackend {
+    /// The C shape of `g`, or nil when the direct kernels should not take it: a reduction of
+    /// `reduction` terms is too short (`directMinimumReduction`), or sizes exceed what the C code
+    /// indexes with 32-bit ints within an image.
+    func directShape(_ g: ConvGeometry, reduction: Int) -> gt_conv_shape? {
+        guard convolution != .im2col, reduction >= directMinimumReduction else { return nil }
+        let pad = g.pad, padded = (g.height + 2 * pad) * (g.width + 2 * pad)
+        let widest = max(g.inChannels, g.outChannels) + 32
+        let (perImage, overflow) = widest.multipliedReportingOverflow(by: max(padded, g.pixels))
+        guard !overflow, perImage < Int(Int32.max) / 4, g.kernel * g.kernel < 4096 else { return nil }
+        return gt_conv_shape(in_channels: Int32(g.inChannels), out_channels: Int32(g.outChannels),
+                             height: Int32(g.height), width: Int32(g.width), kernel: Int32(g.kernel))
+    }
+
+    /// Which path each pass of a convolution of geometry `g` takes on this backend (for `bench`'s
+    /// per-op table): "direct", "winograd" or "im2col".
+    public func convolutionPaths(_ g: ConvGeometry) -> (forward: String, inputGradient: String, filterGradient: String) {
+        let inputTerms = g.outChannels * g.kernel * g.kernel
+        let forward = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        let input = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: inputTerms) != nil ? "direct" : "im2col"
+        let filter = directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        return (forward, input, filter)
+    }
+
+    /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.
+    private static let minimumImagesPerChunk = 2
+
+    /// y = conv(x) through the forward kernel with `packed` already filled for `shape`.
+    private func directForward(_ shape: gt_conv_shape, batch: Int, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               relu: Bool, accumulate: Bool, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+        let isa = convolutionISA
+        let chunks = Parallel.chunkCount(batch, minimumChunk: Self.minimumImagesPerChunk)
+        let perChunkImages = (batch + chunks - 1) / chunks
+        let perChunk = gt_conv_forward_scratch_floats(isa, shape, Int32(perChunkImages))
+        let stride = (perChunk + 15) & ~15
+        let scratch = try columns.pointer(count: stride * chunks)
+        Parallel.forEachChunkIndexed(batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
+            gt_conv_forward(isa, shape, packed, bias, relu ? 1 : 0, accumulate ? 1 : 0, input, output,
+                            Int32(images.lowerBound), Int32(images.upperBound), scratch + chunk * stride)
+        }
+    }
+
+    /// conv2dForward on the direct path; false when the shape is not taken (im2col runs instead).
+    func directConv2dForward(_ g: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, relu: Bool) throws -> Bool {
+        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
+        let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(convolutionISA, shape))
+        gt_conv_pack_filter(convolutionISA, shape, filter, packed)
+        try directForward(shape, batch: g.batch, packed: packed, bias: bias, relu: relu, accumulate: false,
+                          input: input, output: output)
+        return true
+    }
+
+    /// conv2dBackwardInput on the direct path: the forward kernel on the transposed shape, with the
+    /// filter transposed and rotated by 180 degrees, reading dy and writing (or adding to) dx.
+    func directConv2dBackwardInput(_ g: ConvGeometry, outputGradient: UnsafePointer<Float>, filter: UnsafePointer<Float>,
+                                   inputGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
+        guard let shape = directShape(g, reduction: g.outChannels * g.kernel * g.kernel) else { return false }
+        let transposedShape = gt_conv_transposed_shape(shape)
+        let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(convolutionISA, transposedShape))
+        gt_conv_pack_filter_transposed(convolutionISA, shape, filter, packed)
+        try directForward(transposedShape, batch: g.batch, packed: packed, bias: nil, relu: false, accumulate: accumulate,
+                          input: outputGradient, output: inputGradient)
+        return true
+    }
+
+    /// conv2dBackwardFilter on the direct path: one partial sum per thread over its images, then
+    /// a reduction split over output channels.
+    func directConv2dBackwardFilter(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                    filterGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
+        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
+        let isa = convolutionISA
+        let chunks = Parallel.chunkCount(g.batch, minimumChunk: Self.minimumImagesPerChunk)
+        let perChunkImages = (g.batch + chunks - 1) / chunks
+        let partialFloats = (gt_conv_filter_partial_floats(isa, shape) + 15) & ~15
+        let scratchFloats = (gt_conv_backward_filter_scratch_floats(isa, shape, Int32(perChunkImages)) + 15) & ~15
+        let partials = try transposed.pointer(count: partialFloats * chunks)
+        let scratch = try columns.pointer(count: scratchFloats * chunks)
+        Parallel.forEachChunkIndexed(g.batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
+            let partial = partials + chunk * partialFloats
+            partial.update(repeating: 0, count: partialFloats)
+            gt_conv_backward_filter(isa, shape, input, outputGradient, Int32(images.lowerBound), Int32(images.upperBound),
+                                    partial, scratch + chunk * scratchFloats)
+        }
+        let perChannel = g.inChannels * g.kernel * g.kernel
+        Parallel.forEachChunk(g.outChannels, minimumChunk: max(1, 16384 / max(perChannel * chunks, 1))) { channels in
+            gt_conv_reduce_filter(isa, shape, partials, Int32(chunks), partialFloats, filterGradient, accumulate ? 1 : 0,
+                                  Int32(channels.lowerBound), Int32(channels.upperBound))
+        }
+        return true
+    }
+}

@@ -1,0 +1,205 @@
+// The direct-convolution kernels, written once and compiled once per instruction-set level by
+// conv.c, which defines before each inclusion:
+//   GT_NAME(x)   x with the level's suffix          GT_FN       the level's target attribute
+//   VEC, VL      the vector type and its lanes      VZERO() VLOAD(p) VSTORE(p, v) VBCAST(p) VFMA(a, b, c)
+//   RB_PIX       output pixels per forward register block (x 2 vectors of output channels)
+//   RB_TAP       (input channel, tap) pairs per backward-filter register block (x 2 vectors of output channels)
+//   GT_STORE_TILE the epilogue that writes a register tile to NCHW (scalar, or transposed in registers)
+// Both blocks are sized so that the accumulators plus two weight vectors and one broadcast fill
+// the register file without spilling (AVX2: 16 registers, 6 x 2 accumulators; AVX-512: 32
+// registers, 10 x 2 forward, 12 x 2 backward-filter), as oneDNN's and XNNPACK's microkernels do. Blocks are specialised for each
+// size up to the maximum (a switch of constant calls), so a short last block keeps its
+// accumulators in registers too.
+//
+// Layouts (B = 2 VL output channels per block):
+//   packed filter  [ceil(Co/B)][Ci][K*K][B]   (zero beyond Co)
+//   padded input   per image [Ci][H+2p][W+2p], zero border: no edge branches in the kernels
+//   transposed dy  [ceil(Co/B)][pixels][B]    (backward-filter: B output channels per vector load)
+//   filter partial [ceil(Co/B)][Ci][K*K][B]
+
+#define VB (2 * VL)
+
+// Forward register block: `rb` output pixels (their padded-input offsets in xoff) x B output
+// channels, summed over every input channel and tap; the sums go to tile[rb][B].
+// k3: a 3x3 kernel, unrolled so that the taps' offsets fold into addressing displacements
+// (no offset table loads); `wpad` is the padded width.
+static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
+    const int rb, const int k3, const float *xpad, const int *xoff, const int *tapoff, int taps, int cin, int plane,
+    int wpad, const float *w, float *tile) {
+    const float *src[RB_PIX];
+    VEC acc0[RB_PIX], acc1[RB_PIX];
+    GT_UNROLL for (int r = 0; r < rb; r++) {
+        src[r] = xpad + xoff[r];
+        acc0[r] = VZERO();
+        acc1[r] = VZERO();
+    }
+    for (int ci = 0; ci < cin; ci++) {
+        const int base = ci * plane;
+        if (k3) {
+            for (int ky = 0; ky < 3; ky++) {
+                const int row = base + ky * wpad;
+                GT_UNROLL for (int kx = 0; kx < 3; kx++) {
+                    const VEC w0 = VLOAD(w + kx * VB), w1 = VLOAD(w + kx * VB + VL);
+                    GT_UNROLL for (int r = 0; r < rb; r++) {
+                        const VEC b = VBCAST(src[r] + row + kx);
+                        acc0[r] = VFMA(b, w0, acc0[r]);
+                        acc1[r] = VFMA(b, w1, acc1[r]);
+                    }
+                }
+                w += 3 * VB;
+            }
+            continue;
+        }
+        for (int t = 0; t < taps; t++) {
+            const int k = base + tapoff[t];
+            const VEC w0 = VLOAD(w), w1 = VLOAD(w + VL);
+            w += VB;
+            GT_UNROLL for (int r = 0; r < rb; r++) {
+                const VEC b = VBCAST(src[r] + k);
+                acc0[r] = VFMA(b, w0, acc0[r]);
+                acc1[r] = VFMA(b, w1, acc1[r]);
+            }
+        }
+    }
+    GT_UNROLL for (int r = 0; r < rb; r++) {
+        VSTORE(tile + r * VB, acc0[r]);
+        VSTORE(tile + r * VB + VL, acc1[r]);
+    }
+}
+
+#define GT_FORWARD_CASE(n) \
+    case n: \
+        if (k3) GT_NAME(forward_block)((n) <= RB_PIX ? (n) : RB_PIX, 1, xpad, xoff, tapoff, 9, cin, plane, wpad, w, tile); \
+        else GT_NAME(forward_block)((n) <= RB_PIX ? (n) : RB_PIX, 0, xpad, xoff, tapoff, taps, cin, plane, wpad, w, tile); \
+        break;
+
+static GT_FN void GT_NAME(forward_any)(int rb, int k3, const float *xpad, const int *xoff, const int *tapoff, int taps,
+                                       int cin, int plane, int wpad, const float *w, float *tile) {
+    switch (rb) {
+        GT_FORWARD_CASE(1) GT_FORWARD_CASE(2) GT_FORWARD_CASE(3) GT_FORWARD_CASE(4)
+        GT_FORWARD_CASE(5) GT_FORWARD_CASE(6) GT_FORWARD_CASE(7) GT_FORWARD_CASE(8)
+        GT_FORWARD_CASE(9) GT_FORWARD_CASE(10) GT_FORWARD_CASE(11) GT_FORWARD_CASE(12)
+    default: break;
+    }
+}
+#undef GT_FORWARD_CASE
+
+static GT_FN void GT_NAME(conv_forward)(gt_conv_shape s, const float *packed, const float *bias, int relu,
+                                        int accumulate, const float *input, float *output, int first, int end,
+                                        float *scratch) {
+    const gt_conv_layout L = gt_conv_layout_of(s, VB);
+    const int chunk = gt_conv_forward_chunk(s, end - first);
+    float *xpad = scratch;
+    int *xoff = (int *)(scratch + gt_round16((size_t)chunk * s.in_channels * L.plane));
+    int *ooff = xoff + gt_round16((size_t)chunk * L.pixels);
+    int *tapoff = ooff + gt_round16((size_t)chunk * L.pixels);
+    float *tile = (float *)(tapoff + gt_round16((size_t)L.taps));
+    gt_conv_tap_offsets(s, tapoff);
+    for (int n0 = first; n0 < end; n0 += chunk) {
+        const int nc = end - n0 < chunk ? end - n0 : chunk;
+        gt_conv_pad_images(s, input + (size_t)n0 * s.in_channels * L.pixels, nc, xpad);
+        const int count = nc * L.pixels;
+        for (int q = 0; q < count; q++) {
+            const int i = q / L.pixels, pix = q % L.pixels, y = pix / s.width, x = pix % s.width;
+            xoff[q] = i * s.in_channels * L.plane + y * L.padded_width + x;
+            ooff[q] = i * s.out_channels * L.pixels + pix;
+        }
+        float *out = output + (size_t)n0 * s.out_channels * L.pixels;
+        const int blocks = (count + RB_PIX - 1) / RB_PIX;
+        for (int cob = 0; cob < L.channel_blocks; cob++) {
+            const float *w = packed + (size_t)cob * s.in_channels * L.taps * VB;
+            const int co0 = cob * VB, nco = s.out_channels - co0 < VB ? s.out_channels - co0 : VB;
+            for (int b = 0, q = 0; b < blocks; b++) {
+                // Balanced blocks (sizes differ by at most one) rather than full ones and a stub.
+                const int rb = (count - q + (blocks - b) - 1) / (blocks - b);
+                GT_NAME(forward_any)(rb, s.kernel == 3, xpad, xoff + q, tapoff, L.taps, s.in_channels, L.plane,
+                                     L.padded_width, w, tile);
+                GT_STORE_TILE(tile, VB, rb, ooff + q, out, co0, nco, L.pixels, bias, relu, accumulate);
+                q += rb;
+            }
+        }
+    }
+}
+
+// Backward-filter register block: `tb` (input channel, tap) pairs, consecutive in the flattened
+// [Ci][K*K] order of the partial, x B output channels, summed over `count` pixels; accumulates
+// into partial[tb][B]. Flattening lets every block be full (6 or 12 pairs) whatever K is, where
+// blocks of one channel's taps left a 3x3 filter with 5 + 4 (8-10 accumulators on AVX2).
+static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
+    const int tb, const float *const *src, const int *xoff, int count, const float *dy, int dy_stride, float *partial) {
+    const float *s[RB_TAP];
+    VEC acc0[RB_TAP], acc1[RB_TAP];
+    GT_UNROLL for (int j = 0; j < tb; j++) {
+        s[j] = src[j];
+        acc0[j] = VLOAD(partial + j * VB);
+        acc1[j] = VLOAD(partial + j * VB + VL);
+    }
+    for (int q = 0; q < count; q++) {
+        const int o = xoff[q];
+        const VEC d0 = VLOAD(dy), d1 = VLOAD(dy + VL);
+        dy += dy_stride;
+        GT_UNROLL for (int j = 0; j < tb; j++) {
+            const VEC b = VBCAST(s[j] + o);
+            acc0[j] = VFMA(b, d0, acc0[j]);
+            acc1[j] = VFMA(b, d1, acc1[j]);
+        }
+    }
+    GT_UNROLL for (int j = 0; j < tb; j++) {
+        VSTORE(partial + j * VB, acc0[j]);
+        VSTORE(partial + j * VB + VL, acc1[j]);
+    }
+}
+
+#define GT_FILTER_CASE(n) \
+    case n: GT_NAME(filter_block)((n) <= RB_TAP ? (n) : RB_TAP, src, xoff, count, dy, dy_stride, partial); break;
+
+static GT_FN void GT_NAME(filter_any)(int tb, const float *const *src, const int *xoff, int count, const float *dy,
+                                      int dy_stride, float *partial) {
+    switch (tb) {
+        GT_FILTER_CASE(1) GT_FILTER_CASE(2) GT_FILTER_CASE(3) GT_FILTER_CASE(4)
+        GT_FILTER_CASE(5) GT_FILTER_CASE(6) GT_FILTER_CASE(7) GT_FILTER_CASE(8)
+        GT_FILTER_CASE(9) GT_FILTER_CASE(10) GT_FILTER_CASE(11) GT_FILTER_CASE(12)
+    default: break;
+    }
+}
+#undef GT_FILTER_CASE
+
+static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *input, const float *output_gradient,
+                                                int first, int end, float *partial, float *scratch) {
+    const gt_conv_layout L = gt_conv_layout_of(s, VB);
+    const int chunk = gt_conv_filter_chunk(s, end - first);
+    const int cop = L.channel_blocks * VB;
+    float *xpad = scratch;
+    float *dyt = xpad + gt_round16((size_t)chunk * s.in_channels * L.plane);
+    int *xoff = (int *)(dyt + gt_round16((size_t)chunk * L.pixels * cop));
+    int *tapoff = xoff + gt_round16((size_t)chunk * L.pixels);
+    gt_conv_tap_offsets(s, tapoff);
+    const int pairs = s.in_channels * L.taps;
+    const int blocks = (pairs + RB_TAP - 1) / RB_TAP;
+    for (int n0 = first; n0 < end; n0 += chunk) {
+        const int nc = end - n0 < chunk ? end - n0 : chunk;
+        gt_conv_pad_images(s, input + (size_t)n0 * s.in_channels * L.pixels, nc, xpad);
+        gt_conv_transpose_gradient(s, output_gradient + (size_t)n0 * s.out_channels * L.pixels, nc, VB,
+                                   L.channel_blocks, dyt);
+        const int count = nc * L.pixels;
+        for (int q = 0; q < count; q++) {
+            const int i = q / L.pixels, pix = q % L.pixels, y = pix / s.width, x = pix % s.width;
+            xoff[q] = i * s.in_channels * L.plane + y * L.padded_width + x;
+        }
+        for (int cob = 0; cob < L.channel_blocks; cob++) {
+            for (int b = 0, e0 = 0; b < blocks; b++) {
+                const int tb = (pairs - e0 + (blocks - b) - 1) / (blocks - b);
+                const float *src[RB_TAP];
+                for (int j = 0; j < tb; j++) {
+                    const int e = e0 + j;
+                    src[j] = xpad + (size_t)(e / L.taps) * L.plane + tapoff[e % L.taps];
+                }
+                float *p = partial + ((size_t)cob * pairs + e0) * VB;
+                GT_NAME(filter_any)(tb, src, xoff, count, dyt + (size_t)cob * count * VB, VB, p);
+                e0 += tb;
+            }
+        }
+    }
+}
+
+#undef VB

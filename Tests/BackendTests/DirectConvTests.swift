@@ -1,0 +1,136 @@
+@testable import Backend
+import CKernels
+import TestSupport
+import XCTest
+
+/// The direct C convolutions (every instruction-set level this CPU runs) against the im2col +
+/// SGEMM oracle, on the conformance suite's shapes and a few more of the network's.
+final class DirectConvTests: XCTestCase {
+    /// Every level this machine can run: the portable one always, AVX2 and AVX-512 where present.
+    var levels: [Int32] {
+        [GT_ISA_PORTABLE, GT_ISA_AVX2, GT_ISA_AVX512].map(Int32.init).filter { gt_isa_supported($0) != 0 }
+    }
+
+    func testConformanceConvolutionsAtEveryLevel() throws {
+        let oracle = CPUBackend(convolution: .im2col)
+        let cases = OpConformance.cases().filter { $0.op.hasPrefix("conv2d") }
+        XCTAssertGreaterThan(cases.count, 40)
+        for isa in levels {
+            let direct = CPUBackend(convolution: .direct, isa: isa)
+            for c in cases {
+                let comparison = try c.check(candidate: direct, reference: oracle)
+                XCTAssert(comparison.passed, "\(CPUConvolution.isaName(isa)): \(c.op) \(c.shape): \(comparison)")
+            }
+        }
+    }
+
+    /// The network's layers at batch 1 and odd batches, odd channel counts around a register
+    /// block (15/16/17, 31/32/33), and sizes that leave short pixel and tap blocks.
+    func testNetworkLayersBatchOneAndOddSizes() throws {
+        let oracle = CPUBackend(convolution: .im2col)
+        // (N, Ci, Co, H, W, K)
+        let shapes: [(Int, Int, Int, Int, Int, Int)] = [
+            (1, 1, 64, 32, 32, 5), (3, 64, 128, 16, 16, 3), (1, 128, 128, 8, 8, 3), (7, 128, 256, 4, 4, 3),
+            (3, 17, 15, 5, 9, 3), (2, 33, 31, 6, 7, 3), (5, 16, 32, 3, 2, 3), (1, 2, 17, 11, 1, 5), (9, 5, 33, 1, 13, 1),
+        ]
+        for isa in levels {
+            let direct = CPUBackend(convolution: .direct, isa: isa)
+            for (n, ci, co, h, w, k) in shapes {
+                let label = "\(CPUConvolution.isaName(isa)) N\(n) Ci\(ci) Co\(co) \(h)x\(w) k\(k)"
+                var r = TestRandom(seed: UInt64(n * 1000 + ci * 10 + co))
+                let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * k * k), b = r.uniform(co)
+                let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w), oldFilter = r.uniform(co * ci * k * k)
+                func run(_ backend: CPUBackend) throws -> [[Float]] {
+                    let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, k, k], f)
+                    let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
+                    try backend.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: true)
+                    let gradient = try makeTensor(backend, [n, co, h, w], dy)
+                    let dx = try makeTensor(backend, [n, ci, h, w], old)
+                    try backend.conv2dBackwardInput(outputGradient: gradient, filter: filter, inputGradient: dx, accumulate: true)
+                    let dw = try makeTensor(backend, [co, ci, k, k], oldFilter)
+                    try backend.conv2dBackwardFilter(input: input, outputGradient: gradient, filterGradient: dw, accumulate: true)
+                    return [try backend.download(output), try backend.download(dx), try backend.download(dw)]
+                }
+                let got = try run(direct), want = try run(oracle)
+                let terms = [ci * k * k, co * k * k + 1, n * h * w + 1]
+                for (i, name) in ["forward+relu", "backward-input accumulate", "backward-filter accumulate"].enumerated() {
+                    let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms[i]), relative: 1e-4))
+                    XCTAssert(c.passed, "\(label) \(name): \(c)")
+                }
+            }
+        }
+    }
+
+    /// Winograd F(2x2, 3x3) (forward and input gradient of 3x3 layers with 8+ channels; the rest
+    /// falls through to the direct kernels) against the oracle on the whole conformance suite.
+    func testWinogradConformance() throws {
+        let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
+        var taken = 0
+        for c in OpConformance.cases().filter({ $0.op.hasPrefix("conv2d") }) {
+            let comparison = try c.check(candidate: winograd, reference: oracle)
+            XCTAssert(comparison.passed, "winograd: \(c.op) \(c.shape): \(comparison)")
+        }
+        // The network's 3x3 layers do take the Winograd path (and others do not).
+        for (ci, co, side, k) in [(64, 128, 16, 3), (128, 128, 8, 3), (128, 256, 4, 3), (1, 64, 32, 5), (3, 64, 8, 3)] {
+            let g = ConvGeometry(batch: 2, inChannels: ci, outChannels: co, height: side, width: side, kernel: k)
+            if winograd.winogradShape(g) != nil { taken += 1 }
+        }
+        XCTAssertEqual(taken, 3)
+    }
+
+    /// The network's 3x3 layers through Winograd at batch 1 and an odd batch, with accumulation.
+    func testWinogradNetworkLayersAndOddSizes() throws {
+        let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
+        for (n, ci, co, h, w) in [(1, 64, 128, 16, 16), (3, 128, 128, 8, 8), (5, 128, 256, 4, 4), (2, 9, 17, 7, 5), (1, 8, 8, 1, 3)] {
+            var r = TestRandom(seed: UInt64(n * 7 + ci + co * 3))
+            let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * 9), b = r.uniform(co)
+            let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w)
+            func run(_ backend: CPUBackend) throws -> [[Float]] {
+                let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, 3, 3], f)
+                let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
+                try backend.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: false)
+                let dx = try makeTensor(backend, [n, ci, h, w], old)
+                try backend.conv2dBackwardInput(outputGradient: try makeTensor(backend, [n, co, h, w], dy), filter: filter,
+                                                inputGradient: dx, accumulate: true)
+                return [try backend.download(output), try backend.download(dx)]
+            }
+            let got = try run(winograd), want = try run(oracle)
+            for (i, terms) in [ci * 9, co * 9 + 1].enumerated() {
+                let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4))
+                XCTAssert(c.passed, "N\(n) Ci\(ci) Co\(co) \(h)x\(w) \(i == 0 ? "forward" : "backward-input"): \(c)")
+            }
+        }
+    }
+
+    /// Unsupported levels fall back to the portable kernels consistently (packing and compute agree).
+    func testUnsupportedLevelFallsBackConsistently() throws {
+        let oracle = CPUBackend(convolution: .im2col)
+        let bogus = CPUBackend(convolution: .direct, isa: 99)
+        let c = try XCTUnwrap(OpConformance.cases().first { $0.op.hasPrefix("conv2dBackwardFilter") })
+        XCTAssert(try c.check(candidate: bogus, reference: oracle).passed)
+        XCTAssertEqual(gt_conv_channel_block(99), gt_conv_channel_block(Int32(GT_ISA_PORTABLE)))
+    }
+
+    /// By default, conv1 (Ci 1, 5x5: a 25-term reduction) goes to im2col; the 3x3 layers with 64+
+    /// channels run direct; the input gradient counts Co*K*K terms.
+    func testShortReductionsGoToIm2col() {
+        let backend = CPUBackend(convolution: .direct)
+        let conv1 = ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 32, width: 32, kernel: 5)
+        let conv2 = ConvGeometry(batch: 4, inChannels: 64, outChannels: 128, height: 16, width: 16, kernel: 3)
+        XCTAssertNil(backend.directShape(conv1, reduction: conv1.patchSize))
+        XCTAssertNotNil(backend.directShape(conv1, reduction: 64 * 25))
+        XCTAssertNotNil(backend.directShape(conv2, reduction: conv2.patchSize))
+        XCTAssertNil(CPUBackend(convolution: .im2col).directShape(conv2, reduction: conv2.patchSize))
+        XCTAssertNotNil(CPUBackend(convolution: .direct, isa: 0).directShape(conv1, reduction: 1))
+        XCTAssertTrue(backend.convolutionPaths(conv1) == ("im2col", "direct", "im2col"))
+        XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
+        XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "direct"))
+        XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))
+    }
+
+    func testAlgorithmChoiceAndDescription() {
+        XCTAssertEqual(CPUBackend(convolution: .im2col).convolution, .im2col)
+        XCTAssertTrue(CPUBackend(convolution: .direct).deviceDescription.contains("direct"))
+        XCTAssertTrue(CPUBackend(convolution: .im2col).deviceDescription.contains("im2col"))
+    }
+}

@@ -44,14 +44,10 @@ struct Detect: ParsableCommand {
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
                                     backend: backend, batchSize: batchSize)
-        let stop = StopFlag()
-        let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { stop.isSet },
+        // Signal handlers go in before anything they must clean up exists (see DetectSignals).
+        DetectSignals.install(follow: follow)
+        let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
                                                    onRestart: { Console.note($0) }) : nil
-        // In follow mode a signal only asks the reader to stop, so the summary is printed.
-        let watcher = follow ? SignalWatcher { signal in
-            if stop.isSet { SignalWatcher.exitNow(signal, message: "gpu-train detect: second signal, stopping at once") }
-            stop.set(signal)
-        } : nil
         let options = FlowLoadOptions(features: detector.model.scaler.featureNames, skipBadRows: !strict,
                                       requireLabels: false)
         let reader = try FlowStreamReader(path: input, options: options, batchSize: follow ? 1024 : 4096,
@@ -60,12 +56,8 @@ struct Detect: ParsableCommand {
         if let warning = FlowDialect.mismatchWarning(trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
             Console.note(warning)
         }
-        let sink = try OutputSink(path: output, direct: follow)
-        // In the normal mode a signal abandons the temporary output: the old output stays intact.
-        let abandonOnSignal = follow ? nil : SignalWatcher { signal in
-            sink.abandon()
-            SignalWatcher.exitNow(signal, message: "gpu-train detect: interrupted; no output written")
-        }
+        // In the normal mode a signal removes the temporary output: the old output stays intact.
+        let sink = try OutputSink(path: output, direct: follow, willCreateTemporary: { DetectSignals.removeOnSignal($0) })
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
@@ -81,10 +73,10 @@ struct Detect: ParsableCommand {
             sink.abandon()
             throw error
         }
-        withExtendedLifetime(watcher) {}
-        withExtendedLifetime(abandonOnSignal) {}
+        DetectSignals.removeOnSignal(nil)
         Console.endStatus()
-        let stopped = stop.signal.map { "stopped by \($0 == SIGINT ? "SIGINT" : "SIGTERM"): " } ?? ""
+        let received = DetectSignals.received
+        let stopped = received == 0 ? "" : "stopped by \(received == SIGINT ? "SIGINT" : "SIGTERM"): "
         // Under --follow the wall time is mostly waiting for rows; the busy rate is what it sustains.
         let rate = follow ? String(format: "%.0f flows/s while scoring (%.2f s busy)", summary.busyFlowsPerSecond, summary.busySeconds)
             : String(format: "%.0f flows/s", summary.flowsPerSecond)
@@ -101,42 +93,68 @@ struct Detect: ParsableCommand {
     static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
 }
 
-/// Set once by a signal handler, read by the follow loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int32?
+/// SIGINT and SIGTERM in detect, through plain signal handlers installed with sigaction: the
+/// handler is in place when the call returns, so no signal arrives while it is neither handled
+/// nor fatal (a dispatch source, armed asynchronously after SIG_IGN, could lose one and leave
+/// detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
+/// write, _exit) on memory allocated before they are installed.
+/// - normal mode: remove the temporary output (if any), say so, exit 128 + signal;
+/// - follow mode: the first signal asks the reader to stop (the summary is printed), a second
+///   one exits at once.
+enum DetectSignals {
+    /// [0]: the signal received in follow mode (0: none); [1]: 1 in follow mode.
+    fileprivate static let flags: UnsafeMutablePointer<Int32> = {
+        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+        p.initialize(repeating: 0, count: 2)
+        return p
+    }()
+    /// The temporary output to remove on a signal (a C string), or nil.
+    fileprivate static let temporary: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 1)
+        p.initialize(to: nil)
+        return p
+    }()
+    fileprivate static let interrupted = strdup("gpu-train detect: interrupted; no output written\n")
+    fileprivate static let secondSignal = strdup("gpu-train detect: second signal, stopping at once\n")
 
-    var isSet: Bool { lock.withLock { value != nil } }
-    var signal: Int32? { lock.withLock { value } }
-    func set(_ signal: Int32) { lock.withLock { if value == nil { value = signal } } }
+    /// The signal that stopped a follow run, 0 when none did.
+    static var received: Int32 { flags[0] }
+
+    static func install(follow: Bool) {
+        // Touch every lazily made global here: a handler must not be the first to.
+        flags[1] = follow ? 1 : 0
+        _ = temporary.pointee
+        _ = (interrupted, secondSignal)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = detectSignalHandler
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+    }
+
+    /// Sets (or with nil clears) the temporary output a signal removes; called before the file is
+    /// created, so it never exists unguarded.
+    static func removeOnSignal(_ path: String?) {
+        let old = temporary.pointee
+        temporary.pointee = path.map { strdup($0) } ?? nil
+        free(old)
+    }
 }
 
-/// Runs a handler on a background queue when SIGINT or SIGTERM arrives (instead of dying at once).
-final class SignalWatcher {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(handler: @escaping @Sendable (Int32) -> Void) {
-        for signal in [SIGINT, SIGTERM] {
-            Foundation.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { handler(signal) }
-            source.resume()
-            sources.append(source)
-        }
+private func detectSignalHandler(_ signal: Int32) {
+    func say(_ text: UnsafeMutablePointer<CChar>?) {
+        guard let text else { return }
+        _ = Glibc.write(2, text, strlen(text))
     }
-
-    deinit {
-        for source in sources { source.cancel() }
-        Foundation.signal(SIGINT, SIG_DFL)
-        Foundation.signal(SIGTERM, SIG_DFL)
-    }
-
-    /// Says why on stderr and exits with the shell's status for a death by `signal` (128 + n).
-    static func exitNow(_ signal: Int32, message: String) -> Never {
-        let line = Array((message + "\n").utf8)
-        _ = line.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count) }
+    if DetectSignals.flags[1] == 1 {
+        if DetectSignals.flags[0] == 0 { DetectSignals.flags[0] = signal; return }
+        say(DetectSignals.secondSignal)
         _exit(128 + signal)
     }
+    if let path = DetectSignals.temporary.pointee { unlink(path) }
+    say(DetectSignals.interrupted)
+    _exit(128 + signal)
 }
 
 /// Standard output, a file written through a temporary file and renamed when complete, or (with
@@ -166,7 +184,8 @@ final class OutputSink: @unchecked Sendable {
         if same { throw FlowDataError.outputIsInput(output: output, input: input) }
     }
 
-    init(path: String, direct: Bool = false) throws {
+    /// `willCreateTemporary` hears the temporary file's path just before it is created.
+    init(path: String, direct: Bool = false, willCreateTemporary: (String) -> Void = { _ in }) throws {
         if path == "-" {
             handle = .standardOutput
             self.path = nil
@@ -176,6 +195,7 @@ final class OutputSink: @unchecked Sendable {
         let url = URL(fileURLWithPath: path)
         let created = try OutputFolder.create(for: url)
         let target = direct ? url : url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        if !direct { willCreateTemporary(target.path) }
         let fd = open(target.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             OutputFolder.removeEmpty(created)

@@ -66,6 +66,16 @@ final class DetectCLITests: XCTestCase {
         return (p, err)
     }
 
+    /// Waits for `p` to exit; one still running after `seconds` fails the test and is killed, so a
+    /// stuck child can never hang the suite.
+    func finish(_ p: Process, within seconds: Double, file: StaticString = #filePath, line: UInt = #line) {
+        if !wait(seconds, { !p.isRunning }) {
+            XCTFail("gpu-train still running after \(seconds) s; killed", file: file, line: line)
+            kill(p.processIdentifier, SIGKILL)
+        }
+        p.waitUntilExit()
+    }
+
     /// Polls `condition` every 20 ms for up to `seconds`; true when it held.
     func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -125,8 +135,7 @@ final class DetectCLITests: XCTestCase {
         XCTAssertTrue(wait(30) { outputLines(out).count == 9 }, "rows of the new file are scored: \(outputLines(out))")
 
         p.terminate()  // SIGTERM
-        XCTAssertTrue(wait(20) { !p.isRunning }, "detect --follow stops on SIGTERM")
-        p.waitUntilExit()
+        finish(p, within: 20)  // detect --follow stops on SIGTERM
         XCTAssertEqual(p.terminationReason, .exit)
         XCTAssertEqual(p.terminationStatus, 0)
         let stderr = try String(contentsOf: err, encoding: .utf8)
@@ -146,8 +155,7 @@ final class DetectCLITests: XCTestCase {
         XCTAssertTrue(wait(60) { (try? String(contentsOf: err, encoding: .utf8))?.contains("backend:") == true })
         usleep(300_000)
         kill(p.processIdentifier, SIGINT)
-        XCTAssertTrue(wait(20) { !p.isRunning })
-        p.waitUntilExit()
+        finish(p, within: 20)
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("stopped by SIGINT: scored 0 flows"))
     }
@@ -166,8 +174,7 @@ final class DetectCLITests: XCTestCase {
         }
         XCTAssertTrue(wait(60) { temporaryExists() }, "the temporary output is being written")
         kill(p.processIdentifier, SIGINT)
-        XCTAssertTrue(wait(20) { !p.isRunning })
-        p.waitUntilExit()
+        finish(p, within: 20)
         XCTAssertEqual(p.terminationStatus, 128 + SIGINT)
         XCTAssertFalse(temporaryExists(), "the temporary output is removed")
         XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "the previous run's output\n")

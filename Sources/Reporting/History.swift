@@ -38,6 +38,17 @@ public enum HistoryCSV {
     }
 
     /// Writes `render(history)` to a temporary file beside `url` and renames it into place.
+    /// Reads `render`'s text back; rows that are not whole records are skipped.
+    public static func parse(_ csv: String) -> [EpochRecord] {
+        csv.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+            // Int(exactly:) and not Int(_:), which traps on NaN or a number beyond Int.
+            guard f.count >= 5, let e = f[0].flatMap({ Int(exactly: $0) }), let loss = f[1], let acc = f[2] else { return nil }
+            return EpochRecord(epoch: e, loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
+                               seconds: f.count > 5 ? f[5] : nil)
+        }
+    }
+
     public static func write(_ history: [EpochRecord], to url: URL) throws {
         try AtomicFile.write(render(history), to: url)
     }

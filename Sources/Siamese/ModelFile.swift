@@ -207,7 +207,7 @@ public struct TrainedModel {
         let support = SupportSet(features: sf.values, malicious: sl.values.map { $0 != 0 },
                                  scenarios: scenarios.count == sl.values.count ? scenarios : sl.values.map { $0 != 0 ? "malicious" : "benign" },
                                  featureCount: f)
-        let history = parseHistory(m["history"] ?? "")
+        let history = HistoryCSV.parse(m["history"] ?? "")
         let timings = (try? json("timings", [String: Double].self)) ?? [:]
         var model = TrainedModel(config: config, options: options, scaler: scaler, support: support, threshold: threshold,
                                  history: history, epochsCompleted: Int(m["epochs_completed"] ?? "") ?? history.count,
@@ -218,16 +218,6 @@ public struct TrainedModel {
         if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: model.epochsCompleted,
                                                 adamStep: model.adamStep) { throw bad(problem) }
         return model
-    }
-
-    static func parseHistory(_ csv: String) -> [EpochRecord] {
-        csv.split(separator: "\n").dropFirst().compactMap { line in
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
-            // Int(exactly:) and not Int(_:), which traps on NaN or a number beyond Int.
-            guard f.count >= 5, let e = f[0].flatMap({ Int(exactly: $0) }), let loss = f[1], let acc = f[2] else { return nil }
-            return EpochRecord(epoch: e, loss: loss, accuracy: acc, valLoss: f[3], valAccuracy: f[4],
-                               seconds: f.count > 5 ? f[5] : nil)
-        }
     }
 
     /// Loads the weights (and Adam state, when present) into a network of the same architecture.

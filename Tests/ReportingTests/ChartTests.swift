@@ -79,5 +79,9 @@ final class ChartTests: XCTestCase {
     func testHistoryCSV() {
         let csv = HistoryCSV.render([EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.75, valLoss: .nan, valAccuracy: 0.5, seconds: 2)])
         XCTAssertEqual(csv, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,0.5,0.75,,0.5,2.0\n")
+        // Read back: the missing value stays missing; a row whose epoch is not an integer is skipped.
+        let back = HistoryCSV.parse(csv + "nan,1,1,,,\n2,0.25,0.875,0.5,0.75,\n")
+        XCTAssertEqual(back, [EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.75, valLoss: nil, valAccuracy: 0.5, seconds: 2),
+                              EpochRecord(epoch: 2, loss: 0.25, accuracy: 0.875, valLoss: 0.5, valAccuracy: 0.75, seconds: nil)])
     }
 }

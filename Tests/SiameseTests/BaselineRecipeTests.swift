@@ -166,34 +166,41 @@ final class BaselineRecipeTests: XCTestCase {
     /// the best epoch came before the checkpoint it resumed from.
     func testResumeAfterTheBestEpochIsBitIdentical() throws {
         let table = syntheticTable(benign: 40, malicious: 16)
-        var o = quickOptions(epochs: 8)
-        // This seed's validation loss is best after epoch 1 and collapses from epoch 2 on.
-        o.learningRate = 0.03
-        o.seed = 3
-        o.checkpointInterval = 0
-        o.benignShots = 12
-        o.maliciousShots = 6
-        // The uninterrupted run; its checkpoint after epoch 4 is copied aside, as if the run had
-        // been killed right after writing it.
-        let url = dir.appendingPathComponent("c.safetensors"), killed = dir.appendingPathComponent("killed.safetensors")
-        var checkpoints = 0
-        let straight = try Trainer(backend: CPUBackend(), config: smallConfig, options: o).train(table: table, checkpoint: url) { event in
-            if case .checkpoint = event {
-                checkpoints += 1
-                if checkpoints == 4 { try? FileManager.default.copyItem(at: url, to: killed) }
+        // A high learning rate, so that validation loss peaks early for some seed and then
+        // worsens; which seed does depends on the convolution path's rounding, so the test looks
+        // for one (the case the issue reported: the best epoch lies before the checkpoint).
+        for seed: UInt64 in 1...8 {
+            var o = quickOptions(epochs: 8)
+            o.learningRate = 0.03
+            o.seed = seed
+            o.checkpointInterval = 0
+            o.benignShots = 12
+            o.maliciousShots = 6
+            // The uninterrupted run, its checkpoint after every epoch copied aside, as if the run
+            // had been killed right after writing it.
+            let url = dir.appendingPathComponent("c\(seed).safetensors")
+            var checkpoints = 0
+            let straight = try Trainer(backend: CPUBackend(), config: smallConfig, options: o).train(table: table, checkpoint: url) { event in
+                if case .checkpoint = event {
+                    checkpoints += 1
+                    try? FileManager.default.copyItem(at: url, to: self.dir.appendingPathComponent("s\(seed)-e\(checkpoints).safetensors"))
+                }
             }
+            let best = straight.history.min { ($0.valLoss ?? .infinity) < ($1.valLoss ?? .infinity) }?.epoch ?? 8
+            guard best <= 6 else { continue }
+            let killedAfter = best + 1
+            let checkpoint = try TrainedModel.read(dir.appendingPathComponent("s\(seed)-e\(killedAfter).safetensors"))
+            XCTAssertEqual(checkpoint.epochsCompleted, killedAfter)
+            XCTAssertEqual(checkpoint.bestEpoch, best)
+            let resumed = try Trainer(backend: CPUBackend(), config: smallConfig, options: o)
+                .train(table: table, resume: checkpoint, checkpoint: dir.appendingPathComponent("resumed.safetensors"))
+            XCTAssertEqual(resumed.history.map { $0.valLoss?.bitPattern }, straight.history.map { $0.valLoss?.bitPattern })
+            for (name, t) in straight.tensors where !name.hasPrefix("adam.") {
+                XCTAssertEqual(resumed.tensors[name]?.values.map(\.bitPattern), t.values.map(\.bitPattern), name)
+            }
+            XCTAssertEqual(resumed.threshold, straight.threshold)
+            return
         }
-        let checkpoint = try TrainedModel.read(killed)
-        XCTAssertEqual(checkpoint.epochsCompleted, 4)
-        let resumed = try Trainer(backend: CPUBackend(), config: smallConfig, options: o)
-            .train(table: table, resume: checkpoint, checkpoint: dir.appendingPathComponent("resumed.safetensors"))
-        XCTAssertEqual(resumed.history.map { $0.valLoss?.bitPattern }, straight.history.map { $0.valLoss?.bitPattern })
-        for (name, t) in straight.tensors where !name.hasPrefix("adam.") {
-            XCTAssertEqual(resumed.tensors[name]?.values.map(\.bitPattern), t.values.map(\.bitPattern), name)
-        }
-        XCTAssertEqual(resumed.threshold, straight.threshold)
-        // The case the issue reported: the best validation epoch lies before the checkpoint.
-        let best = straight.history.min { ($0.valLoss ?? .infinity) < ($1.valLoss ?? .infinity) }?.epoch ?? 0
-        XCTAssertLessThan(best, 4, "this setup should peak before the checkpoint (best epoch \(best))")
+        XCTFail("no seed peaked before its last checkpoint; the test could not exercise the case")
     }
 }

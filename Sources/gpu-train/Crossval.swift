@@ -1,0 +1,127 @@
+import ArgumentParser
+import Backend
+import Common
+import FlowData
+import Foundation
+import Reporting
+import Siamese
+
+/// `gpu-train crossval`: leave-one-scenario-out.
+struct Crossval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Leave-one-scenario-out: train without each attack scenario, test on it and on later benign flows, over several seeds.")
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "How many seeds per left-out scenario (seeds 1...N).") var seeds = 3
+    @Option(help: "Fraction of the benign flows, earliest first in file order, that forms the baseline; the rest is tested.")
+    var baselineFraction = 0.8
+    @Option(help: "Baseline recipe: encoders to compare, comma-separated (default none,siamese; the first is the headline).")
+    var encoders: String = "none,siamese"
+    @Option(help: "Write every fold and the summary as JSON to this file (keys documented in the README).") var json: String?
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
+
+    func run() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        let encoderList = try encoders.split(separator: ",").map { name -> EncoderKind in
+            guard let e = EncoderKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--encoders: '\(name)' is not none or siamese")
+            }
+            return e
+        }
+        guard !encoderList.isEmpty else { throw ValidationError("--encoders needs at least one of none, siamese") }
+        let table = try dataOptions.load(features: try model.featureList())
+        let backend = try backendOptions.make()
+        let config = try model.modelConfig()
+        let options = try model.trainingOptions()
+        let runs = options.recipe == .baseline ? encoderList.count : 1
+        let folds = CrossValidation.folds(table: table, baselineFraction: baselineFraction)
+        Console.note("\(folds.count) scenarios x \(seeds) seeds" + (runs > 1 ? " x \(runs) encoders" : "") +
+                     String(format: "; benign flows split in file order: earliest %.0f%% baseline, the rest tested", baselineFraction * 100))
+        let started = Date()
+        var done = 0
+        let total = folds.count * seeds * runs
+        let results = try CrossValidation.run(table: table, config: config, options: options, seeds: (1...seeds).map { UInt64($0) },
+                                              encoders: options.recipe == .baseline ? encoderList : [],
+                                              baselineFraction: baselineFraction, backend: backend) { fold in
+            done += 1
+            let elapsed = Date().timeIntervalSince(started)
+            Console.note(String(format: "[%d/%d] %@%@ seed %d: AUC %@, benign flagged %.3f, attack flagged %.3f on %d flows (%.1f s, ETA %@)",
+                                done, total, fold.scenario, fold.encoder.map { " (\($0.rawValue))" } ?? "", Int(fold.seed),
+                                fold.auc.map { String(format: "%.4f", $0) } ?? "undefined", fold.falsePositiveRate, fold.detectionRate,
+                                fold.testFlows, fold.seconds, Console.duration(elapsed / Double(done) * Double(total - done))))
+        }
+        let summary = CrossvalSummary(folds: results)
+        let groups = options.recipe == .baseline ? encoderList.map { Optional($0) } : [nil]
+        for encoder in groups {
+            let s = summary.group(encoder)
+            if let encoder { print("encoder \(encoder.rawValue):") }
+            print(TextTable.render(header: ["left-out scenario", "mean AUC", "std", "min", "max", "benign flagged", "attack flagged", "runs"],
+                                   rows: s.rows))
+            print(String(format: "mean AUC %.4f over %d scenarios, %.4f without reconnaissance; benign flagged %.3f (target --fpr %.3f)",
+                         s.meanAUC, s.scenarios.count, s.meanAUCWithoutReconnaissance, s.meanFalsePositiveRate, options.fpr))
+        }
+        if let json {
+            var object = summary.group(groups[0]).json
+            object["seeds"] = seeds
+            object["baseline_fraction"] = baselineFraction
+            object["recipe"] = options.recipe.rawValue
+            if options.recipe == .baseline {
+                object["default_encoder"] = encoderList[0].rawValue
+                var byEncoder: [String: Any] = [:]
+                for e in encoderList { byEncoder[e.rawValue] = summary.group(e).json }
+                object["encoders"] = byEncoder
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            try AtomicFile.write(data, to: URL(fileURLWithPath: json))
+            print("json: \(json)")
+        }
+    }
+}
+
+/// Cross-validation folds summarised per encoder and scenario, for the table and the JSON.
+struct CrossvalSummary {
+    let folds: [CrossValidation.Fold]
+
+    struct Group {
+        var scenarios: [String: [CrossValidation.Fold]]
+        var names: [String] { scenarios.keys.sorted() }
+        func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+        func aucs(_ name: String) -> [Double?] { (scenarios[name] ?? []).map(\.auc) }
+        var scenarioMeans: [String: Double] { scenarios.mapValues { f in SampleSummary(f.map(\.auc)).mean } }
+        var meanAUC: Double { mean(Array(scenarioMeans.values)) }
+        var meanAUCWithoutReconnaissance: Double {
+            mean(scenarioMeans.filter { !CrossValidation.isReconnaissance($0.key) }.map(\.value))
+        }
+        var meanFalsePositiveRate: Double { mean(scenarios.values.flatMap { $0.map(\.falsePositiveRate) }) }
+
+        var rows: [[String]] {
+            names.map { name in
+                let s = SampleSummary(aucs(name)), f = scenarios[name] ?? []
+                return [name, String(format: "%.4f", s.mean), String(format: "%.4f", s.standardDeviation),
+                        String(format: "%.4f", s.min), String(format: "%.4f", s.max),
+                        String(format: "%.3f", mean(f.map(\.falsePositiveRate))), String(format: "%.3f", mean(f.map(\.detectionRate))),
+                        "\(s.count)"]
+            }
+        }
+
+        var json: [String: Any] {
+            func number(_ v: Double?) -> Any { v.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull() }
+            var byScenario: [String: Any] = [:]
+            for name in names {
+                let s = SampleSummary(aucs(name)), f = scenarios[name] ?? []
+                byScenario[name] = ["auc_mean": number(s.mean), "auc_std": number(s.standardDeviation), "auc_min": number(s.min),
+                                    "auc_max": number(s.max), "auc_seeds": aucs(name).map(number),
+                                    "false_positive_rate_mean": number(mean(f.map(\.falsePositiveRate))),
+                                    "detection_rate_mean": number(mean(f.map(\.detectionRate))),
+                                    "reconnaissance": CrossValidation.isReconnaissance(name)]
+            }
+            return ["mean_auc": number(meanAUC), "mean_auc_without_reconnaissance": number(meanAUCWithoutReconnaissance),
+                    "false_positive_rate_mean": number(meanFalsePositiveRate), "scenarios": byScenario]
+        }
+    }
+
+    func group(_ encoder: EncoderKind?) -> Group {
+        Group(scenarios: Dictionary(grouping: folds.filter { $0.encoder == encoder }, by: \.scenario))
+    }
+}

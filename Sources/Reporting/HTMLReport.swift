@@ -56,7 +56,7 @@ public enum HTMLReport {
         var body = "<h1>\(escape(content.title))</h1>\n"
         if !content.subtitle.isEmpty { body += "<p class=\"subtitle\">\(escape(content.subtitle))</p>\n" }
         body += summary(content.evaluation)
-        body += section("Training curves", content.history.isEmpty ? empty("No training history.")
+        body += section("Training curves", content.history.isEmpty ? empty("No training history: the model trained no network.")
             : "<div class=\"figure\">\(SVG.trainingCurves(history: content.history).inlineMarkup)</div>\n")
         body += section("ROC curve and confusion matrix", rocAndConfusion(content))
         body += section("Scenarios", scenarios(content.evaluation))
@@ -111,6 +111,7 @@ public enum HTMLReport {
             ("Recall", metric(e.recall)),
             ("F1", metric(e.f1)),
             ("Accuracy", metric(e.accuracy)),
+            ("False-positive rate (benign flows flagged)", e.confusion.fp + e.confusion.tn > 0 ? metric(e.falsePositiveRate) : "undefined"),
         ]
         return section("Summary", keyValues(rows, emptyText: ""))
     }

@@ -15,12 +15,24 @@ public enum AtomicFile {
         } catch {
             throw FileError(path: directory.path, message: "cannot create the folder: \(error.localizedDescription)")
         }
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let temporary = temporaryURL(for: url)
         do {
             try data.write(to: temporary)
         } catch {
             throw FileError(path: temporary.path, message: "cannot write: \(error.localizedDescription)")
         }
+        try moveIntoPlace(temporary, url)
+    }
+
+    /// The temporary file beside `url` that a writer fills before `moveIntoPlace` (a hidden name
+    /// with the process id, so two runs never share one). Writers that stream (detect) use these
+    /// two directly.
+    public static func temporaryURL(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    }
+
+    /// Renames a complete temporary file over `url`; on failure removes it and says why.
+    public static func moveIntoPlace(_ temporary: URL, _ url: URL) throws {
         if rename(temporary.path, url.path) != 0 {
             let message = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)

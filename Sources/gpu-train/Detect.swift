@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backend
+import Common
 import FlowData
 import Foundation
 import Siamese
@@ -194,7 +195,7 @@ final class OutputSink: @unchecked Sendable {
         }
         let url = URL(fileURLWithPath: path)
         let created = try OutputFolder.create(for: url)
-        let target = direct ? url : url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let target = direct ? url : AtomicFile.temporaryURL(for: url)
         if !direct { willCreateTemporary(target.path) }
         let fd = open(target.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -217,11 +218,7 @@ final class OutputSink: @unchecked Sendable {
             finished = true
             guard let path, let temporary else { return }
             try handle.synchronize()
-            guard rename(temporary.path, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw FlowDataError.io(path: path, message: "cannot move the output into place: \(reason)")
-            }
+            try AtomicFile.moveIntoPlace(temporary, URL(fileURLWithPath: path))
         }
     }
 

@@ -26,34 +26,10 @@ final class CLITests: XCTestCase {
 
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    typealias Result = CLIResult
 
     @discardableResult
-    func run(_ args: [String], stdin: Data? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        let input = Pipe()
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a full pipe never blocks the child.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        let errData = errBox.data
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
-    }
+    func run(_ args: [String], stdin: Data? = nil) throws -> Result { try runGPUTrain(args, stdin: stdin) }
 
     /// A small Siamese encoder on the baseline recipe: a few seconds per run.
     let tiny = ["--encoder", "siamese", "--pairs-per-epoch", "64", "--batch-size", "16", "--patience", "0",

@@ -29,28 +29,11 @@ final class DetectCLITests: XCTestCase {
 
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    typealias Result = CLIResult
 
     /// Runs gpu-train to completion (stdin from `stdin`, then closed).
     @discardableResult
-    func run(_ args: [String], stdin: Data? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = args
-        let out = dir.appendingPathComponent("stdout-\(UUID().uuidString)"), err = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        let input = Pipe()
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
-    }
+    func run(_ args: [String], stdin: Data? = nil) throws -> Result { try runGPUTrain(args, stdin: stdin) }
 
     /// Starts gpu-train in the background; stderr goes to the returned file.
     func start(_ args: [String], stdin: Pipe? = nil) throws -> (Process, URL) {

@@ -56,10 +56,15 @@ public struct FlowLoadOptions: Sendable, Equatable {
     /// evaluate and crossval need them). When false, unlabelled rows load with label
     /// `FlowTable.unlabelled`. `FlowStreamReader` never reads labels.
     public var requireLabels: Bool
+    /// `FlowLoader` only: also read each row's endpoints (`FlowTable.endpoints`) for evaluation.
+    /// They never become features.
+    public var readEndpoints: Bool
 
-    public init(features: [String] = FeatureSet.default, skipBadRows: Bool = false, requireLabels: Bool = true) {
+    public init(features: [String] = FeatureSet.default, skipBadRows: Bool = false, requireLabels: Bool = true,
+                readEndpoints: Bool = false) {
         self.features = features
         self.skipBadRows = skipBadRows
         self.requireLabels = requireLabels
+        self.readEndpoints = readEndpoints
     }
 }

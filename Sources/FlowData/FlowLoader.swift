@@ -22,7 +22,8 @@ public enum FlowLoader {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
         var unlistable: [String] = []
         let files = try csvFiles(at: url, skipUnreadable: options.skipBadRows, unreadable: &unlistable)
-        var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [])
+        var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [],
+                              endpoints: options.readEndpoints ? [] : nil)
         table.report.unreadableFiles = unlistable
         var registry = ScenarioRegistry()
         for file in files {
@@ -159,6 +160,7 @@ public enum FlowLoader {
         var labels: [Int] = []
         var names: [String] = []
         var lines: [Int32] = []
+        var endpoints: [String]?
         var report = FlowLoadReport()
         report.filesRead = 1
         report.bytesRead = data.count
@@ -185,7 +187,12 @@ public enum FlowLoader {
                 throw FlowDataError.notCSV(path: path, reason: "the header line has no commas")
             }
             let plan = try ColumnPlan(header: headerNames, features: options.features, readLabels: true,
-                                      wantIdentifiers: false, path: path)
+                                      wantIdentifiers: options.readEndpoints, path: path)
+            // Src IP, Dst IP and Dst Port, in FeatureSet.identifierColumns' order.
+            let endpointSlots = [1, 3, 4]
+            let readEndpoints = options.readEndpoints && endpointSlots.allSatisfy { plan.identifierColumns[$0] != nil }
+            if readEndpoints { endpoints = [] }
+            var idRanges = [(Int, Int)](repeating: (0, 0), count: FeatureSet.identifierColumns.count)
             // A row without a label takes the folder's, when there is one (ids are given only when used,
             // so that labelled files under malicious/ do not shift the ids of later scenarios).
             func labelFromFolder() -> Int? { folderBenign.map { $0 ? 0 : registry.id(for: scenario) } }
@@ -208,8 +215,11 @@ public enum FlowLoader {
                     dataRows += 1
                     var label = fixedLabel
                     var text = (0, 0)
-                    if let problem = plan.parseLine(base, line.start, line.end, into: out, label: &label, labelText: &text,
-                                                    outOfRange: &report.valuesOutOfRange, identifiers: nil) {
+                    let problem = idRanges.withUnsafeMutableBufferPointer { ids in
+                        plan.parseLine(base, line.start, line.end, into: out, label: &label, labelText: &text,
+                                       outOfRange: &report.valuesOutOfRange, identifiers: readEndpoints ? ids.baseAddress : nil)
+                    }
+                    if let problem {
                         let error = problem.error(plan: plan, path: path, line: scanner.lineNumber, bytes: base)
                         guard options.skipBadRows else { throw error }
                         report.recordBadRow(BadRow(path: path, line: scanner.lineNumber, error: error))
@@ -244,6 +254,14 @@ public enum FlowLoader {
                     values.append(contentsOf: row)
                     labels.append(label)
                     names.append(name)
+                    if readEndpoints {
+                        func field(_ k: Int) -> String {
+                            let (a, b) = idRanges[k]
+                            return String(decoding: UnsafeBufferPointer(start: base + a, count: b - a), as: UTF8.self)
+                                .trimmingCharacters(in: .whitespaces)
+                        }
+                        endpoints?.append("\(field(1))>\(field(3)):\(field(4))")
+                    }
                     lines.append(Int32(truncatingIfNeeded: scanner.lineNumber))
                 }
             }
@@ -255,7 +273,7 @@ public enum FlowLoader {
         report.rowsByDialect = report.filesByDialect.mapValues { _ in labels.count }
         return FlowTable(featureNames: options.features, values: values, labels: labels, scenarioNames: names,
                          sourceFiles: [path], rowFiles: [Int32](repeating: 0, count: labels.count),
-                         rowLines: lines, report: report)
+                         rowLines: lines, report: report, endpoints: endpoints)
     }
 }
 

@@ -115,13 +115,19 @@ public struct FlowTable: Sendable {
     public var rowLines: [Int32]
     /// Counts and skipped rows.
     public var report: FlowLoadReport
+    /// Per row, when the load was asked for them (`FlowLoadOptions.readEndpoints`) and every file
+    /// has the Src IP, Dst IP and Dst Port columns: `source>destination:port`. For evaluation only
+    /// (which attack flows talk to endpoints the baseline never saw); never a feature, because
+    /// addresses identify a capture rather than a behaviour.
+    public var endpoints: [String]?
 
     public init(featureNames: [String], values: [Float], labels: [Int], scenarioNames: [String],
                 sourceFiles: [String] = [], rowFiles: [Int32]? = nil, rowLines: [Int32]? = nil,
-                report: FlowLoadReport = FlowLoadReport()) {
+                report: FlowLoadReport = FlowLoadReport(), endpoints: [String]? = nil) {
         precondition(featureNames.isEmpty ? values.isEmpty : values.count == labels.count * featureNames.count,
                      "values must hold labels.count x featureNames.count floats")
         precondition(scenarioNames.count == labels.count, "one scenario name per row")
+        precondition(endpoints.map { $0.count == labels.count } ?? true, "one endpoint per row")
         self.featureNames = featureNames
         self.values = values
         self.labels = labels
@@ -130,6 +136,7 @@ public struct FlowTable: Sendable {
         self.rowFiles = rowFiles ?? [Int32](repeating: -1, count: labels.count)
         self.rowLines = rowLines ?? [Int32](repeating: 0, count: labels.count)
         self.report = report
+        self.endpoints = endpoints
     }
 
     /// The label of a row without one.
@@ -178,7 +185,7 @@ public struct FlowTable: Sendable {
         return FlowTable(featureNames: featureNames, values: v, labels: indices.map { labels[$0] },
                          scenarioNames: indices.map { scenarioNames[$0] }, sourceFiles: sourceFiles,
                          rowFiles: indices.map { rowFiles[$0] }, rowLines: indices.map { rowLines[$0] },
-                         report: report)
+                         report: report, endpoints: endpoints.map { e in indices.map { e[$0] } })
     }
 
     /// "file:line" of a row, for messages.
@@ -188,9 +195,11 @@ public struct FlowTable: Sendable {
         return "\(name):\(rowLines[index])"
     }
 
-    /// Appends another table's rows; both must have the same features.
+    /// Appends another table's rows; both must have the same features. The endpoints stay only
+    /// when both tables have them.
     public mutating func append(_ other: FlowTable) {
         precondition(other.featureNames == featureNames, "appending a table with other features")
+        if let mine = endpoints, let theirs = other.endpoints { endpoints = mine + theirs } else { endpoints = nil }
         let offset = Int32(sourceFiles.count)
         sourceFiles += other.sourceFiles
         values += other.values

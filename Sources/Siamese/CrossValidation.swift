@@ -17,6 +17,46 @@ public enum CrossValidation {
         public var detectionRate: Double
         public var testFlows: Int
         public var seconds: Double
+        /// The left-out scenario's flows split by whether their endpoints (source address,
+        /// destination address and port) occur among the baseline's benign flows, each part scored
+        /// against the same later benign flows; nil when the files have no endpoint columns.
+        public var endpointSplit: EndpointSplit?
+    }
+
+    /// AUC of an attack capture's flows to endpoints the baseline never saw (where an attack's own
+    /// traffic is: the reverse shell's server, the scanned ports, the exploited new service) and to
+    /// endpoints it did see (mostly the cluster's background traffic, captured alongside the attack
+    /// and labelled with it). Addresses only sort flows here; they are never a feature.
+    public struct EndpointSplit: Sendable, Equatable {
+        public var newEndpointAUC: Double?
+        public var newEndpointFlows: Int
+        /// Fraction of the new-endpoint flows flagged at the model's threshold (0 when there are none).
+        public var newEndpointDetectionRate: Double
+        public var knownEndpointAUC: Double?
+        public var knownEndpointFlows: Int
+        public var knownEndpointDetectionRate: Double
+    }
+
+    /// The split of `EndpointSplit` for one fold: `scores[i]`, `labels[i]` and `flagged[i]` belong
+    /// to row `test[i]`; `baselineEndpoints` are the endpoints of the baseline's benign rows.
+    public static func endpointSplit(scores: [Float], labels: [Bool], flagged: [Bool], test: [Int], endpoints: [String],
+                                     baselineEndpoints: Set<String>) throws -> EndpointSplit {
+        var benign: [Float] = [], new: [Float] = [], known: [Float] = []
+        var newFlagged = 0, knownFlagged = 0
+        for (i, row) in test.enumerated() {
+            if !labels[i] { benign.append(scores[i]) } else if baselineEndpoints.contains(endpoints[row]) {
+                known.append(scores[i]); if flagged[i] { knownFlagged += 1 }
+            } else { new.append(scores[i]); if flagged[i] { newFlagged += 1 } }
+        }
+        func auc(_ attacks: [Float]) throws -> Double? {
+            guard !attacks.isEmpty, !benign.isEmpty else { return nil }
+            return try BinaryMetrics(scores: benign + attacks,
+                                     labels: [Bool](repeating: false, count: benign.count) + [Bool](repeating: true, count: attacks.count)).rocAUC
+        }
+        return EndpointSplit(newEndpointAUC: try auc(new), newEndpointFlows: new.count,
+                             newEndpointDetectionRate: Double(newFlagged) / Double(max(new.count, 1)),
+                             knownEndpointAUC: try auc(known), knownEndpointFlows: known.count,
+                             knownEndpointDetectionRate: Double(knownFlagged) / Double(max(known.count, 1)))
     }
 
     /// Benign rows in file order (CICFlowMeter writes flows in time order): the earliest
@@ -57,6 +97,7 @@ public enum CrossValidation {
             throw SiameseError.invalidData("crossval needs at least two malicious scenarios (found \(allFolds.count))")
         }
         for (scenario, train, test) in allFolds {
+            let baselineEndpoints = table.endpoints.map { e in Set(train.filter { table.labels[$0] == 0 }.map { e[$0] }) }
             for encoder in runs {
                 for seed in seeds {
                     let started = Date()
@@ -71,16 +112,21 @@ public enum CrossValidation {
                     let labels = test.map { table.isMalicious($0) }
                     let auc = try BinaryMetrics(scores: scores, labels: labels).rocAUC
                     var flaggedBenign = 0, benignCount = 0, flaggedAttack = 0, attackCount = 0
-                    for (score, malicious) in zip(scores, labels) {
-                        let flagged = detector.isMalicious(score)
+                    let flags = scores.map(detector.isMalicious)
+                    for (flagged, malicious) in zip(flags, labels) {
                         if malicious { attackCount += 1; if flagged { flaggedAttack += 1 } } else {
                             benignCount += 1; if flagged { flaggedBenign += 1 }
                         }
                     }
+                    var split: EndpointSplit?
+                    if let endpoints = table.endpoints, let baselineEndpoints {
+                        split = try endpointSplit(scores: scores, labels: labels, flagged: flags, test: test, endpoints: endpoints,
+                                                  baselineEndpoints: baselineEndpoints)
+                    }
                     let fold = Fold(scenario: scenario, encoder: encoder, seed: seed, auc: auc,
                                     falsePositiveRate: Double(flaggedBenign) / Double(max(benignCount, 1)),
                                     detectionRate: Double(flaggedAttack) / Double(max(attackCount, 1)),
-                                    testFlows: test.count, seconds: Date().timeIntervalSince(started))
+                                    testFlows: test.count, seconds: Date().timeIntervalSince(started), endpointSplit: split)
                     progress(fold)
                     out.append(fold)
                 }

@@ -30,7 +30,10 @@ struct Crossval: ParsableCommand {
             return e
         }
         guard !encoderList.isEmpty else { throw ValidationError("--encoders needs at least one of none, siamese") }
-        let table = try dataOptions.load(features: try model.featureList())
+        let table = try dataOptions.load(features: try model.featureList(), readEndpoints: true)
+        if table.endpoints == nil {
+            Console.note("no Src IP, Dst IP and Dst Port columns in every file: no split by new and known endpoints")
+        }
         let backend = try backendOptions.make()
         let config = try model.modelConfig()
         let options = try model.trainingOptions()
@@ -60,6 +63,14 @@ struct Crossval: ParsableCommand {
                                    rows: s.rows))
             print(String(format: "mean AUC %.4f over %d scenarios, %.4f without reconnaissance; benign flagged %.3f (target --fpr %.3f)",
                          s.meanAUC, s.scenarios.count, s.meanAUCWithoutReconnaissance, s.meanFalsePositiveRate, options.fpr))
+            if s.hasEndpointSplit {
+                print("by endpoint (source, destination, port) of the left-out scenario's flows, each part against the same later benign flows:")
+                print(TextTable.render(header: ["left-out scenario", "new-endpoint AUC", "flagged", "flows",
+                                                "known-endpoint AUC", "flagged", "flows"],
+                                       rows: s.endpointRows))
+                print(String(format: "mean AUC %.4f on flows to endpoints the baseline never saw, %.4f on flows to endpoints it saw",
+                             s.meanNewEndpointAUC, s.meanKnownEndpointAUC))
+            }
         }
         if let json {
             var object = summary.group(groups[0]).json
@@ -95,6 +106,28 @@ struct CrossvalSummary {
         }
         var meanFalsePositiveRate: Double { mean(scenarios.values.flatMap { $0.map(\.falsePositiveRate) }) }
 
+        /// Whether every fold has the split by new and known endpoints.
+        var hasEndpointSplit: Bool { !scenarios.isEmpty && scenarios.values.allSatisfy { $0.allSatisfy { $0.endpointSplit != nil } } }
+        func newEndpointAUC(_ name: String) -> Double { SampleSummary((scenarios[name] ?? []).map { $0.endpointSplit?.newEndpointAUC }).mean }
+        func knownEndpointAUC(_ name: String) -> Double { SampleSummary((scenarios[name] ?? []).map { $0.endpointSplit?.knownEndpointAUC }).mean }
+        func newEndpointDetection(_ name: String) -> Double { mean((scenarios[name] ?? []).compactMap { $0.endpointSplit?.newEndpointDetectionRate }) }
+        func knownEndpointDetection(_ name: String) -> Double { mean((scenarios[name] ?? []).compactMap { $0.endpointSplit?.knownEndpointDetectionRate }) }
+        func endpointFlows(_ name: String) -> (new: Int, known: Int) {
+            let split = scenarios[name]?.first?.endpointSplit
+            return (split?.newEndpointFlows ?? 0, split?.knownEndpointFlows ?? 0)
+        }
+        /// Means over the scenarios where the part has flows.
+        var meanNewEndpointAUC: Double { mean(names.map(newEndpointAUC).filter(\.isFinite)) }
+        var meanKnownEndpointAUC: Double { mean(names.map(knownEndpointAUC).filter(\.isFinite)) }
+        var endpointRows: [[String]] {
+            names.map { name in
+                let (new, known) = endpointFlows(name)
+                func cell(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "-" }
+                return [name, cell(newEndpointAUC(name)), String(format: "%.3f", newEndpointDetection(name)), "\(new)",
+                        cell(knownEndpointAUC(name)), String(format: "%.3f", knownEndpointDetection(name)), "\(known)"]
+            }
+        }
+
         var rows: [[String]] {
             names.map { name in
                 let s = SampleSummary(aucs(name)), f = scenarios[name] ?? []
@@ -115,9 +148,25 @@ struct CrossvalSummary {
                                     "false_positive_rate_mean": number(mean(f.map(\.falsePositiveRate))),
                                     "detection_rate_mean": number(mean(f.map(\.detectionRate))),
                                     "reconnaissance": CrossValidation.isReconnaissance(name)]
+                if hasEndpointSplit, var entry = byScenario[name] as? [String: Any] {
+                    let (new, known) = endpointFlows(name)
+                    entry["auc_new_endpoints_mean"] = number(newEndpointAUC(name))
+                    entry["auc_known_endpoints_mean"] = number(knownEndpointAUC(name))
+                    entry["detection_rate_new_endpoints_mean"] = number(newEndpointDetection(name))
+                    entry["detection_rate_known_endpoints_mean"] = number(knownEndpointDetection(name))
+                    entry["new_endpoint_flows"] = new
+                    entry["known_endpoint_flows"] = known
+                    byScenario[name] = entry
+                }
             }
-            return ["mean_auc": number(meanAUC), "mean_auc_without_reconnaissance": number(meanAUCWithoutReconnaissance),
-                    "false_positive_rate_mean": number(meanFalsePositiveRate), "scenarios": byScenario]
+            var object: [String: Any] = [
+                "mean_auc": number(meanAUC), "mean_auc_without_reconnaissance": number(meanAUCWithoutReconnaissance),
+                "false_positive_rate_mean": number(meanFalsePositiveRate), "scenarios": byScenario]
+            if hasEndpointSplit {
+                object["mean_auc_new_endpoints"] = number(meanNewEndpointAUC)
+                object["mean_auc_known_endpoints"] = number(meanKnownEndpointAUC)
+            }
+            return object
         }
     }
 

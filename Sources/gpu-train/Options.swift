@@ -48,15 +48,16 @@ struct DataOptions: ParsableArguments {
     @Flag(help: "Skip rows with bad values or the wrong number of fields (reports how many and where) instead of stopping.")
     var skipBadRows = false
 
-    func load(features: [String]) throws -> FlowTable {
-        try Self.load(data, features: features, skipBadRows: skipBadRows)
+    func load(features: [String], readEndpoints: Bool = false) throws -> FlowTable {
+        try Self.load(data, features: features, skipBadRows: skipBadRows, readEndpoints: readEndpoints)
     }
 
     /// Reads flows from `data` (a file or folder) and says on stderr what it read.
-    static func load(_ data: String, features: [String], skipBadRows: Bool) throws -> FlowTable {
+    static func load(_ data: String, features: [String], skipBadRows: Bool, readEndpoints: Bool = false) throws -> FlowTable {
         let url = URL(fileURLWithPath: data)
         let started = Date()
-        let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows))
+        let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
+                                                                      readEndpoints: readEndpoints))
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, data,
                             Date().timeIntervalSince(started), counts))

@@ -221,4 +221,48 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(values["auc"] as! Double, auc(mine, benignScores), accuracy: 1e-9, name)
         }
     }
+
+    /// On the shared dataset: crossval's JSON summary is the mean of its scenarios, and its split by
+    /// new and known endpoints counts the same flows as a recount straight from the CSV text.
+    func testCrossvalJSONAndTheEndpointSplitRecountedFromTheFiles() throws {
+        guard let shared = sharedDatasetURL() else { throw XCTSkip("../shared/data/kubernetes-dataset is absent") }
+        let json = dir.appendingPathComponent("cv.json").path
+        let r = try run(["crossval", "--data", shared.path, "--encoders", "none", "--seeds", "1", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("on flows to endpoints the baseline never saw"), r.stdout)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let scenarios = report["scenarios"] as! [String: [String: Any]]
+        func mean(_ key: String) -> Double {
+            let v = scenarios.values.compactMap { $0[key] as? Double }
+            return v.reduce(0, +) / Double(v.count)
+        }
+        XCTAssertEqual(report["mean_auc"] as! Double, mean("auc_mean"), accuracy: 1e-12)
+        XCTAssertEqual(report["mean_auc_new_endpoints"] as! Double, mean("auc_new_endpoints_mean"), accuracy: 1e-12)
+        XCTAssertEqual(report["mean_auc_known_endpoints"] as! Double, mean("auc_known_endpoints_mean"), accuracy: 1e-12)
+
+        // Recount: endpoints of the earliest 80% of the benign rows, then each scenario's rows.
+        func rows(_ path: URL) throws -> [[Substring]] {
+            try String(contentsOf: path, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: shared.path).filter { $0.hasSuffix(".csv") }.sorted()
+        var baseline = Set<String>()
+        var perScenario: [String: [String]] = [:]
+        for f in files {
+            let table = try rows(shared.appendingPathComponent(f))
+            let header = table[0].map { $0.trimmingCharacters(in: .whitespaces) }
+            let src = header.firstIndex(of: "Src IP")!, dst = header.firstIndex(of: "Dst IP")!, port = header.firstIndex(of: "Dst Port")!
+            let endpoints = table.dropFirst().map { "\($0[src])>\($0[dst]):\($0[port])" }
+            if f.hasPrefix("benign/") {
+                baseline.formUnion(endpoints.prefix(Int((Double(endpoints.count) * 0.8).rounded())))
+            } else {
+                perScenario[String(URL(fileURLWithPath: f).lastPathComponent.split(separator: "_").first!), default: []] += endpoints
+            }
+        }
+        XCTAssertEqual(Set(perScenario.keys), Set(scenarios.keys))
+        for (name, endpoints) in perScenario {
+            let known = endpoints.filter(baseline.contains).count
+            XCTAssertEqual(scenarios[name]?["known_endpoint_flows"] as? Int, known, name)
+            XCTAssertEqual(scenarios[name]?["new_endpoint_flows"] as? Int, endpoints.count - known, name)
+        }
+    }
 }

@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""Siamese knobs on the feature vector instead of the 32x32 image (docs/RESULTS.md).
+"""Prototypes beside `gpu-train crossval`, outside the Swift code (docs/RESULTS.md).
 
-A prototype outside the Swift code, for a question the issue asked: does any Siamese setting beat
-the plain nearest neighbour on the quantile-transformed features? Same protocol as
-`gpu-train crossval --encoders none` (19 default features, benign split by file order, earliest
-80% baseline, quantile transform of the baseline to a standard normal, 5 shots from the other
-scenarios, score = distance to the nearest baseline flow), with a small MLP encoder
-(19 -> 128 -> 128 -> embedding) trained by PyTorch on CPU. Prints, per setting, the mean AUC over
-the 7 scenarios, without reconnaissance, and on flows to known / new endpoints (see
-`crossval` in the README). Needs numpy and torch (bench/reference/requirements.txt).
+Same protocol as `gpu-train crossval --encoders none`: the 19 default features, benign flows split
+by file order (earliest 80% baseline, the rest tested), the baseline's quantile transform to a
+standard normal, each scenario left out in turn, and AUC on the whole left-out capture, without
+reconnaissance, and on its flows to known / new endpoints (see `crossval` in the README).
 
-    python3 tools/siamese_vector_experiment.py --data ../shared/data/kubernetes-dataset --seeds 1,2,3
+  siamese  the Siamese knobs the issue asked about, on the feature vector instead of the image:
+           a small MLP encoder (19 -> 128 -> 128 -> embedding) trained by PyTorch on baseline
+           pairs and 5 shots, scored by distance to the nearest baseline flow in the embedding.
+           Needs numpy and torch (bench/reference/requirements.txt).
+  forest   the supervised reference: a RandomForest trained on the baseline and every flow of
+           the other six scenarios (not few-shot). Needs numpy and scikit-learn.
+
+    python3 tools/crossval_prototypes.py siamese --data ../shared/data/kubernetes-dataset --seeds 1,2,3
+    python3 tools/crossval_prototypes.py forest --data ../shared/data/kubernetes-dataset
 """
 import argparse, csv, glob, os
 from statistics import NormalDist
 
 import numpy as np
-import torch
 
 FEATURES = ["Flow Duration", "Total Fwd Packet", "Total Bwd packets", "Total Length of Fwd Packet",
             "Total Length of Bwd Packet", "Flow Bytes/s", "Flow Packets/s", "Flow IAT Mean", "Flow IAT Std",
@@ -79,7 +82,7 @@ def auc_np(scores, labels):
     return (r[labels].sum() - pos * (pos + 1) / 2) / (pos * (len(labels) - pos))
 
 
-def train_encoder(Z, base, nn_of_base, shots, rng, emb, margin, positives, hard, loss, epochs):
+def train_encoder(torch, Z, base, nn_of_base, shots, rng, emb, margin, positives, hard, loss, epochs):
     net = torch.nn.Sequential(torch.nn.Linear(Z.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, 128),
                               torch.nn.ReLU(), torch.nn.Linear(128, emb))
     opt = torch.optim.Adam(net.parameters(), 1e-3)
@@ -109,30 +112,26 @@ def train_encoder(Z, base, nn_of_base, shots, rng, emb, margin, positives, hard,
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("mode", choices=["siamese", "forest"])
     ap.add_argument("--data", required=True)
     ap.add_argument("--seeds", default="1")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    seeds = [int(s) for s in args.seeds.split(",")]
     X, scen, endpoint = load(args.data)
     benign = np.where(scen == "benign")[0]
     cut = int(round(len(benign) * 0.8))
     base, later = benign[:cut], benign[cut:]
     known = np.isin(endpoint, list(set(endpoint[base])))
-    Z = quantile_transform(X[base], X)
-    _, nn_of_base = nearest(Z[base], Z[base], exclude_self=True)
     scenarios = sorted(set(scen) - {"benign"})
 
-    def evaluate(E, only=None):
-        d, _ = nearest(E, E[base])
+    def evaluate(scores, sc):
+        """AUC of the left-out scenario `sc` against the later benign flows: all, known, new."""
+        a = np.where(scen == sc)[0]
         out = {}
-        for sc in scenarios if only is None else [only]:
-            a = np.where(scen == sc)[0]
-            parts = {"all": a, "known": a[known[a]], "new": a[~known[a]]}
-            out[sc] = {}
-            for part, idx in parts.items():
-                test = np.concatenate([later, idx])
-                labels = np.r_[np.zeros(len(later), bool), np.ones(len(idx), bool)]
-                out[sc][part] = auc_np(d[test], labels) if len(idx) else float("nan")
+        for part, idx in {"all": a, "known": a[known[a]], "new": a[~known[a]]}.items():
+            test = np.concatenate([later, idx])
+            labels = np.r_[np.zeros(len(later), bool), np.ones(len(idx), bool)]
+            out[part] = auc_np(scores[test], labels) if len(idx) else float("nan")
         return out
 
     def summary(per):
@@ -140,8 +139,30 @@ def main():
                                                         if not (skip_recon and s == "reconnaissance")])
         return m("all"), m("all", True), m("known"), m("new")
 
+    def nearest_scores(E):
+        return nearest(E, E[base])[0]
+
+    Z = quantile_transform(X[base], X)
     print("setting                           mean AUC  w/o recon  known  new", flush=True)
-    print("plain nearest neighbour (none)     %.3f     %.3f      %.3f  %.3f" % summary(evaluate(Z)), flush=True)
+    print("plain nearest neighbour (none)     %.3f     %.3f      %.3f  %.3f"
+          % summary({sc: evaluate(nearest_scores(Z), sc) for sc in scenarios}), flush=True)
+    if args.mode == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+        runs = []
+        for seed in seeds:
+            per = {}
+            for sc in scenarios:
+                train = np.concatenate([base, np.where((scen != "benign") & (scen != sc))[0]])
+                forest = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=-1)
+                forest.fit(Z[train], scen[train] != "benign")
+                per[sc] = evaluate(forest.predict_proba(Z)[:, 1], sc)
+            runs.append(summary(per))
+        print("RandomForest, 300 trees, supervised %.3f     %.3f      %.3f  %.3f   (%d seeds)"
+              % (*np.mean(runs, axis=0), len(runs)), flush=True)
+        return
+    import torch
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    _, nn_of_base = nearest(Z[base], Z[base], exclude_self=True)
     settings = [("MLP, nearest similar pairs", {}), ("MLP, random similar pairs", dict(positives="random")),
                 ("margin 0.3", dict(margin=0.3)), ("margin 3", dict(margin=3.0)), ("margin 10", dict(margin=10.0)),
                 ("embedding 8", dict(emb=8)), ("embedding 128", dict(emb=128)),
@@ -149,17 +170,17 @@ def main():
     for label, kw in settings:
         cfg = dict(emb=32, margin=1.0, positives="nearest", hard=False, loss="contrastive", epochs=20) | kw
         runs = []
-        for seed in [int(s) for s in args.seeds.split(",")]:
+        for seed in seeds:
             per = {}
             for sc in scenarios:
                 rng = np.random.default_rng(seed)
                 torch.manual_seed(seed)
                 others = np.where((scen != "benign") & (scen != sc))[0]
                 shots = rng.choice(others, 5, replace=False)
-                per.update(evaluate(train_encoder(Z, base, nn_of_base, shots, rng, **cfg), only=sc))
+                E = train_encoder(torch, Z, base, nn_of_base, shots, rng, **cfg)
+                per[sc] = evaluate(nearest_scores(E), sc)
             runs.append(summary(per))
-        mean = np.mean(runs, axis=0)
-        print("%-33s  %.3f     %.3f      %.3f  %.3f   (%d seeds)" % (label, *mean, len(runs)), flush=True)
+        print("%-33s  %.3f     %.3f      %.3f  %.3f   (%d seeds)" % (label, *np.mean(runs, axis=0), len(runs)), flush=True)
 
 
 if __name__ == "__main__":

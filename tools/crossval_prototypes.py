@@ -180,7 +180,9 @@ def main():
                 E = train_encoder(torch, Z, base, nn_of_base, shots, rng, **cfg)
                 per[sc] = evaluate(nearest_scores(E), sc)
             runs.append(summary(per))
-        print("%-33s  %.3f     %.3f      %.3f  %.3f   (%d seeds)" % (label, *np.mean(runs, axis=0), len(runs)), flush=True)
+        spread = [r[0] for r in runs]
+        print("%-33s  %.3f     %.3f      %.3f  %.3f   (%d seeds; mean AUC per seed %.3f-%.3f)"
+              % (label, *np.mean(runs, axis=0), len(runs), min(spread), max(spread)), flush=True)
 
 
 if __name__ == "__main__":

@@ -192,7 +192,10 @@ public enum FlowLoader {
             let endpointSlots = [1, 3, 4]
             let readEndpoints = options.readEndpoints && endpointSlots.allSatisfy { plan.identifierColumns[$0] != nil }
             if readEndpoints { endpoints = [] }
-            var idRanges = [(Int, Int)](repeating: (0, 0), count: FeatureSet.identifierColumns.count)
+            let idRanges = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: FeatureSet.identifierColumns.count)
+            idRanges.initialize(repeating: (0, 0), count: FeatureSet.identifierColumns.count)
+            defer { idRanges.deallocate() }
+            let identifiers = readEndpoints ? idRanges : nil
             // A row without a label takes the folder's, when there is one (ids are given only when used,
             // so that labelled files under malicious/ do not shift the ids of later scenarios).
             func labelFromFolder() -> Int? { folderBenign.map { $0 ? 0 : registry.id(for: scenario) } }
@@ -215,11 +218,8 @@ public enum FlowLoader {
                     dataRows += 1
                     var label = fixedLabel
                     var text = (0, 0)
-                    let problem = idRanges.withUnsafeMutableBufferPointer { ids in
-                        plan.parseLine(base, line.start, line.end, into: out, label: &label, labelText: &text,
-                                       outOfRange: &report.valuesOutOfRange, identifiers: readEndpoints ? ids.baseAddress : nil)
-                    }
-                    if let problem {
+                    if let problem = plan.parseLine(base, line.start, line.end, into: out, label: &label, labelText: &text,
+                                                    outOfRange: &report.valuesOutOfRange, identifiers: identifiers) {
                         let error = problem.error(plan: plan, path: path, line: scanner.lineNumber, bytes: base)
                         guard options.skipBadRows else { throw error }
                         report.recordBadRow(BadRow(path: path, line: scanner.lineNumber, error: error))

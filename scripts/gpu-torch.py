@@ -2,9 +2,10 @@
 """PyTorch fp32 reference for scripts/gpu-check.sh: the Siamese training step of
 bench/reference/torch_bench.py on CUDA (or the CPU), TF32 off, plus a plain fp32 SGEMM.
 
-The network and step are torch_bench.py's (both branches through the shared encoder as one
-batch of 2B, the head on |e1 - e2|, BCE-with-logits, backward, Adam lr 1e-4, betas
-0.9/0.999, eps 1e-7, fused where this torch has it); timing is bench/reference/harness.py's
+The network and step are bench/reference/siamese_torch.py's, shared with torch_bench.py (both
+branches through the shared encoder as one batch of 2B, the head on |e1 - e2|, BCE-with-logits,
+backward, Adam lr 1e-4, betas 0.9/0.999, eps 1e-7, fused where this torch has it); timing is
+bench/reference/harness.py's
 (3 warm-up steps, then repeats of at least --min-seconds; each step reads the loss back to
 the host, which on CUDA waits for the step). TF32 is off for matmuls and cuDNN, so that the
 comparison with gpu-train's fp32 OpenCL kernels is fair:
@@ -25,6 +26,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "bench", "reference"))
 import harness  # noqa: E402
+import siamese_torch  # noqa: E402
 
 
 def parse_args():
@@ -50,8 +52,6 @@ def main():
     started = time.perf_counter()
     args = parse_args()
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -68,38 +68,10 @@ def main():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    c1, c2, c3, c4 = args.channels
-    encoder = nn.Sequential(
-        nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-        nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(c4 * 4 * 4, args.embedding), nn.Sigmoid(),
-    ).to(device)
-    head = nn.Linear(args.embedding, 1).to(device)
-    params = list(encoder.parameters()) + list(head.parameters())
-    adam_kind = "fused"
-    try:
-        opt = torch.optim.Adam(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        adam_kind = "foreach"
-        opt = torch.optim.Adam(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, foreach=True)
+    encoder, head, opt, adam_kind = siamese_torch.build(torch, args.channels, args.embedding, device)
 
     def train_step_for(batch):
-        left = torch.rand(batch, 1, 32, 32, device=device)
-        right = torch.rand(batch, 1, 32, 32, device=device)
-        labels = torch.randint(0, 2, (batch,), device=device).float()
-
-        def step():
-            e = encoder(torch.cat([left, right]))
-            e1, e2 = e[:batch], e[batch:]
-            logits = head((e1 - e2).abs()).view(batch)
-            loss = F.binary_cross_entropy_with_logits(logits, labels)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss.item()  # the step's result reaches the host, as gpu-train's does
-        return step
+        return siamese_torch.train_step(torch, encoder, head, opt, batch, device)
 
     train = {}
     for batch in args.batches:

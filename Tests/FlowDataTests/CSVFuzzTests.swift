@@ -29,8 +29,11 @@ final class CSVFuzzTests: XCTestCase {
             + "80,359,5,5,676880.2,Benign\r\n443,116926587,478,309,6706.45,Infilteration\r\n53,7,1,1,,No Label\r\n"
         let python = "src_ip,flow_duration,tot_fwd_pkts,tot_bwd_pkts,flow_byts_s\n"
             + "10.0.0.1,0.000359,5,5,676880.2\n10.0.0.2,116.926587,478,309,6706.45\n"
+        // With every endpoint column (crossval's split by endpoint reads them).
+        let endpoints = "Src IP,Dst IP,Dst Port,Flow Duration,Total Fwd Packet,Total Bwd packets,Flow Bytes/s,Label\n"
+            + "10.0.0.1,\"10.0.0.9\",443,359,5,5,676880.2,0\n\"fe80::1\",10.0.0.9, 53 ,12,2,1,NaN,1\n"
         return [("/fuzz/malicious/reconnaissance_1.csv", canonical), ("/fuzz/v3.csv", v3),
-                ("/fuzz/v4.csv", v4), ("/fuzz/benign/python.csv", python)]
+                ("/fuzz/v4.csv", v4), ("/fuzz/benign/python.csv", python), ("/fuzz/malicious/x_1.csv", endpoints)]
     }()
 
     static let features = ["Flow Duration", "Total Fwd Packet", "Total Bwd packets", "Flow Bytes/s"]
@@ -85,7 +88,7 @@ final class CSVFuzzTests: XCTestCase {
             guard t.values.count == t.rowCount * f, t.scenarioNames.count == t.rowCount, t.rowLines.count == t.rowCount,
                   !t.values.contains(where: \.isInfinite), t.labels.allSatisfy({ $0 >= FlowTable.unlabelled }),
                   t.rowLines.allSatisfy({ $0 >= 2 }), zip(t.rowLines, t.rowLines.dropFirst()).allSatisfy({ $0 < $1 }),
-                  t.report.rowsRead == t.rowCount else {
+                  t.report.rowsRead == t.rowCount, t.endpoints.map({ $0.count == t.rowCount }) ?? true else {
                 XCTFail("\(path): inconsistent table: \(t.rowCount) rows", file: file, line: line)
                 return .failed
             }
@@ -105,18 +108,20 @@ final class CSVFuzzTests: XCTestCase {
     func testMutatedFilesEndInAClearErrorOrAConsistentTable() throws {
         var g = Generator(state: 20_261_128)
         let started = Date()
-        var cases = 0, tables = 0, failures = 0
+        var cases = 0, tables = 0, failures = 0, withEndpoints = 0
         for round in 0..<400 {
             for (path, text) in Self.seeds {
                 var bytes = Array(text.utf8)
                 for _ in 0..<Int.random(in: 1...3, using: &g) { Self.mutate(&bytes, &g) }
                 let data = Data(bytes)
                 for options in [FlowLoadOptions(features: Self.features),
-                                FlowLoadOptions(features: Self.features, skipBadRows: true, requireLabels: round % 2 == 0)] {
+                                FlowLoadOptions(features: Self.features, skipBadRows: true, requireLabels: round % 2 == 0,
+                                                readEndpoints: round % 3 == 0)] {
                     cases += 1
                     var registry = FlowLoader.ScenarioRegistry()
-                    switch check(path, { try FlowLoader.parse(data, path: path, options: options, registry: &registry) }) {
-                    case .table: tables += 1
+                    var table: FlowTable?
+                    switch check(path, { table = try FlowLoader.parse(data, path: path, options: options, registry: &registry); return table! }) {
+                    case .table: tables += 1; if table?.endpoints?.isEmpty == false { withEndpoints += 1 }
                     case .error: break
                     case .failed: failures += 1; print("failing case: round \(round), \(path), \(bytes.count) bytes")
                     }
@@ -124,8 +129,10 @@ final class CSVFuzzTests: XCTestCase {
                 if failures > 5 { return }
             }
         }
-        print("CSV fuzz (loader): \(cases) cases, \(tables) tables, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("CSV fuzz (loader): \(cases) cases, \(tables) tables, \(withEndpoints) with endpoints, "
+              + "\(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         XCTAssertGreaterThan(tables, cases / 20, "the mutations should leave many files readable")
+        XCTAssertGreaterThan(withEndpoints, 0, "some readable files should keep their endpoints")
     }
 
     func testMutatedFilesThroughTheStreamReader() throws {

@@ -14,7 +14,7 @@ reconnaissance, and on its flows to known / new endpoints (see `crossval` in the
            the other six scenarios (not few-shot). Needs numpy and scikit-learn.
 
     python3 tools/crossval_prototypes.py siamese --data ../shared/data/kubernetes-dataset --seeds 1,2,3
-    python3 tools/crossval_prototypes.py forest --data ../shared/data/kubernetes-dataset
+    python3 tools/crossval_prototypes.py forest --data ../shared/data/kubernetes-dataset --seeds 1,2,3 --by-port 6642
 """
 import argparse, csv, glob, os
 from statistics import NormalDist
@@ -115,6 +115,8 @@ def main():
     ap.add_argument("mode", choices=["siamese", "forest"])
     ap.add_argument("--data", required=True)
     ap.add_argument("--seeds", default="1")
+    ap.add_argument("--by-port", metavar="PORT", help="forest: also the AUC of both detectors on the left-out "
+                    "scenario's known-endpoint flows to this destination port alone, against the later benign ones")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     X, scen, endpoint = load(args.data)
@@ -155,7 +157,17 @@ def main():
                 train = np.concatenate([base, np.where((scen != "benign") & (scen != sc))[0]])
                 forest = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=-1)
                 forest.fit(Z[train], scen[train] != "benign")
-                per[sc] = evaluate(forest.predict_proba(Z)[:, 1], sc)
+                p = forest.predict_proba(Z)[:, 1]
+                per[sc] = evaluate(p, sc)
+                if args.by_port and seed == seeds[0]:
+                    port = np.array([e.rsplit(":", 1)[1] for e in endpoint]) == args.by_port
+                    a = np.where((scen == sc) & known & port)[0]
+                    b = later[port[later]]
+                    if len(a) and len(b):
+                        test, labels = np.r_[b, a], np.r_[np.zeros(len(b), bool), np.ones(len(a), bool)]
+                        print("  %s, port %s, %d known-endpoint flows: forest %.3f, nearest neighbour %.3f (seed %d)"
+                              % (sc, args.by_port, len(a), auc_np(p[test], labels),
+                                 auc_np(nearest_scores(Z)[test], labels), seed), flush=True)
             runs.append(summary(per))
         print("RandomForest, 300 trees, supervised %.3f     %.3f      %.3f  %.3f   (%d seeds)"
               % (*np.mean(runs, axis=0), len(runs)), flush=True)

@@ -108,10 +108,12 @@ struct CrossvalSummary {
 
         /// Whether every fold has the split by new and known endpoints.
         var hasEndpointSplit: Bool { !scenarios.isEmpty && scenarios.values.allSatisfy { $0.allSatisfy { $0.endpointSplit != nil } } }
-        func newEndpointAUC(_ name: String) -> Double { SampleSummary((scenarios[name] ?? []).map { $0.endpointSplit?.newEndpointAUC }).mean }
-        func knownEndpointAUC(_ name: String) -> Double { SampleSummary((scenarios[name] ?? []).map { $0.endpointSplit?.knownEndpointAUC }).mean }
-        func newEndpointDetection(_ name: String) -> Double { mean((scenarios[name] ?? []).compactMap { $0.endpointSplit?.newEndpointDetectionRate }) }
-        func knownEndpointDetection(_ name: String) -> Double { mean((scenarios[name] ?? []).compactMap { $0.endpointSplit?.knownEndpointDetectionRate }) }
+        /// The mean over a scenario's folds of one value of their endpoint split (NaN when none has it).
+        func endpointMean(_ name: String, _ value: (CrossValidation.EndpointSplit) -> Double?) -> Double {
+            SampleSummary((scenarios[name] ?? []).map { $0.endpointSplit.flatMap(value) }).mean
+        }
+        func newEndpointAUC(_ name: String) -> Double { endpointMean(name, \.newEndpointAUC) }
+        func knownEndpointAUC(_ name: String) -> Double { endpointMean(name, \.knownEndpointAUC) }
         func endpointFlows(_ name: String) -> (new: Int, known: Int) {
             let split = scenarios[name]?.first?.endpointSplit
             return (split?.newEndpointFlows ?? 0, split?.knownEndpointFlows ?? 0)
@@ -123,8 +125,8 @@ struct CrossvalSummary {
             names.map { name in
                 let (new, known) = endpointFlows(name)
                 func cell(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "-" }
-                return [name, cell(newEndpointAUC(name)), String(format: "%.3f", newEndpointDetection(name)), "\(new)",
-                        cell(knownEndpointAUC(name)), String(format: "%.3f", knownEndpointDetection(name)), "\(known)"]
+                return [name, cell(newEndpointAUC(name)), String(format: "%.3f", endpointMean(name, \.newEndpointDetectionRate)), "\(new)",
+                        cell(knownEndpointAUC(name)), String(format: "%.3f", endpointMean(name, \.knownEndpointDetectionRate)), "\(known)"]
             }
         }
 
@@ -152,8 +154,8 @@ struct CrossvalSummary {
                     let (new, known) = endpointFlows(name)
                     entry["auc_new_endpoints_mean"] = number(newEndpointAUC(name))
                     entry["auc_known_endpoints_mean"] = number(knownEndpointAUC(name))
-                    entry["detection_rate_new_endpoints_mean"] = number(newEndpointDetection(name))
-                    entry["detection_rate_known_endpoints_mean"] = number(knownEndpointDetection(name))
+                    entry["detection_rate_new_endpoints_mean"] = number(endpointMean(name, \.newEndpointDetectionRate))
+                    entry["detection_rate_known_endpoints_mean"] = number(endpointMean(name, \.knownEndpointDetectionRate))
                     entry["new_endpoint_flows"] = new
                     entry["known_endpoint_flows"] = known
                     byScenario[name] = entry

@@ -145,11 +145,13 @@ def main():
         return nearest(E, E[base])[0]
 
     Z = quantile_transform(X[base], X)
+    plain = nearest_scores(Z)
     print("setting                           mean AUC  w/o recon  known  new", flush=True)
     print("plain nearest neighbour (none)     %.3f     %.3f      %.3f  %.3f"
-          % summary({sc: evaluate(nearest_scores(Z), sc) for sc in scenarios}), flush=True)
+          % summary({sc: evaluate(plain, sc) for sc in scenarios}), flush=True)
     if args.mode == "forest":
         from sklearn.ensemble import RandomForestClassifier
+        port = np.array([e.rsplit(":", 1)[1] for e in endpoint]) == args.by_port
         runs = []
         for seed in seeds:
             per = {}
@@ -160,14 +162,13 @@ def main():
                 p = forest.predict_proba(Z)[:, 1]
                 per[sc] = evaluate(p, sc)
                 if args.by_port and seed == seeds[0]:
-                    port = np.array([e.rsplit(":", 1)[1] for e in endpoint]) == args.by_port
                     a = np.where((scen == sc) & known & port)[0]
                     b = later[port[later]]
                     if len(a) and len(b):
                         test, labels = np.r_[b, a], np.r_[np.zeros(len(b), bool), np.ones(len(a), bool)]
                         print("  %s, port %s, %d known-endpoint flows: forest %.3f, nearest neighbour %.3f (seed %d)"
                               % (sc, args.by_port, len(a), auc_np(p[test], labels),
-                                 auc_np(nearest_scores(Z)[test], labels), seed), flush=True)
+                                 auc_np(plain[test], labels), seed), flush=True)
             runs.append(summary(per))
         print("RandomForest, 300 trees, supervised %.3f     %.3f      %.3f  %.3f   (%d seeds)"
               % (*np.mean(runs, axis=0), len(runs)), flush=True)

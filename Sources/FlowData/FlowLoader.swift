@@ -23,7 +23,7 @@ public enum FlowLoader {
         var unlistable: [String] = []
         let files = try csvFiles(at: url, skipUnreadable: options.skipBadRows, unreadable: &unlistable)
         var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [],
-                              endpoints: options.readEndpoints ? [] : nil)
+                              endpoints: options.readEndpoints ? [] : nil, timestamps: options.readEndpoints ? [] : nil)
         table.report.unreadableFiles = unlistable
         var registry = ScenarioRegistry()
         for file in files {
@@ -161,6 +161,7 @@ public enum FlowLoader {
         var names: [String] = []
         var lines: [Int32] = []
         var endpoints: [String]?
+        var timestamps: [Double]?
         var report = FlowLoadReport()
         report.filesRead = 1
         report.bytesRead = data.count
@@ -192,10 +193,14 @@ public enum FlowLoader {
             let endpointSlots = [1, 3, 4]
             let readEndpoints = options.readEndpoints && endpointSlots.allSatisfy { plan.identifierColumns[$0] != nil }
             if readEndpoints { endpoints = [] }
+            // Timestamps (slot 5) come with the endpoints' load; NaN where a file has none.
+            let timestampSlot = 5
+            let readTimestamps = options.readEndpoints && plan.identifierColumns[timestampSlot] != nil
+            if options.readEndpoints { timestamps = [] }
             let idRanges = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: FeatureSet.identifierColumns.count)
             idRanges.initialize(repeating: (0, 0), count: FeatureSet.identifierColumns.count)
             defer { idRanges.deallocate() }
-            let identifiers = readEndpoints ? idRanges : nil
+            let identifiers = readEndpoints || readTimestamps ? idRanges : nil
             // A row without a label takes the folder's, when there is one (ids are given only when used,
             // so that labelled files under malicious/ do not shift the ids of later scenarios).
             func labelFromFolder() -> Int? { folderBenign.map { $0 ? 0 : registry.id(for: scenario) } }
@@ -262,6 +267,14 @@ public enum FlowLoader {
                         }
                         endpoints?.append("\(field(1))>\(field(3)):\(field(4))")
                     }
+                    if options.readEndpoints {
+                        var when = Double.nan
+                        if readTimestamps {
+                            let (a, b) = idRanges[timestampSlot]
+                            when = FlowTimestamp.parse(String(decoding: UnsafeBufferPointer(start: base + a, count: b - a), as: UTF8.self)) ?? .nan
+                        }
+                        timestamps?.append(when)
+                    }
                     lines.append(Int32(truncatingIfNeeded: scanner.lineNumber))
                 }
             }
@@ -273,7 +286,7 @@ public enum FlowLoader {
         report.rowsByDialect = report.filesByDialect.mapValues { _ in labels.count }
         return FlowTable(featureNames: options.features, values: values, labels: labels, scenarioNames: names,
                          sourceFiles: [path], rowFiles: [Int32](repeating: 0, count: labels.count),
-                         rowLines: lines, report: report, endpoints: endpoints)
+                         rowLines: lines, report: report, endpoints: endpoints, timestamps: timestamps)
     }
 }
 

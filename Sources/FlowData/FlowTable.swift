@@ -120,14 +120,19 @@ public struct FlowTable: Sendable {
     /// (which attack flows talk to endpoints the baseline never saw); never a feature, because
     /// addresses identify a capture rather than a behaviour.
     public var endpoints: [String]?
+    /// Per row, loaded with the endpoints: the flow's start time in seconds since 1970
+    /// (`FlowTimestamp`), NaN where a file has no readable Timestamp. Orders flows into periods
+    /// and incidents into windows; never a feature.
+    public var timestamps: [Double]?
 
     public init(featureNames: [String], values: [Float], labels: [Int], scenarioNames: [String],
                 sourceFiles: [String] = [], rowFiles: [Int32]? = nil, rowLines: [Int32]? = nil,
-                report: FlowLoadReport = FlowLoadReport(), endpoints: [String]? = nil) {
+                report: FlowLoadReport = FlowLoadReport(), endpoints: [String]? = nil, timestamps: [Double]? = nil) {
         precondition(featureNames.isEmpty ? values.isEmpty : values.count == labels.count * featureNames.count,
                      "values must hold labels.count x featureNames.count floats")
         precondition(scenarioNames.count == labels.count, "one scenario name per row")
         precondition(endpoints.map { $0.count == labels.count } ?? true, "one endpoint per row")
+        precondition(timestamps.map { $0.count == labels.count } ?? true, "one timestamp per row")
         self.featureNames = featureNames
         self.values = values
         self.labels = labels
@@ -137,6 +142,7 @@ public struct FlowTable: Sendable {
         self.rowLines = rowLines ?? [Int32](repeating: 0, count: labels.count)
         self.report = report
         self.endpoints = endpoints
+        self.timestamps = timestamps
     }
 
     /// The label of a row without one.
@@ -185,7 +191,8 @@ public struct FlowTable: Sendable {
         return FlowTable(featureNames: featureNames, values: v, labels: indices.map { labels[$0] },
                          scenarioNames: indices.map { scenarioNames[$0] }, sourceFiles: sourceFiles,
                          rowFiles: indices.map { rowFiles[$0] }, rowLines: indices.map { rowLines[$0] },
-                         report: report, endpoints: endpoints.map { e in indices.map { e[$0] } })
+                         report: report, endpoints: endpoints.map { e in indices.map { e[$0] } },
+                         timestamps: timestamps.map { t in indices.map { t[$0] } })
     }
 
     /// "file:line" of a row, for messages.
@@ -200,6 +207,7 @@ public struct FlowTable: Sendable {
     public mutating func append(_ other: FlowTable) {
         precondition(other.featureNames == featureNames, "appending a table with other features")
         if let mine = endpoints, let theirs = other.endpoints { endpoints = mine + theirs } else { endpoints = nil }
+        if let mine = timestamps, let theirs = other.timestamps { timestamps = mine + theirs } else { timestamps = nil }
         let offset = Int32(sourceFiles.count)
         sourceFiles += other.sourceFiles
         values += other.values

@@ -21,6 +21,11 @@ public enum CrossValidation {
         /// destination address and port) occur among the baseline's benign flows, each part scored
         /// against the same later benign flows; nil when the files have no endpoint columns.
         public var endpointSplit: EndpointSplit?
+        /// With per-flow roles: the setup, what the operator lives with, and the model's threshold.
+        public var setup: Setup?
+        public var roles: RoleMetrics?
+        public var threshold: Double?
+        public var calibration: Calibration?
     }
 
     /// AUC of an attack capture's flows to endpoints the baseline never saw (where an attack's own
@@ -59,20 +64,122 @@ public enum CrossValidation {
                              knownEndpointDetectionRate: Double(knownFlagged) / Double(max(known.count, 1)))
     }
 
+    /// What a fold's baseline holds.
+    public enum Setup: String, Sendable, CaseIterable {
+        /// The earliest benign flows only: one capture of normal traffic.
+        case oneCapture = "one-capture"
+        /// The earliest benign flows plus the background flows of every other attack capture (by
+        /// the roles file), each capture its own period: what an operator's several days would be.
+        case multiPeriod = "multi-period"
+    }
+
+    /// One fold: what trains, what is tested, which rows count as benign for training although
+    /// labelled as attack (other captures' background in the multi-period setup) and the periods.
+    public struct Plan: Sendable {
+        public var scenario: String
+        public var train: [Int]
+        public var test: [Int]
+        public var relabelledBenign: [Int]
+        public var periods: BaselinePeriods
+    }
+
     /// Benign rows in file order (CICFlowMeter writes flows in time order): the earliest
     /// `baselineFraction` train (scaler, bank, supports), the rest are tested. For each malicious
     /// scenario, the labelled attacks come from the other scenarios and the test holds that
-    /// scenario only.
-    public static func folds(table: FlowTable, baselineFraction: Double = 0.8) -> [(scenario: String, train: [Int], test: [Int])] {
+    /// scenario only. With `roles`, only flows whose role is `attack` serve as labelled attacks,
+    /// and the multi-period setup adds the other scenarios' `background` flows to the baseline,
+    /// each scenario a period of its own (the benign flows are one more).
+    public static func plans(table: FlowTable, baselineFraction: Double = 0.8, roles: [FlowRole?]? = nil,
+                             setup: Setup = .oneCapture) -> [Plan] {
         let benign = table.benignRows
         let cut = min(benign.count, max(0, Int((Double(benign.count) * baselineFraction).rounded())))
         let benignTrain = Array(benign[..<cut]), benignTest = Array(benign[cut...])
         let scenarios = table.scenarios.filter { $0 != "benign" }
+        var periodNames = ["benign (earliest \(Int((baselineFraction * 100).rounded()))%)"]
+        var periodOfScenario: [String: Int] = [:]
+        for s in scenarios { periodOfScenario[s] = periodNames.count; periodNames.append("\(s) background") }
         return scenarios.map { s in
             let others = table.rows { table.isMalicious($0) && table.scenarioNames[$0] != s }
             let held = table.rows { table.isMalicious($0) && table.scenarioNames[$0] == s }
-            return (s, benignTrain + others, benignTest + held)
+            var shots = others, background: [Int] = []
+            if let roles {
+                shots = others.filter { roles[$0] != .background }
+                if setup == .multiPeriod { background = others.filter { roles[$0] == .background } }
+            }
+            var ofRow = [Int](repeating: -1, count: table.rowCount)
+            for r in benignTrain { ofRow[r] = 0 }
+            for r in background { ofRow[r] = periodOfScenario[table.scenarioNames[r]] ?? -1 }
+            return Plan(scenario: s, train: benignTrain + background + shots, test: benignTest + held, relabelledBenign: background,
+                        periods: BaselinePeriods(ofRow: ofRow, names: periodNames))
         }
+    }
+
+    /// `plans` as (scenario, train, test), the one-capture setup without roles.
+    public static func folds(table: FlowTable, baselineFraction: Double = 0.8) -> [(scenario: String, train: [Int], test: [Int])] {
+        plans(table: table, baselineFraction: baselineFraction).map { ($0.scenario, $0.train, $0.test) }
+    }
+
+    /// What an operator lives with, per fold, from per-flow roles: the attack's own flows found,
+    /// and normal traffic (the capture's background, the later benign flows) flagged.
+    public struct RoleMetrics: Sendable, Equatable {
+        public var attackFlows = 0
+        public var attackDetected = 0
+        public var backgroundFlows = 0
+        public var backgroundFlagged = 0
+        public var laterBenignFlows = 0
+        public var laterBenignFlagged = 0
+        /// ROC AUC of the capture's attack flows against its background flows (nil without both).
+        public var attackVsBackgroundAUC: Double?
+        /// Incidents (`IncidentGrouper`) the flagged later benign flows make, and the hours those
+        /// flows span (from their timestamps; nil without them).
+        public var laterBenignIncidents = 0
+        public var laterBenignHours: Double?
+        /// Incidents the flagged background flows make.
+        public var backgroundIncidents = 0
+
+        public init() {}
+
+        public var detectionRate: Double? { attackFlows > 0 ? Double(attackDetected) / Double(attackFlows) : nil }
+        public var backgroundFlaggedRate: Double? { backgroundFlows > 0 ? Double(backgroundFlagged) / Double(backgroundFlows) : nil }
+        public var laterBenignFlaggedRate: Double? { laterBenignFlows > 0 ? Double(laterBenignFlagged) / Double(laterBenignFlows) : nil }
+        /// Incidents per hour of later benign traffic.
+        public var laterBenignIncidentsPerHour: Double? {
+            guard let h = laterBenignHours, h > 0 else { return nil }
+            return Double(laterBenignIncidents) / h
+        }
+    }
+
+    /// `RoleMetrics` of one fold: `scores[i]` and `flagged[i]` belong to row `test[i]`.
+    public static func roleMetrics(table: FlowTable, roles: [FlowRole?], test: [Int], scores: [Float], flagged: [Bool],
+                                   incidentWindow: Double = IncidentGrouper.defaultWindow) throws -> RoleMetrics {
+        var m = RoleMetrics()
+        var attack: [Float] = [], background: [Float] = []
+        var laterFlagged: [(endpoint: String, time: Double, score: Float, row: Int)] = []
+        var backgroundFlaggedFlows = laterFlagged
+        var laterTimes: [Double] = []
+        for (i, row) in test.enumerated() {
+            let endpoint = table.endpoints?[row] ?? "row\(row)>?:?"
+            let time = table.timestamps?[row] ?? .nan
+            if table.labels[row] == 0 {
+                m.laterBenignFlows += 1
+                if time.isFinite { laterTimes.append(time) }
+                if flagged[i] { m.laterBenignFlagged += 1; laterFlagged.append((endpoint, time, scores[i], row)) }
+            } else if roles[row] == .attack {
+                m.attackFlows += 1; attack.append(scores[i])
+                if flagged[i] { m.attackDetected += 1 }
+            } else if roles[row] == .background {
+                m.backgroundFlows += 1; background.append(scores[i])
+                if flagged[i] { m.backgroundFlagged += 1; backgroundFlaggedFlows.append((endpoint, time, scores[i], row)) }
+            }
+        }
+        if !attack.isEmpty && !background.isEmpty {
+            m.attackVsBackgroundAUC = try BinaryMetrics(scores: background + attack,
+                                                        labels: background.map { _ in false } + attack.map { _ in true }).rocAUC
+        }
+        m.laterBenignIncidents = IncidentGrouper.group(laterFlagged, window: incidentWindow).count
+        m.backgroundIncidents = IncidentGrouper.group(backgroundFlaggedFlows, window: incidentWindow).count
+        if let first = laterTimes.min(), let last = laterTimes.max(), last > first { m.laterBenignHours = (last - first) / 3600 }
+        return m
     }
 
     /// Whether a scenario is reconnaissance (port scans), which every distance-based detector
@@ -83,52 +190,66 @@ public enum CrossValidation {
     }
 
     /// Trains and tests every fold for every seed (and, for the baseline recipe, every encoder in
-    /// `encoders`); `progress` hears about each finished fold.
+    /// `encoders`, and with `roles` every setup in `setups`); `progress` hears about each finished fold.
     public static func run(table: FlowTable, config: ModelConfig, options: TrainingOptions, seeds: [UInt64],
-                           encoders: [EncoderKind] = [], baselineFraction: Double = 0.8, backend: Backend,
+                           encoders: [EncoderKind] = [], baselineFraction: Double = 0.8, roles: [FlowRole?]? = nil,
+                           setups: [Setup] = [.oneCapture], incidentWindow: Double = IncidentGrouper.defaultWindow, backend: Backend,
                            progress: (Fold) -> Void = { _ in }) throws -> [Fold] {
-        guard (0..<1).contains(baselineFraction), baselineFraction > 0 else {
+        guard baselineFraction.isFinite, baselineFraction > 0, baselineFraction < 1 else {
             throw SiameseError.invalidConfiguration("--baseline-fraction must be in (0, 1), got \(baselineFraction)")
         }
         let runs: [EncoderKind?] = options.recipe == .baseline ? (encoders.isEmpty ? [options.encoder] : encoders) : [nil]
+        let setupList: [Setup] = roles == nil ? [.oneCapture] : setups
         var out: [Fold] = []
-        let allFolds = folds(table: table, baselineFraction: baselineFraction)
-        guard allFolds.count >= 2 || (options.recipe == .baseline && options.maliciousShots == 0 && !allFolds.isEmpty) else {
-            throw SiameseError.invalidData("crossval needs at least two malicious scenarios (found \(allFolds.count))")
-        }
-        for (scenario, train, test) in allFolds {
-            let baselineEndpoints = table.endpoints.map { e in Set(train.filter { table.labels[$0] == 0 }.map { e[$0] }) }
-            for encoder in runs {
-                for seed in seeds {
-                    let started = Date()
-                    var o = options
-                    o.seed = seed
-                    if let encoder { o.encoder = encoder }
-                    let available = train.filter { table.isMalicious($0) }.count
-                    o.maliciousShots = min(o.maliciousShots, available)
-                    let model = try Trainer(backend: backend, config: config, options: o).train(table: table, rows: train)
-                    let detector = try Detector(model: model, backend: backend)
-                    let scores = try detector.scores(table.subset(test))
-                    let labels = test.map { table.isMalicious($0) }
-                    let auc = try BinaryMetrics(scores: scores, labels: labels).rocAUC
-                    var flaggedBenign = 0, benignCount = 0, flaggedAttack = 0, attackCount = 0
-                    let flags = scores.map(detector.isMalicious)
-                    for (flagged, malicious) in zip(flags, labels) {
-                        if malicious { attackCount += 1; if flagged { flaggedAttack += 1 } } else {
-                            benignCount += 1; if flagged { flaggedBenign += 1 }
+        for setup in setupList {
+            let allPlans = plans(table: table, baselineFraction: baselineFraction, roles: roles, setup: setup)
+            guard allPlans.count >= 2 || (options.recipe == .baseline && options.maliciousShots == 0 && !allPlans.isEmpty) else {
+                throw SiameseError.invalidData("crossval needs at least two malicious scenarios (found \(allPlans.count))")
+            }
+            for plan in allPlans {
+                var foldTable = table
+                for r in plan.relabelledBenign { foldTable.labels[r] = 0 }
+                let baselineEndpoints = table.endpoints.map { e in Set(plan.train.filter { foldTable.labels[$0] == 0 }.map { e[$0] }) }
+                for encoder in runs {
+                    for seed in seeds {
+                        let started = Date()
+                        var o = options
+                        o.seed = seed
+                        if let encoder { o.encoder = encoder }
+                        let available = plan.train.filter { foldTable.isMalicious($0) }.count
+                        o.maliciousShots = min(o.maliciousShots, available)
+                        let model = try Trainer(backend: backend, config: config, options: o)
+                            .train(table: foldTable, rows: plan.train, periods: plan.periods)
+                        let detector = try Detector(model: model, backend: backend)
+                        let scores = try detector.scores(table.subset(plan.test))
+                        let labels = plan.test.map { table.isMalicious($0) }
+                        let auc = try BinaryMetrics(scores: scores, labels: labels).rocAUC
+                        var flaggedBenign = 0, benignCount = 0, flaggedAttack = 0, attackCount = 0
+                        let flags = scores.map(detector.isMalicious)
+                        for (flagged, malicious) in zip(flags, labels) {
+                            if malicious { attackCount += 1; if flagged { flaggedAttack += 1 } } else {
+                                benignCount += 1; if flagged { flaggedBenign += 1 }
+                            }
                         }
+                        var split: EndpointSplit?
+                        if let endpoints = table.endpoints, let baselineEndpoints {
+                            split = try endpointSplit(scores: scores, labels: labels, flagged: flags, test: plan.test, endpoints: endpoints,
+                                                      baselineEndpoints: baselineEndpoints)
+                        }
+                        var fold = Fold(scenario: plan.scenario, encoder: encoder, seed: seed, auc: auc,
+                                        falsePositiveRate: Double(flaggedBenign) / Double(max(benignCount, 1)),
+                                        detectionRate: Double(flaggedAttack) / Double(max(attackCount, 1)),
+                                        testFlows: plan.test.count, seconds: Date().timeIntervalSince(started), endpointSplit: split)
+                        if let roles {
+                            fold.setup = setup
+                            fold.roles = try roleMetrics(table: table, roles: roles, test: plan.test, scores: scores, flagged: flags,
+                                                         incidentWindow: incidentWindow)
+                            fold.threshold = model.threshold
+                            fold.calibration = model.calibration
+                        }
+                        progress(fold)
+                        out.append(fold)
                     }
-                    var split: EndpointSplit?
-                    if let endpoints = table.endpoints, let baselineEndpoints {
-                        split = try endpointSplit(scores: scores, labels: labels, flagged: flags, test: test, endpoints: endpoints,
-                                                  baselineEndpoints: baselineEndpoints)
-                    }
-                    let fold = Fold(scenario: scenario, encoder: encoder, seed: seed, auc: auc,
-                                    falsePositiveRate: Double(flaggedBenign) / Double(max(benignCount, 1)),
-                                    detectionRate: Double(flaggedAttack) / Double(max(attackCount, 1)),
-                                    testFlows: test.count, seconds: Date().timeIntervalSince(started), endpointSplit: split)
-                    progress(fold)
-                    out.append(fold)
                 }
             }
         }

@@ -26,8 +26,8 @@ public final class Detector {
     let supportEmbeddings: [Float]
     let headWeights: [Float]
     let headBias: Float
-    // Baseline recipe: the bank's search vectors on the device.
-    let bankTensor: Tensor?
+    // Baseline recipe: the bank's search vectors on the device, and how flows are compared with them.
+    public let bankScorer: BankScorer?
     var dim: Int { model.config.embedding }
 
     /// Builds the network (when the model has one) on `backend` and loads the model's weights.
@@ -59,13 +59,12 @@ public final class Detector {
             guard let bank = model.bank, bank.count > 0 else {
                 throw SiameseError.invalidData("a baseline-recipe model needs its memory bank")
             }
-            let t = try backend.makeTensor([bank.count, bank.embeddings == nil ? bank.featureCount : bank.dimension])
-            try backend.upload(bank.searchVectors, to: t)
-            bankTensor = t
+            bankScorer = try BankScorer(backend: backend, vectors: bank.searchVectors,
+                                        dimension: bank.embeddings == nil ? bank.featureCount : bank.dimension, k: model.options.k)
             supportEmbeddings = []
         } else {
             guard let network else { throw SiameseError.invalidConfiguration("the seed recipe needs the encoder network") }
-            bankTensor = nil
+            bankScorer = nil
             let images = (0..<model.support.count).flatMap { model.support.image($0) }
             supportEmbeddings = try network.embed(images: images, count: model.support.count)
         }
@@ -150,16 +149,11 @@ public final class Detector {
         var start = 0
         while start < count {
             let n = min(batchSize, count - start)
-            if let bankTensor {
-                let k = model.options.k
+            if let bankScorer {
                 let queries = try queryTensor(scaledRows, start: start, count: n)
-                let distances = try backend.makeTensor([n, k]), indices = try backend.makeTensor([n, k])
-                try backend.nearestNeighbors(queries: queries, bank: bankTensor, k: k, distances: distances, indices: indices)
-                let d = try backend.download(distances), ix = try backend.download(indices)
-                for i in 0..<n {
-                    scores.append(d[i * k + k - 1])
-                    nearest.append(Int(ix[i * k]))
-                }
+                let (s, near) = try bankScorer.scores(queryTensor: queries, count: n)
+                scores += s
+                nearest += near
             } else if let network {
                 var images = [Float](repeating: 0, count: n * FlowImage.pixelCount)
                 for i in 0..<n {
@@ -239,70 +233,6 @@ public final class Detector {
         supportEmbeddings.withUnsafeBufferPointer { e in
             guard let base = e.baseAddress else { return [] }
             return (0..<model.support.count).map { score(base + $0 * dim, excluding: $0) }
-        }
-    }
-
-    /// Leave-one-out scores of the bank (baseline recipe): each entry's distance to its k-th
-    /// nearest other entry (its own row is left out by index, so duplicates still count).
-    public func baselineScores() throws -> [Float] {
-        guard let bank = model.bank, let bankTensor else { return [] }
-        let k = model.options.k + 1
-        guard bank.count >= k else {
-            throw SiameseError.invalidData("the memory bank has \(bank.count) flows; --k \(k - 1) needs at least \(k)")
-        }
-        var out: [Float] = []
-        out.reserveCapacity(bank.count)
-        let columns = bankTensor.shape[1]
-        var start = 0
-        while start < bank.count {
-            let n = min(max(batchSize, 1024), bank.count - start)
-            let queries = try bankTensor.rows(start..<(start + n))
-            let distances = try backend.makeTensor([n, k]), indices = try backend.makeTensor([n, k])
-            try backend.nearestNeighbors(queries: try queries.reshaped([n, columns]), bank: bankTensor, k: k,
-                                         distances: distances, indices: indices)
-            let d = try backend.download(distances), ix = try backend.download(indices)
-            for i in 0..<n {
-                // Drop the entry's own row; if a duplicate pushed it out of the list, drop the last.
-                var kept: [Float] = []
-                var droppedSelf = false
-                for j in 0..<k {
-                    if !droppedSelf && Int(ix[i * k + j]) == start + i { droppedSelf = true; continue }
-                    kept.append(d[i * k + j])
-                }
-                out.append(kept[k - 2])
-            }
-            start += n
-        }
-        return out
-    }
-
-    /// The decision threshold from training data only, by the model's threshold rule:
-    /// `.fpr`: flag at most `fpr` of the benign leave-one-out scores (the baseline's, or the seed
-    /// recipe's benign supports'), as `BinaryMetrics.chooseThreshold(.maxFalsePositiveRate)` places it;
-    /// `.supportF1`: the F1-best cut between those benign scores and the malicious shots' scores.
-    public func chooseThreshold() throws -> Double {
-        let o = model.options
-        var scores: [Float], labels: [Bool]
-        if o.recipe == .baseline {
-            scores = try baselineScores()
-            labels = [Bool](repeating: false, count: scores.count)
-            if o.thresholdRule == .supportF1 {
-                guard model.support.count > 0 else {
-                    throw SiameseError.invalidConfiguration("--threshold-rule support-f1 needs malicious shots")
-                }
-                scores += try self.scores(scaledRows: model.support.features, count: model.support.count)
-                labels += [Bool](repeating: true, count: model.support.count)
-            }
-        } else {
-            scores = supportScores()
-            labels = model.support.malicious
-        }
-        switch o.thresholdRule {
-        case .supportF1: return try BinaryMetrics.chooseThreshold(scores: scores, labels: labels, criterion: .f1)
-        case .fpr:
-            let benign = zip(scores, labels).filter { !$0.1 }.map(\.0)
-            return try BinaryMetrics.chooseThreshold(scores: benign, labels: benign.map { _ in false },
-                                                     criterion: .maxFalsePositiveRate(o.fpr))
         }
     }
 

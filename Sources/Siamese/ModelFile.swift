@@ -32,6 +32,8 @@ public struct TrainedModel {
     public var bestEpoch: Int = 0
     /// The flow-meter dialect of the training data, when known (detect warns on another).
     public var dialect: FlowDialect?
+    /// How the threshold was chosen (nil for the seed recipe and models written before it was recorded).
+    public var calibration: Calibration?
 
     /// Whether scoring needs the encoder network: the seed recipe, or the Siamese encoder.
     public var usesNetwork: Bool { options.recipe == .seed || options.encoder == .siamese }
@@ -72,6 +74,8 @@ public struct TrainedModel {
             "best_epoch": "\(bestEpoch)",
         ]
         if let dialect { metadata["dialect"] = dialect.rawValue }
+        if let calibration { metadata["calibration"] = try text(calibration) }
+        if let bank { metadata["periods"] = try text(bank.periodNames) }
         var list: [NamedTensor] = []
         if usesNetwork {
             for (name, _) in config.parameterShapes {
@@ -87,6 +91,7 @@ public struct TrainedModel {
             if let e = bank.embeddings {
                 list.append(NamedTensor(name: "bank.embeddings", shape: [bank.count, bank.dimension], values: e))
             }
+            list.append(NamedTensor(name: "bank.periods", shape: [bank.count], values: bank.periods.map { Float($0) }))
         }
         list.append(NamedTensor(name: "support.features", shape: [support.count, support.featureCount], values: support.features))
         list.append(NamedTensor(name: "support.labels", shape: [support.count], values: support.malicious.map { $0 ? 1 : 0 }))
@@ -195,8 +200,22 @@ public struct TrainedModel {
             guard bf.shape[0] > options.k else {
                 throw bad("the memory bank has \(bf.shape[0]) flows, too few for k = \(options.k)")
             }
+            // Periods (models before them: one period).
+            var periodNames = ["baseline"]
+            if m["periods"] != nil {
+                periodNames = try json("periods", [String].self)
+                guard !periodNames.isEmpty else { throw bad("metadata 'periods' is empty") }
+            }
+            var periods = [Int](repeating: 0, count: bf.shape[0])
+            if let bp = file.tensors["bank.periods"] {
+                guard bp.shape == [bf.shape[0]] else { throw bad("bank.periods has shape \(bp.shape), expected [\(bf.shape[0])]") }
+                guard bp.values.allSatisfy({ $0 >= 0 && $0 < Float(periodNames.count) && $0 == $0.rounded() }) else {
+                    throw bad("bank.periods holds values that are not period numbers 0..<\(periodNames.count)")
+                }
+                periods = bp.values.map { Int($0) }
+            }
             bank = MemoryBank(features: bf.values, featureCount: f, embeddings: embeddings,
-                              dimension: embeddings == nil ? f : config.embedding)
+                              dimension: embeddings == nil ? f : config.embedding, periods: periods, periodNames: periodNames)
             guard threshold >= 0 else { throw bad("threshold \(threshold) is below 0, the smallest possible distance") }
         } else {
             guard threshold >= 0, threshold <= Double(Float(1).nextUp) else {
@@ -215,6 +234,13 @@ public struct TrainedModel {
         model.bank = bank
         model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
         model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
+        if m["calibration"] != nil {
+            let c = try json("calibration", Calibration.self)
+            guard c.flaggedRate.isFinite, (0...1).contains(c.flaggedRate), c.fpr.isFinite, c.periods >= 0, c.scores >= 0 else {
+                throw bad("metadata 'calibration' holds values out of range")
+            }
+            model.calibration = c
+        }
         if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: model.epochsCompleted,
                                                 adamStep: model.adamStep) { throw bad(problem) }
         return model

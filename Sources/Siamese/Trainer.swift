@@ -24,6 +24,9 @@ struct TrainingPlan {
     /// Baseline recipe: rows of the table that form the bank, and their scaled features.
     var bankRows: [Int] = []
     var bankFeatures: [Float] = []
+    /// Baseline recipe: each bank entry's period (index into `periodNames`).
+    var bankPeriods: [Int] = []
+    var periodNames: [String] = []
     /// How each epoch's training pairs come about.
     var pairs: PairSource
     var validationPairs: [Pair]
@@ -105,11 +108,13 @@ public final class Trainer {
     /// data and returns the model. With `resume`, continues that model's run instead.
     /// Writes a checkpoint to `checkpoint` during training (see `TrainingOptions.checkpointInterval`;
     /// only after epochs whose loss is finite) and the final model at the end.
-    public func train(table: FlowTable, rows: [Int]? = nil, resume: TrainedModel? = nil, checkpoint: URL? = nil,
-                      progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainedModel {
+    /// `periods` says which baseline period each benign row belongs to (default: its file); the
+    /// threshold is calibrated across them (`CrossPeriodCalibration`).
+    public func train(table: FlowTable, rows: [Int]? = nil, periods: BaselinePeriods? = nil, resume: TrainedModel? = nil,
+                      checkpoint: URL? = nil, progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainedModel {
         try options.validate()
         try config.validate()
-        let plan = try prepare(table: table, rows: rows ?? Array(0..<table.rowCount), resume: resume)
+        let plan = try prepare(table: table, rows: rows ?? Array(0..<table.rowCount), periods: periods, resume: resume)
         if options.recipe == .baseline && options.encoder == .none {
             let model = try finish(plan: plan, network: nil, history: [], epochs: 0, trainingSeconds: 0, progress: progress)
             if let checkpoint { try model.write(to: checkpoint) }
@@ -127,7 +132,7 @@ public final class Trainer {
     // MARK: Prepare
 
     /// Checks the data, fits (or, resuming, reuses) the scaler and draws what is trained on.
-    func prepare(table: FlowTable, rows candidates: [Int], resume: TrainedModel?) throws -> TrainingPlan {
+    func prepare(table: FlowTable, rows candidates: [Int], periods: BaselinePeriods? = nil, resume: TrainedModel?) throws -> TrainingPlan {
         guard FlowImage.side == config.imageSide else {
             throw SiameseError.invalidConfiguration("images are \(FlowImage.side)x\(FlowImage.side); the model expects \(config.imageSide)")
         }
@@ -169,6 +174,7 @@ public final class Trainer {
             let bankFeatures = scaler.scale(values: table.subset(bankRows).values)
             var plan = TrainingPlan(scaler: scaler, support: shots, images: [], bankRows: bankRows, bankFeatures: bankFeatures,
                                     pairs: .fixed([]), validationPairs: [])
+            (plan.bankPeriods, plan.periodNames) = Self.bankPeriods(rows: bankRows, periods: periods ?? .byFile(table))
             guard options.encoder == .siamese else { return plan }
             // Images: the baseline flows (all benign rows, not only the bank's), then the shots.
             let baselineScaled = scaler.scale(values: table.subset(benign).values)
@@ -199,6 +205,18 @@ public final class Trainer {
             }
             return plan
         }
+    }
+
+    /// Each bank row's period, renumbered to the periods present in the bank (oldest first); rows of
+    /// no period form one named "baseline".
+    static func bankPeriods(rows: [Int], periods: BaselinePeriods) -> ([Int], [String]) {
+        let raw = rows.map { $0 < periods.ofRow.count ? periods.ofRow[$0] : -1 }
+        var index: [Int: Int] = [:], names: [String] = []
+        for p in Set(raw).sorted() {
+            index[p] = names.count
+            names.append(p >= 0 && p < periods.names.count ? periods.names[p] : "baseline")
+        }
+        return (raw.map { index[$0] ?? 0 }, names)
     }
 
     /// For each of `members` (indices into the baseline), its nearest other member by the
@@ -259,10 +277,11 @@ public final class Trainer {
             progress(.buildingBank(flows: plan.bankRows.count))
             let embeddings = try network.map { try bankEmbeddings(plan: plan, network: $0) }
             model.bank = MemoryBank(features: plan.bankFeatures, featureCount: f, embeddings: embeddings,
-                                    dimension: embeddings == nil ? f : config.embedding)
+                                    dimension: embeddings == nil ? f : config.embedding,
+                                    periods: plan.bankPeriods, periodNames: plan.periodNames)
         }
         let detector = try Detector(model: model, network: network, backend: backend)
-        model.threshold = try detector.chooseThreshold()
+        (model.threshold, model.calibration) = try ThresholdFitting.fit(detector: detector)
         return model
     }
 }
@@ -443,10 +462,10 @@ struct EpochLoop {
             // stands; `finish` rebuilds it from the best weights at the end.
             model.bank = MemoryBank(features: plan.bankFeatures, featureCount: plan.scaler.featureCount,
                                     embeddings: try trainer.bankEmbeddings(plan: plan, network: network),
-                                    dimension: trainer.config.embedding)
+                                    dimension: trainer.config.embedding, periods: plan.bankPeriods, periodNames: plan.periodNames)
         } else {
             let detector = try Detector(model: model, network: network, backend: network.backend)
-            model.threshold = try detector.chooseThreshold()
+            (model.threshold, model.calibration) = try ThresholdFitting.fit(detector: detector)
         }
         return model
     }

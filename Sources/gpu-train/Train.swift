@@ -46,7 +46,7 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Baseline recipe: most baseline flows kept in the memory bank (default 20000; a larger baseline is subsampled with --seed).")
     var bankSize: Int?
     @Option(parsing: .unconditional, help: "Baseline recipe: score = distance to the k-th nearest bank flow (default 1).") var k: Int?
-    @Option(parsing: .unconditional, help: "Target false-positive rate of the fpr threshold rule (default 0.05).") var fpr: Double?
+    @Option(parsing: .unconditional, help: "Share of normal traffic from another period to flag: the fpr threshold rule places the threshold there on cross-period scores (default 0.01 for the baseline recipe, 0.05 for seed).") var fpr: Double?
     @Option(help: "fpr (flag at most --fpr of the baseline's leave-one-out scores; the baseline default) or support-f1 (F1-best cut against the shots; the seed default).")
     var thresholdRule: ThresholdRule?
     @Option(parsing: .unconditional, help: "Seconds between checkpoints while training (0: after every epoch); the model is always written at the end.")

@@ -52,7 +52,7 @@ final class BaselineRecipeTests: XCTestCase {
         XCTAssertEqual(scores[0], 0.5 / std, accuracy: 1e-5)
         XCTAssertEqual(scores[1], 12 / std, accuracy: 1e-5)
         // Leave-one-out: the 2nd nearest other flow is 1 away inside, 2 away at both ends.
-        let loo = try detector.baselineScores()
+        let loo = try ThresholdFitting.leaveOneOutScores(bank: try XCTUnwrap(model.bank), backend: CPUBackend(), k: 2)
         XCTAssertEqual(loo.map { ($0 * std).rounded() }, [2, 1, 1, 1, 1, 1, 1, 1, 1, 2])
     }
 
@@ -69,10 +69,14 @@ final class BaselineRecipeTests: XCTestCase {
             o.maliciousShots = 2
             let model = try Trainer(backend: CPUBackend(), config: smallConfig, options: o).train(table: table)
             let detector = try Detector(model: model, backend: CPUBackend())
-            let loo = try detector.baselineScores()
+            // One period: calibrated on time blocks, each scored against the others.
+            let (loo, method, _) = try CrossPeriodCalibration.scores(bank: try XCTUnwrap(model.bank), backend: CPUBackend(), k: o.k)
+            XCTAssertEqual(method, .timeBlocks)
+            XCTAssertEqual(model.calibration?.method, .timeBlocks)
             let flagged = loo.filter { Double($0) >= model.threshold }.count
+            XCTAssertEqual(model.calibration?.flaggedRate ?? -1, Double(flagged) / Double(n), accuracy: 1e-12)
             // At most fpr of the baseline, and as many as that allows (ties aside): the next lower
-            // leave-one-out score would flag too many.
+            // cross-block score would flag too many.
             XCTAssertLessThanOrEqual(Double(flagged), fpr * Double(n) + 1e-9, "fpr \(fpr)")
             XCTAssertGreaterThanOrEqual(Double(flagged), fpr * Double(n) - 1, "fpr \(fpr)")
             // The attacks are far outside: flagged.
@@ -87,7 +91,8 @@ final class BaselineRecipeTests: XCTestCase {
         let model = try Trainer(backend: CPUBackend(), config: smallConfig, options: o).train(table: lineTable())
         let detector = try Detector(model: model, backend: CPUBackend())
         // Shots are ~91 (z-units ~31.7) from the bank, the baseline 1-2 (0.35-0.7): the F1-best cut is between.
-        XCTAssertGreaterThan(model.threshold, Double(try detector.baselineScores().max()!))
+        let cross = try CrossPeriodCalibration.scores(bank: try XCTUnwrap(model.bank), backend: CPUBackend(), k: o.k).scores
+        XCTAssertGreaterThan(model.threshold, Double(try XCTUnwrap(cross.max())))
         XCTAssertTrue(try detector.scores(rawRows: [100], count: 1).allSatisfy { detector.isMalicious($0) })
     }
 

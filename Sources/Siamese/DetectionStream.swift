@@ -109,11 +109,64 @@ public struct VerdictFormatter: Sendable {
     }
 }
 
+/// The warning `detect` gives once when it flags far more than the model was calibrated to: the
+/// traffic has drifted from the baseline, or the model was trained at another site.
+public struct DriftGuard: Sendable {
+    /// Flows scored before the guard judges (fewer say too little).
+    public var minimumFlows = 1000
+    /// How many times the calibrated rate counts as far more.
+    public var factor = 3.0
+    /// The share of normal traffic the model expects to flag (its calibration's, else its --fpr).
+    public var expectedRate: Double
+    /// The model file, named in the advice.
+    public var modelPath: String
+    public private(set) var warned = false
+
+    public init(expectedRate: Double, modelPath: String = "MODEL", minimumFlows: Int = 1000, factor: Double = 3) {
+        self.expectedRate = expectedRate
+        self.modelPath = modelPath
+        self.minimumFlows = minimumFlows
+        self.factor = factor
+    }
+
+    public init(model: TrainedModel, path: String) {
+        self.init(expectedRate: model.calibration?.flaggedRate ?? model.options.fpr, modelPath: path)
+    }
+
+    /// The warning, the first time `flagged` of `flows` is more than `factor` times the expected rate.
+    public mutating func check(flows: Int, flagged: Int) -> String? {
+        guard !warned, flows >= minimumFlows, flows > 0 else { return nil }
+        let rate = Double(flagged) / Double(flows)
+        guard rate > factor * max(expectedRate, 1e-6) else { return nil }
+        warned = true
+        return String(format: "warning: %.1f%% of the first %d flows were flagged, %.0f times the %.1f%% this model was calibrated to flag on "
+                      + "normal traffic of another period. The traffic has drifted from the baseline, the model was trained at "
+                      + "another site, or a large attack (a scan, a flood) is under way: look at the incidents first. If they are normal "
+                      + "traffic, add recent normal traffic as a new period "
+                      + "(gpu-train update --model %@ --baseline RECENT.csv --out NEW.safetensors), or train on this site's own "
+                      + "baseline (README: Operating it).",
+                      rate * 100, flows, rate / max(expectedRate, 1e-6), expectedRate * 100, modelPath)
+    }
+}
+
 /// Streams flows through a detector and writes one verdict per flow.
 public enum DetectionStream {
+    /// Incidents while streaming: flagged flows grouped (`IncidentGrouper`), each handed to
+    /// `emit` as it closes and the rest at the end.
+    public struct IncidentOptions {
+        public var window: Double
+        public var emit: (Incident) throws -> Void
+        public init(window: Double = IncidentGrouper.defaultWindow, emit: @escaping (Incident) throws -> Void) {
+            self.window = window
+            self.emit = emit
+        }
+    }
+
     public struct Summary: Sendable {
         public var flows = 0
         public var malicious = 0
+        /// Incidents opened (with incident grouping).
+        public var incidents = 0
         /// Verdicts written (all flows, or only the malicious ones with `onlyAlerts`).
         public var written = 0
         public var skipped = 0
@@ -130,9 +183,12 @@ public enum DetectionStream {
     /// soon as it is scored. The header goes out with the first batch (or at the end), so a failure
     /// on the first rows leaves nothing half-written. `onlyAlerts` writes malicious flows only.
     public static func run(detector: Detector, reader: FlowStreamReader, format: DetectionFormat = .csv,
-                           onlyAlerts: Bool = false, write: (String) throws -> Void,
+                           onlyAlerts: Bool = false, incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
+                           warn: (String) -> Void = { _ in }, write: (String) throws -> Void,
                            progress: (Summary) -> Void = { _ in }) throws -> Summary {
         let started = Date()
+        var grouper = incidents.map { IncidentGrouper(window: $0.window) }
+        var driftGuard = driftGuard
         let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent)
         var headerWritten = false
         var summary = Summary()
@@ -148,19 +204,33 @@ public enum DetectionStream {
                 let bad = detector.isMalicious(scores[i])
                 if bad { summary.malicious += 1 }
                 if onlyAlerts && !bad { continue }
-                let why = detector.explanationText(scaledRow: scaled[i * f ..< (i + 1) * f], nearest: nearest[i])
+                let reasons = detector.explanation(scaledRow: scaled[i * f ..< (i + 1) * f], nearest: nearest[i])
+                let why = Detector.explanationText(reasons)
                 text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: batch.identifiers[i],
                                                    score: scores[i], malicious: bad, why: why))
                 summary.written += 1
+                if bad, let incidents, grouper != nil {
+                    let id = batch.identifiers[i]
+                    let closed = grouper?.add(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort,
+                                              time: FlowTimestamp.parse(id.timestamp) ?? .nan, score: scores[i],
+                                              reasons: reasons.map(\.feature), why: why, row: batch.lineNumbers[i]) ?? []
+                    for incident in closed { try incidents.emit(incident) }
+                }
             }
             if !text.isEmpty { try write(text) }
             summary.flows += batch.rowCount
+            summary.incidents = grouper?.incidentsOpened ?? 0
+            if let message = driftGuard?.check(flows: summary.flows, flagged: summary.malicious) { warn(message) }
             summary.busySeconds += Date().timeIntervalSince(batchStarted)
             summary.skipped = reader.report.badRowsSkipped
             summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
         }
         if !headerWritten && !formatter.header.isEmpty { try write(formatter.header) }
+        if let incidents, var g = grouper {
+            for incident in g.finish() { try incidents.emit(incident) }
+            summary.incidents = g.incidentsOpened
+        }
         summary.skipped = reader.report.badRowsSkipped
         summary.seconds = Date().timeIntervalSince(started)
         return summary

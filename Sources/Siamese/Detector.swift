@@ -222,8 +222,12 @@ public final class Detector {
 
     /// `explanation` as one field: "Flow IAT Max +4.1; Bwd Init Win Bytes -3.2; ...".
     public func explanationText(scaledRow: ArraySlice<Float>, nearest: Int, top: Int = 3) -> String {
-        explanation(scaledRow: scaledRow, nearest: nearest, top: top)
-            .map { String(format: "%@ %+.1f", $0.feature, $0.deviation) }.joined(separator: "; ")
+        Self.explanationText(explanation(scaledRow: scaledRow, nearest: nearest, top: top))
+    }
+
+    /// An explanation as one field.
+    public static func explanationText(_ reasons: [(feature: String, deviation: Float)]) -> String {
+        reasons.map { String(format: "%@ %+.1f", $0.feature, $0.deviation) }.joined(separator: "; ")
     }
 
     // MARK: Thresholds

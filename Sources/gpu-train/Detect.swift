@@ -28,11 +28,18 @@ struct Detect: ParsableCommand {
     @Option(help: "With --follow: seconds between looks for new rows.") var pollInterval = 0.2
     @Flag(help: "Stop at the first bad row instead of skipping it.") var strict = false
     @Option(help: "Flows per batch through the backend.") var batchSize = 256
+    @Option(help: "Also write incidents as JSON lines to this file: flagged flows grouped by source and destination host, each within --incident-window of the last, with count, first and last seen, highest score and top reasons. With --follow each incident is written as it closes.")
+    var incidents: String?
+    @Option(help: "Seconds of quiet (by the flows' timestamps) that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard pollInterval > 0, pollInterval <= 60 else { throw ValidationError("--poll-interval must be in (0, 60] seconds") }
+        guard incidentWindow.isFinite, incidentWindow > 0 else { throw ValidationError("--incident-window must be a positive number of seconds") }
+        if let incidents, incidents == "-" || incidents == output {
+            throw ValidationError("--incidents needs a file of its own (not - and not the --output file)")
+        }
         if follow && input == "-" {
             throw ValidationError("--follow reads a file; a pipe is followed already (tail -F FILE | gpu-train detect --input - ...)")
         }
@@ -41,6 +48,7 @@ struct Detect: ParsableCommand {
     func run() throws {
         // Before anything is created, opened or loaded.
         try OutputSink.refuseInputAsOutput(input: input, output: output)
+        if let incidents { try OutputSink.refuseInputAsOutput(input: input, output: incidents) }
         let backend = try backendOptions.make()
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
@@ -59,10 +67,20 @@ struct Detect: ParsableCommand {
         }
         // In the normal mode a signal removes the temporary output: the old output stays intact.
         let sink = try OutputSink(path: output, direct: follow, willCreateTemporary: { DetectSignals.removeOnSignal($0) })
+        // Incidents: with --follow written as each closes; otherwise gathered and written whole at the end.
+        let incidentSink = try incidents.flatMap { follow ? try OutputSink(path: $0, direct: true) : nil }
+        var incidentLines = ""
+        let incidentOptions = incidents.map { _ in
+            DetectionStream.IncidentOptions(window: incidentWindow) { incident in
+                if let incidentSink { try incidentSink.write(incident.jsonLine) } else { incidentLines += incident.jsonLine }
+            }
+        }
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
             summary = try DetectionStream.run(detector: detector, reader: reader, format: format, onlyAlerts: onlyAlerts,
+                                              incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
+                                              warn: { Console.endStatus(); Console.note($0) },
                                               write: { try sink.write($0) }) { s in
                 guard Date().timeIntervalSince(lastReport) > 0.5 else { return }
                 lastReport = Date()
@@ -70,8 +88,11 @@ struct Detect: ParsableCommand {
                                       s.flows, s.malicious, s.skipped, s.flowsPerSecond))
             }
             try sink.commit()
+            try incidentSink?.commit()
+            if let incidents, !follow { try AtomicFile.write(incidentLines, to: URL(fileURLWithPath: incidents)) }
         } catch {
             sink.abandon()
+            incidentSink?.abandon()
             throw error
         }
         DetectSignals.removeOnSignal(nil)
@@ -83,6 +104,10 @@ struct Detect: ParsableCommand {
             : String(format: "%.0f flows/s", summary.flowsPerSecond)
         Console.note(stopped + String(format: "scored %d flows (%d malicious, %d written) in %.2f s: %@; skipped %d bad rows",
                                       summary.flows, summary.malicious, summary.written, summary.seconds, rate, summary.skipped))
+        if let incidents {
+            Console.note("incidents: \(summary.incidents) from \(summary.malicious) flagged flows (flows from one source to one "
+                         + "destination host within \(Int(incidentWindow)) s of each other), written to \(incidents)")
+        }
         if !reader.report.badRowSummary.isEmpty { Console.note(reader.report.badRowSummary) }
         if reader.report.valuesOutOfRange > 0, let line = reader.notes.first(where: { $0.contains("beyond Float's range") }) {
             Console.note(line)

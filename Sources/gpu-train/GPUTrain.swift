@@ -11,7 +11,7 @@ struct GPUTrain: ParsableCommand {
         version: version,
         subcommands: [
             Devices.self,
-            Train.self, Evaluate.self, Detect.self, Crossval.self, Report.self,
+            Train.self, Update.self, Evaluate.self, Detect.self, Crossval.self, Report.self,
             Convert.self, Synth.self,
             Verify.self, Bench.self, TuneGemm.self,
         ]

@@ -53,11 +53,12 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Reads flows from `data` (a file or folder) and says on stderr what it read.
-    static func load(_ data: String, features: [String], skipBadRows: Bool, readEndpoints: Bool = false) throws -> FlowTable {
+    static func load(_ data: String, features: [String], skipBadRows: Bool, readEndpoints: Bool = false,
+                     requireLabels: Bool = true) throws -> FlowTable {
         let url = URL(fileURLWithPath: data)
         let started = Date()
         let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
-                                                                      readEndpoints: readEndpoints))
+                                                                      requireLabels: requireLabels, readEndpoints: readEndpoints))
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, data,
                             Date().timeIntervalSince(started), counts))

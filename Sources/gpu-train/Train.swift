@@ -251,8 +251,10 @@ struct Train: ParsableCommand {
         abstract: "Learn normal traffic from the benign flows (plus a few labelled attacks) and write the model, history.csv and curves.svg.")
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Benign baseline (CSV file or folder): every flow in it is treated as normal traffic, and --data then supplies only the labelled attacks.")
-    var baseline: String?
+    @Option(help: ArgumentHelp("Benign baseline (CSV file or folder, labelled or not), repeatable: every flow in it is normal traffic, and --data then supplies only the labelled attacks. Each file is a period (an hour, a day) unless --period says otherwise; the threshold is calibrated across periods.", valueName: "path"))
+    var baseline: [String] = []
+    @Option(parsing: .unconditional, help: "Split the baseline into periods of this many seconds by the flows' Timestamp column, instead of one period per file.")
+    var period: Double?
     @Option(help: "Model file to write (safetensors); history.csv and curves.svg go beside it.") var out: String
     @Option(help: "Continue training from this model file (its support set, scaler and optimizer state).") var resume: String?
     @Flag(help: "Write an inference-only model: no Adam moments (a third of the size; it cannot be resumed).")
@@ -292,26 +294,31 @@ struct Train: ParsableCommand {
             Console.note("resuming \(resume) after epoch \(r.epochsCompleted) of \(options.epochs)")
         }
         let features = try resumed?.scaler.featureNames ?? model.featureList()
-        var table = try dataOptions.load(features: features)
+        if period != nil && options.recipe != .baseline { throw ValidationError("--period needs --recipe baseline") }
+        var table = try dataOptions.load(features: features, readEndpoints: true)
         var rows: [Int]?
-        if let baseline {
+        if !baseline.isEmpty {
             guard options.recipe == .baseline else { throw ValidationError("--baseline needs --recipe baseline") }
-            var normal = try DataOptions.load(baseline, features: features, skipBadRows: dataOptions.skipBadRows)
-            normal.labels = [Int](repeating: 0, count: normal.rowCount)
-            normal.scenarioNames = [String](repeating: "benign", count: normal.rowCount)
             let attacks = table.maliciousRows
             let offset = table.rowCount
-            table.append(normal)
+            for path in baseline {
+                var normal = try DataOptions.load(path, features: features, skipBadRows: dataOptions.skipBadRows,
+                                                  readEndpoints: true, requireLabels: false)
+                normal.labels = [Int](repeating: 0, count: normal.rowCount)
+                normal.scenarioNames = [String](repeating: "benign", count: normal.rowCount)
+                table.append(normal)
+            }
             rows = attacks + Array(offset..<table.rowCount)
-            Console.note("baseline: \(normal.rowCount) flows from \(baseline); attacks from \(dataOptions.data): \(attacks.count)")
+            Console.note("baseline: \(table.rowCount - offset) flows from \(baseline.joined(separator: ", ")); attacks from \(dataOptions.data): \(attacks.count)")
         }
+        let periods = try Self.periods(of: table, rows: rows ?? table.benignRows, seconds: period)
         let backend = try backendOptions.make()
         Console.note(describe(options, config))
         let trainer = Trainer(backend: backend, config: config, options: options)
         trainer.dialect = table.report.dialect
         var progress = TrainingProgress()
         let started = Date()
-        var trained = try trainer.train(table: table, rows: rows, resume: resumed, checkpoint: outURL) { progress.handle($0) }
+        var trained = try trainer.train(table: table, rows: rows, periods: periods, resume: resumed, checkpoint: outURL) { progress.handle($0) }
         if noOptimizerState { trained = trained.inferenceOnly() }
         if noOptimizerState { try trained.write(to: outURL) }
         let seconds = Date().timeIntervalSince(started)
@@ -322,14 +329,52 @@ struct Train: ParsableCommand {
         print("history: \(outURL.sibling("history.csv").path)")
         print("curves: \(outURL.sibling("curves.svg").path)")
         if let bank = trained.bank {
-            print(String(format: "recipe baseline, encoder %@, bank %d flows, k %d, threshold %.4f (%@), training time %.1f s, backend %@",
-                         options.encoder.rawValue, bank.count, options.k, trained.threshold,
+            print(String(format: "recipe baseline, encoder %@, bank %d flows in %d periods, k %d, threshold %.4f (%@), training time %.1f s, backend %@",
+                         options.encoder.rawValue, bank.count, bank.periodNames.count, options.k, trained.threshold,
                          options.thresholdRule == .fpr ? String(format: "fpr %.3f", options.fpr) : "support-f1", seconds, backend.name))
+            if let c = trained.calibration {
+                print("threshold calibrated " + c.summary)
+                if c.method == .timeBlocks {
+                    Console.note("note: the baseline is one period, so the threshold was calibrated on time blocks of it; a baseline of several "
+                                 + "hours or days (--baseline repeated, or --period) holds better on another day (README: Operating it)")
+                }
+            }
         } else {
             print(String(format: "recipe seed, epochs: %d, training time %.1f s, final loss %.4f, val_loss %@, threshold %.4f, backend %@",
                          trained.epochsCompleted, seconds, last?.loss ?? .nan,
                          last?.valLoss.map { String(format: "%.4f", $0) } ?? "n/a", trained.threshold, backend.name))
         }
+    }
+
+    /// The baseline periods: one per file, or with `seconds` windows of that length by the flows'
+    /// timestamps (flows without one stay in their file's period).
+    static func periods(of table: FlowTable, rows: [Int], seconds: Double?) throws -> BaselinePeriods {
+        let byFile = BaselinePeriods.byFile(table)
+        guard let seconds else { return byFile }
+        guard seconds.isFinite, seconds >= 1 else { throw ValidationError("--period must be at least 1 second, got \(seconds)") }
+        guard let times = table.timestamps else { throw ValidationError("--period needs a Timestamp column in the baseline") }
+        let known = rows.compactMap { times[$0].isFinite ? times[$0] : nil }
+        guard let start = known.min() else {
+            throw ValidationError("--period: no baseline flow has a readable Timestamp (README: flow records)")
+        }
+        var windowIndex: [Int: Int] = [:], names: [String] = []
+        var ofRow = [Int](repeating: -1, count: table.rowCount)
+        let windows = Set(known.map { Int(($0 - start) / seconds) }).sorted()
+        for w in windows {
+            windowIndex[w] = names.count
+            names.append(FlowTimestamp.iso8601(start + Double(w) * seconds))
+        }
+        var fileOnly: [Int: Int] = [:]
+        for r in rows {
+            if times[r].isFinite, let p = windowIndex[Int((times[r] - start) / seconds)] {
+                ofRow[r] = p
+            } else if byFile.ofRow[r] >= 0 {
+                if fileOnly[byFile.ofRow[r]] == nil { fileOnly[byFile.ofRow[r]] = names.count; names.append(byFile.names[byFile.ofRow[r]] + " (no timestamp)") }
+                ofRow[r] = fileOnly[byFile.ofRow[r]] ?? -1
+            }
+        }
+        if names.count > 10_000 { throw ValidationError("--period \(seconds) makes \(names.count) periods; choose a longer period (an hour: 3600)") }
+        return BaselinePeriods(ofRow: ofRow, names: names)
     }
 
     func describe(_ o: TrainingOptions, _ c: ModelConfig) -> String {

@@ -116,3 +116,18 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(incidents[1].destinationPorts, ["9"])
     }
 }
+
+/// The drift guard's arithmetic.
+final class DriftGuardTests: XCTestCase {
+    func testWarnsOnceAfterEnoughFlowsAtMoreThanThreeTimesTheCalibratedRate() {
+        var g = DriftGuard(expectedRate: 0.01, modelPath: "m.safetensors")
+        XCTAssertNil(g.check(flows: 999, flagged: 999), "too few flows to judge")
+        XCTAssertNil(g.check(flows: 1000, flagged: 30), "3% is three times 1%, not more")
+        let message = g.check(flows: 1000, flagged: 31)
+        XCTAssertNotNil(message)
+        XCTAssertTrue(message?.contains("3.1% of the first 1000 flows") ?? false, message ?? "")
+        XCTAssertTrue(message?.contains("gpu-train update --model m.safetensors") ?? false, message ?? "")
+        XCTAssertNil(g.check(flows: 5000, flagged: 5000), "once only")
+        XCTAssertTrue(g.warned)
+    }
+}

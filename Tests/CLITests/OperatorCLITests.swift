@@ -1,0 +1,141 @@
+import Foundation
+import XCTest
+
+/// What an operator runs around a model: a baseline of several periods, incidents, the drift
+/// guard, and `update`.
+final class OperatorCLITests: XCTestCase {
+    var dir: URL!
+    /// Synthetic flows: two halves of the benign file as two periods, and the attack files.
+    var dayOne = "", dayTwo = "", attacks = ""
+    var header = ""
+    var benignLines: [String] = []
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-operator-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let data = dir.appendingPathComponent("flows")
+        XCTAssertEqual(try runGPUTrain(["synth", "--out", data.path, "--benign", "600", "--seed", "9"]).status, 0)
+        let benign = data.appendingPathComponent("benign")
+        let file = benign.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: benign.path).sorted()[0])
+        let all = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        header = all[0]
+        benignLines = Array(all.dropFirst())
+        try FileManager.default.removeItem(at: benign)
+        attacks = data.path
+        dayOne = dir.appendingPathComponent("day1.csv").path
+        dayTwo = dir.appendingPathComponent("day2.csv").path
+        try ([header] + benignLines.prefix(300)).joined(separator: "\n").appending("\n").write(toFile: dayOne, atomically: true, encoding: .utf8)
+        try ([header] + benignLines.dropFirst(300)).joined(separator: "\n").appending("\n").write(toFile: dayTwo, atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    func train(_ baselines: [String], out: String) throws -> CLIResult {
+        try runGPUTrain(["train", "--data", attacks, "--out", out, "--malicious-shots", "2", "--backend", "cpu"]
+                        + baselines.flatMap { ["--baseline", $0] })
+    }
+
+    func testEachBaselineFileIsAPeriodAndTheThresholdIsCalibratedAcrossThem() throws {
+        let model = dir.appendingPathComponent("m.safetensors").path
+        let r = try train([dayOne, dayTwo], out: model)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("in 2 periods"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("calibrated cross-period over 2 periods (600 scores)"), r.stdout)
+        // One file: time blocks, and a note saying how to do better.
+        let single = try train([dayOne], out: dir.appendingPathComponent("one.safetensors").path)
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertTrue(single.stdout.contains("time-blocks over 4 time blocks"), single.stdout)
+        XCTAssertTrue(single.stderr.contains("--baseline repeated, or --period"), single.stderr)
+        // --period splits by timestamp instead; an absurd one is refused.
+        let hourly = try runGPUTrain(["train", "--data", attacks, "--out", dir.appendingPathComponent("h.safetensors").path,
+                                      "--malicious-shots", "0", "--baseline", dayOne, "--period", "60", "--backend", "cpu"])
+        XCTAssertEqual(hourly.status, 0, hourly.stderr)
+        XCTAssertTrue(hourly.stdout.contains("calibrated cross-period"), hourly.stdout)
+        let bad = try runGPUTrain(["train", "--data", attacks, "--out", dir.appendingPathComponent("x.safetensors").path,
+                                   "--baseline", dayOne, "--period", "0.5", "--backend", "cpu"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--period must be at least 1 second"), bad.stderr)
+    }
+
+    func testUnlabelledBaselineExportsAreAccepted() throws {
+        // A flow meter's export without a Label column is normal traffic when given as --baseline.
+        let columns = header.split(separator: ",", omittingEmptySubsequences: false)
+        let labelIndex = try XCTUnwrap(columns.firstIndex(of: "Label"))
+        func drop(_ line: String) -> String {
+            var f = line.split(separator: ",", omittingEmptySubsequences: false)
+            f.remove(at: labelIndex)
+            return f.joined(separator: ",")
+        }
+        let unlabelled = dir.appendingPathComponent("export.csv").path
+        try ([drop(header)] + benignLines.prefix(200).map(drop)).joined(separator: "\n").appending("\n")
+            .write(toFile: unlabelled, atomically: true, encoding: .utf8)
+        let r = try train([unlabelled], out: dir.appendingPathComponent("u.safetensors").path)
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    func testDetectWritesIncidentsAndWarnsWhenFarMoreIsFlaggedThanCalibrated() throws {
+        let model = dir.appendingPathComponent("m.safetensors").path
+        XCTAssertEqual(try train([dayOne, dayTwo], out: model).status, 0)
+        // Scoring the attack captures: far more flagged than the 1% calibrated; incidents group them.
+        let all = dir.appendingPathComponent("all.csv").path
+        var rows: [String] = [header]
+        for name in try FileManager.default.subpathsOfDirectory(atPath: attacks).filter({ $0.hasSuffix(".csv") }).sorted() {
+            rows += try String(contentsOfFile: attacks + "/" + name, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init)
+        }
+        // The guard judges from 1,000 flows on: the attack rows five times over.
+        rows += Array(repeating: rows.dropFirst(), count: 4).flatMap { $0 }
+        XCTAssertGreaterThan(rows.count, 1000)
+        try rows.joined(separator: "\n").appending("\n").write(toFile: all, atomically: true, encoding: .utf8)
+        let incidents = dir.appendingPathComponent("inc.jsonl").path
+        let r = try runGPUTrain(["detect", "--model", model, "--input", all, "--output", dir.appendingPathComponent("v.csv").path,
+                                 "--incidents", incidents, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "this model was calibrated to flag").count, 2,
+                       "the guard warns exactly once: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("gpu-train update --model \(model)"), r.stderr)
+        let lines = try String(contentsOfFile: incidents, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 0)
+        var flows = 0
+        for line in lines {
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            flows += try XCTUnwrap(o["flows"] as? Int)
+            XCTAssertNotNil(o["incident_id"] as? String)
+            XCTAssertNotNil(o["first_seen"] as? String)
+            XCTAssertNotNil(o["top_reasons"] as? [Any])
+        }
+        // "scored N flows (M malicious, ...": M, the flagged flows.
+        let scored = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("scored ") })
+        let afterScored = try XCTUnwrap(scored.range(of: "flows ("))
+        let flagged = String(scored[afterScored.upperBound...].prefix { $0.isNumber })
+        XCTAssertEqual(flows, Int(flagged), "every flagged flow is in exactly one incident")
+        XCTAssertTrue(r.stderr.contains("incidents: \(lines.count) from \(flagged) flagged flows"), r.stderr)
+        // Normal traffic of the baseline's kind: quiet, no warning.
+        let quiet = try runGPUTrain(["detect", "--model", model, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertFalse(quiet.stderr.contains("warning:"), quiet.stderr)
+    }
+
+    func testUpdateAddsPeriodsRetiresTheOldestAndRecalibrates() throws {
+        let model = dir.appendingPathComponent("m.safetensors").path, updated = dir.appendingPathComponent("m2.safetensors").path
+        XCTAssertEqual(try train([dayOne], out: model).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: model))
+        let r = try runGPUTrain(["update", "--model", model, "--baseline", dayTwo, "--out", updated, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("periods: 1 before, 1 added, 2 now; bank 600 flows"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("calibrated cross-period over 2 periods"), r.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), before, "the model updated is never written over")
+        // A bank of 400: the oldest period (300 flows) retires, the new one stays whole.
+        let small = dir.appendingPathComponent("m3.safetensors").path
+        let r2 = try runGPUTrain(["update", "--model", updated, "--baseline", dayOne, "--out", small, "--bank-size", "700", "--backend", "cpu"])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertTrue(r2.stdout.contains("1 retired (oldest first: day1.csv)"), r2.stdout)
+        XCTAssertTrue(r2.stdout.contains("2 now; bank 600 flows"), r2.stdout)
+        // The updated model scores flows.
+        XCTAssertEqual(try runGPUTrain(["detect", "--model", small, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"]).status, 0)
+        // Never over its own input.
+        let same = try runGPUTrain(["update", "--model", model, "--baseline", dayTwo, "--out", model, "--backend", "cpu"])
+        XCTAssertNotEqual(same.status, 0)
+        XCTAssertTrue(same.stderr.contains("is the model being updated"), same.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), before)
+    }
+}

@@ -41,7 +41,7 @@ Recipe knobs (see `Recipe`):
         --roles ../shared/data/kubernetes-flow-roles.csv [--quick]
 Needs numpy only.
 """
-import argparse, csv, glob, os, sys
+import argparse, collections, csv, glob, os, sys
 from dataclasses import dataclass, replace
 from datetime import datetime
 from statistics import NormalDist
@@ -370,63 +370,108 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--roles", required=True)
-    ap.add_argument("--quick", action="store_true", help="only the baselines and the recommended recipe")
+    ap.add_argument("--quick", action="store_true", help="skip the variants table")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     d = load(args.data, args.roles)
     ctx = Ctx(d)
     describe(d, ctx)
 
-    default = Recipe("default: k=1, whole bank, LOO calib fpr .05")
-    per, s = evaluate(ctx, default, multi=False)
-    print_per_capture(ctx, "One-capture baseline (early 80% benign only), default recipe", per)
-    per, s = evaluate(ctx, default, multi=True)
-    print_per_capture(ctx, "Multi-period baseline, default recipe (LOO calibration)", per)
+    run_all(ctx, args.quick)
 
-    rec = RECOMMENDED
-    per, s = evaluate(ctx, rec)
-    print_per_capture(ctx, f"Multi-period baseline, RECOMMENDED: {rec.name}", per)
-    print("\nper-fold thresholds (per-period quantiles -> threshold) and period sizes:")
-    for C in ctx.caps:
-        r = per[C]
-        print(f"  leave out {C}: periods {r['n_periods']}, per-period q: "
-              f"{[round(float(x), 4) for x in r['per_thr']]}, threshold {r['thr']:.4f}")
-    if args.quick:
+
+B = Recipe()
+RECOMMENDED = replace(B, name="RECOMMENDED: svc groups, unseen=inf, k=1, clip 1, pooled cross-period q .99",
+                      group="svc", unseen="inf", clip=1.0, calib="pooled", fpr=0.01)
+MINIMAL = replace(B, name="MINIMAL: whole bank, k=1, pooled cross-period q .99", calib="pooled", fpr=0.01)
+R = RECOMMENDED
+VARIANTS = [replace(B, name="default (LOO fpr .05)"), replace(B, name="default LOO fpr .01", fpr=0.01)]
+for f in (0.05, 0.03, 0.02, 0.01, 0.005):
+    VARIANTS += [replace(B, name=f"1. pooled cross-period fpr {f}", calib="pooled", fpr=f)]
+for f in (0.05, 0.01):
+    VARIANTS += [replace(B, name=f"1. maxper cross-period fpr {f}", calib="maxper", fpr=f)]
+for f in (0.03, 0.01):
+    VARIANTS += [replace(B, name=f"1. balanced (periods equal weight) fpr {f}", calib="balanced", fpr=f),
+                 replace(B, name=f"1. median of per-period quantiles fpr {f}", calib="median", fpr=f)]
+for n in (2, 4):
+    VARIANTS += [replace(MINIMAL, name=f"1. pooled .01, early benign split into {n} periods by time", benign_split=n,
+                         split_by="time")]
+for wm in ("ratio", "nndiff"):
+    VARIANTS += [replace(B, name=f"2. weights {wm} (LOO .05)", weights=wm),
+                 replace(MINIMAL, name=f"2. weights {wm} + pooled .01", weights=wm)]
+for g in ("dport", "dport_proto", "svc"):
+    VARIANTS += [replace(B, name=f"3. group {g} m=1 unseen=whole (LOO .05)", group=g)]
+    for un, m in (("whole", 1), ("whole", 20), ("inf", 1)):
+        VARIANTS += [replace(MINIMAL, name=f"3. group {g} m={m} unseen={un} + pooled .01", group=g, m=m, unseen=un)]
+VARIANTS += [replace(MINIMAL, name="3+5. group svc, unseen=inf, pooled .01, per-service thresholds (>=50 scores)",
+                     group="svc", unseen="inf", group_thr=50)]
+for k in (3, 5):
+    for agg in ("kth", "mean"):
+        VARIANTS += [replace(B, name=f"4. k={k} {agg} (LOO .05)", k=k, agg=agg),
+                     replace(MINIMAL, name=f"4. k={k} {agg} + pooled .01", k=k, agg=agg)]
+VARIANTS += [replace(B, name="5. drop rates (LOO .05)", drop_rates=True),
+             replace(MINIMAL, name="5. drop rates + pooled .01", drop_rates=True),
+             replace(MINIMAL, name="5. clip 1 + pooled .01 (whole bank)", clip=1.0),
+             replace(MINIMAL, name="5. shot floor (0.5 x min of 5 shots) + pooled .01", floor=True)]
+for c in (0.5, 1.5):
+    VARIANTS += [replace(R, name=f"R with clip {c}", clip=c)]
+VARIANTS += [replace(R, name="R without clip", clip=0.0), replace(R, name="R with unseen=whole", unseen="whole"),
+             replace(R, name="R with group dport_proto", group="dport_proto"),
+             replace(R, name="R + ratio weights", weights="ratio"), replace(R, name="R + drop rates", drop_rates=True),
+             replace(R, name="R with k=3 kth", k=3), replace(R, name="R, early benign split into 4 periods by time",
+                                                         benign_split=4, split_by="time")]
+SENSITIVITY = [replace(R, name=f"R fpr {f}", fpr=f) for f in (0.005, 0.01, 0.015, 0.02, 0.03)] + \
+              [replace(MINIMAL, name=f"MINIMAL fpr {f}", fpr=f) for f in (0.005, 0.01, 0.015, 0.02, 0.03)]
+
+
+def deployment_threshold(ctx, rc):
+    """Unit-test numbers: calibration with ALL 8 periods (early benign + every capture's background)."""
+    d = ctx.d
+    periods = split_benign(d, ctx.early, rc.benign_split, rc.split_by) + [ctx.bg[c] for c in ctx.caps]
+    bank = np.concatenate(periods)
+    cols = [i for i, f in enumerate(FEATURES) if not (rc.drop_rates and f in RATE_FEATURES)]
+    X = d["X"][:, cols]
+    Z = quantile_transform(X[bank], X) * np.sqrt(feature_weights(quantile_transform(X[bank], X), periods, rc.weights))
+    per = []
+    for i, p in enumerate(periods):
+        other = np.concatenate([x for j, x in enumerate(periods) if j != i])
+        per.append(score(Z[p], group_keys(d, p, rc.group), Z[other], group_keys(d, other, rc.group), rc))
+    pooled = np.concatenate(per)
+    print(f"\n{rc.name}: all-8-period calibration, {len(pooled)} cross-period scores, "
+          f"{int(np.isinf(pooled).sum())} infinite (service unseen in the other periods)")
+    for qq in (0.95, 0.98, 0.99, 0.995):
+        print(f"  pooled quantile {qq}: {qtile(pooled, qq):.4f}")
+    print("  per-period n / 0.99 quantile / max finite: " + "; ".join(
+        f"{n} {len(x)} {qtile(x, .99):.3f} {x[np.isfinite(x)].max():.3f}"
+        for n, x in zip(["benign-early"] + ctx.caps, per)))
+
+
+def run_all(ctx, quick):
+    per, _ = evaluate(ctx, replace(B, name="default"), multi=False)
+    print_per_capture(ctx, "One-capture baseline (early 80% benign only), default recipe (k=1, LOO q .95)", per)
+    per, _ = evaluate(ctx, B, multi=True)
+    print_per_capture(ctx, "Multi-period baseline, default recipe (LOO q .95)", per)
+    for rc in (MINIMAL, RECOMMENDED):
+        per, _ = evaluate(ctx, rc)
+        print_per_capture(ctx, f"Multi-period baseline, {rc.name}", per)
+        print("per-fold: period sizes, per-period 0.99 quantiles of cross-period scores, threshold:")
+        for C in ctx.caps:
+            r = per[C]
+            print(f"  leave out {C}: {r['n_periods']}, {[round(float(x), 3) for x in r['per_thr']]}, {r['thr']:.4f}")
+        deployment_threshold(ctx, rc)
+    print("\n## Sensitivity to fpr")
+    print("| variant | bg flagged mean | bg flagged worst | attack detected min | later benign flagged | AUC min | meets targets |")
+    print("|---|---|---|---|---|---|---|")
+    for rc in SENSITIVITY:
+        print(row(rc, evaluate(ctx, rc)[1]), flush=True)
+    if quick:
         return
-
     print("\n## Variants (multi-period setup; min attack detected over the 5 captures with attacks)")
     print("| variant | bg flagged mean | bg flagged worst | attack detected min | later benign flagged | AUC min | meets targets |")
     print("|---|---|---|---|---|---|---|")
     for rc in VARIANTS:
-        _, s = evaluate(ctx, rc)
-        print(row(rc, s), flush=True)
+        print(row(rc, evaluate(ctx, rc)[1]), flush=True)
 
-
-B = Recipe()
-RECOMMENDED = replace(B, name="svc groups, unseen=inf, k=1, pooled cross-period calib fpr .01",
-                      group="svc", unseen="inf", calib="pooled", fpr=0.01)
-VARIANTS = [
-    replace(B, name="default (LOO fpr .05)"),
-    replace(B, name="default LOO fpr .01", fpr=0.01),
-]
-for f in (0.05, 0.02, 0.01):
-    VARIANTS += [replace(B, name=f"1. pooled cross-period fpr {f}", calib="pooled", fpr=f),
-                 replace(B, name=f"1. maxper cross-period fpr {f}", calib="maxper", fpr=f)]
-VARIANTS += [replace(B, name="1. pooled q .995", calib="pooled", fpr=0.005)]
-for wm in ("ratio", "nndiff"):
-    VARIANTS += [replace(B, name=f"2. weights {wm} (LOO .05)", weights=wm),
-                 replace(B, name=f"2. weights {wm} + pooled .01", weights=wm, calib="pooled", fpr=0.01)]
-for g in ("dport", "dport_proto", "svc"):
-    for un, m in (("whole", 1), ("whole", 20), ("inf", 1)):
-        VARIANTS += [replace(B, name=f"3. group {g} m={m} unseen={un} (LOO .05)", group=g, m=m, unseen=un),
-                     replace(B, name=f"3. group {g} m={m} unseen={un} + pooled .01", group=g, m=m, unseen=un,
-                             calib="pooled", fpr=0.01)]
-for k in (3, 5):
-    for agg in ("kth", "mean"):
-        VARIANTS += [replace(B, name=f"4. k={k} {agg} (LOO .05)", k=k, agg=agg),
-                     replace(B, name=f"4. k={k} {agg} + pooled .01", k=k, agg=agg, calib="pooled", fpr=0.01)]
-VARIANTS += [replace(B, name="5. drop rates (LOO .05)", drop_rates=True),
-             replace(B, name="5. drop rates + pooled .01", drop_rates=True, calib="pooled", fpr=0.01)]
 
 if __name__ == "__main__":
     main()

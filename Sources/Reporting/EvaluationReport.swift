@@ -50,6 +50,9 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var confusion: Confusion
     /// Keyed by scenario name; holds malicious scenarios only.
     public var scenarios: [String: ScenarioResult]
+    /// With per-flow roles (`--flow-roles`): per capture (file name), attack flows detected and
+    /// normal traffic flagged; JSON key `flow_roles`, absent without roles.
+    public var captures: [String: OperatorMetrics]?
 
     public init(flows: Int, auc: Double?, prAUC: Double?, threshold: Double, precision: Double, recall: Double,
                 f1: Double, accuracy: Double, confusion: Confusion, scenarios: [String: ScenarioResult]) {
@@ -103,6 +106,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case flows, auc, prAUC = "pr_auc", threshold, precision, recall, f1, accuracy, confusion, scenarios
         case falsePositiveRate = "false_positive_rate"
+        case captures = "flow_roles"
     }
 
     /// Fraction of the benign flows flagged (fp / (fp + tn)): what an operator pays in alerts,
@@ -121,6 +125,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         accuracy = try c.decode(Double.self, forKey: .accuracy)
         confusion = try c.decode(Confusion.self, forKey: .confusion)
         scenarios = try c.decode([String: ScenarioResult].self, forKey: .scenarios)
+        captures = try c.decodeIfPresent([String: OperatorMetrics].self, forKey: .captures)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -136,6 +141,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         try c.encode(confusion, forKey: .confusion)
         try c.encodeFiniteOrNull(confusion.fp + confusion.tn > 0 ? falsePositiveRate : nil, forKey: .falsePositiveRate)
         try c.encode(scenarios, forKey: .scenarios)
+        try c.encodeIfPresent(captures, forKey: .captures)
     }
 
     /// Pretty-printed JSON with sorted keys (stable output, diff-friendly), ending in a newline.

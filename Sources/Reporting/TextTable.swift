@@ -59,11 +59,19 @@ extension EvaluationReport {
             ["false_positive_rate", f(confusion.fp + confusion.tn > 0 ? falsePositiveRate : nil)],
             ["tp / fp / tn / fn", "\(confusion.tp) / \(confusion.fp) / \(confusion.tn) / \(confusion.fn)"],
         ])
-        guard !scenarios.isEmpty else { return metrics }
-        let rows = scenarios.keys.sorted().compactMap { name -> [String]? in
-            guard let s = scenarios[name] else { return nil }
-            return [name, String(s.flows), String(s.detected), String(format: "%.1f%%", 100 * s.detectionRate), f(s.auc)]
+        var out = metrics
+        if !scenarios.isEmpty {
+            let rows = scenarios.keys.sorted().compactMap { name -> [String]? in
+                guard let s = scenarios[name] else { return nil }
+                return [name, String(s.flows), String(s.detected), String(format: "%.1f%%", 100 * s.detectionRate), f(s.auc)]
+            }
+            out += "\n" + TextTable.render(header: ["scenario", "flows", "detected", "rate", "auc"], rows: rows)
         }
-        return metrics + "\n" + TextTable.render(header: ["scenario", "flows", "detected", "rate", "auc"], rows: rows)
+        if let captures, !captures.isEmpty {
+            out += "\nper capture, by the flows' roles (what an operator lives with):\n"
+                + TextTable.render(header: OperatorMetrics.tableHeader,
+                                   rows: captures.keys.sorted().compactMap { name in captures[name]?.tableRow(name) })
+        }
+        return out
     }
 }

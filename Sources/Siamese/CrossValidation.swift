@@ -122,14 +122,8 @@ public enum CrossValidation {
     /// What an operator lives with, per fold, from per-flow roles: the attack's own flows found,
     /// and normal traffic (the capture's background, the later benign flows) flagged.
     public struct RoleMetrics: Sendable, Equatable {
-        public var attackFlows = 0
-        public var attackDetected = 0
-        public var backgroundFlows = 0
-        public var backgroundFlagged = 0
-        public var laterBenignFlows = 0
-        public var laterBenignFlagged = 0
-        /// ROC AUC of the capture's attack flows against its background flows (nil without both).
-        public var attackVsBackgroundAUC: Double?
+        /// Attack and background flows of the left-out capture; `benign` are the later benign flows.
+        public var counts = OperatorMetrics()
         /// Incidents (`IncidentGrouper`) the flagged later benign flows make, and the hours those
         /// flows span (from their timestamps; nil without them).
         public var laterBenignIncidents = 0
@@ -139,9 +133,10 @@ public enum CrossValidation {
 
         public init() {}
 
-        public var detectionRate: Double? { attackFlows > 0 ? Double(attackDetected) / Double(attackFlows) : nil }
-        public var backgroundFlaggedRate: Double? { backgroundFlows > 0 ? Double(backgroundFlagged) / Double(backgroundFlows) : nil }
-        public var laterBenignFlaggedRate: Double? { laterBenignFlows > 0 ? Double(laterBenignFlagged) / Double(laterBenignFlows) : nil }
+        public var detectionRate: Double? { counts.detectionRate }
+        public var backgroundFlaggedRate: Double? { counts.backgroundFlaggedRate }
+        public var laterBenignFlaggedRate: Double? { counts.benignFlaggedRate }
+        public var attackVsBackgroundAUC: Double? { counts.attackVsBackgroundAUC }
         /// Incidents per hour of later benign traffic.
         public var laterBenignIncidentsPerHour: Double? {
             guard let h = laterBenignHours, h > 0 else { return nil }
@@ -149,35 +144,31 @@ public enum CrossValidation {
         }
     }
 
+    /// Per-row truth for operator metrics: benign by label, else the row's role.
+    public static func truth(table: FlowTable, roles: [FlowRole?]) -> [FlowTruth?] {
+        (0..<table.rowCount).map { r in
+            if table.labels[r] == 0 { return .benign }
+            switch roles[r] { case .attack?: return .attack; case .background?: return .background; case nil: return nil }
+        }
+    }
+
     /// `RoleMetrics` of one fold: `scores[i]` and `flagged[i]` belong to row `test[i]`.
     public static func roleMetrics(table: FlowTable, roles: [FlowRole?], test: [Int], scores: [Float], flagged: [Bool],
                                    incidentWindow: Double = IncidentGrouper.defaultWindow) throws -> RoleMetrics {
+        let all = truth(table: table, roles: roles)
         var m = RoleMetrics()
-        var attack: [Float] = [], background: [Float] = []
-        var laterFlagged: [(endpoint: String, time: Double, score: Float, row: Int)] = []
-        var backgroundFlaggedFlows = laterFlagged
+        m.counts = try OperatorMetrics.make(scores: scores, flagged: flagged, truth: test.map { all[$0] })
+        var later: [(endpoint: String, time: Double, score: Float, row: Int)] = [], background = later
         var laterTimes: [Double] = []
         for (i, row) in test.enumerated() {
-            let endpoint = table.endpoints?[row] ?? "row\(row)>?:?"
             let time = table.timestamps?[row] ?? .nan
-            if table.labels[row] == 0 {
-                m.laterBenignFlows += 1
-                if time.isFinite { laterTimes.append(time) }
-                if flagged[i] { m.laterBenignFlagged += 1; laterFlagged.append((endpoint, time, scores[i], row)) }
-            } else if roles[row] == .attack {
-                m.attackFlows += 1; attack.append(scores[i])
-                if flagged[i] { m.attackDetected += 1 }
-            } else if roles[row] == .background {
-                m.backgroundFlows += 1; background.append(scores[i])
-                if flagged[i] { m.backgroundFlagged += 1; backgroundFlaggedFlows.append((endpoint, time, scores[i], row)) }
-            }
+            let flow = (table.endpoints?[row] ?? "row\(row)>?:?", time, scores[i], row)
+            if all[row] == .benign, time.isFinite { laterTimes.append(time) }
+            guard flagged[i] else { continue }
+            if all[row] == .benign { later.append(flow) } else if all[row] == .background { background.append(flow) }
         }
-        if !attack.isEmpty && !background.isEmpty {
-            m.attackVsBackgroundAUC = try BinaryMetrics(scores: background + attack,
-                                                        labels: background.map { _ in false } + attack.map { _ in true }).rocAUC
-        }
-        m.laterBenignIncidents = IncidentGrouper.group(laterFlagged, window: incidentWindow).count
-        m.backgroundIncidents = IncidentGrouper.group(backgroundFlaggedFlows, window: incidentWindow).count
+        m.laterBenignIncidents = IncidentGrouper.group(later, window: incidentWindow).count
+        m.backgroundIncidents = IncidentGrouper.group(background, window: incidentWindow).count
         if let first = laterTimes.min(), let last = laterTimes.max(), last > first { m.laterBenignHours = (last - first) / 3600 }
         return m
     }

@@ -39,7 +39,10 @@ public enum Evaluation {
 
     /// Scores every flow of `table` (except the model's own support flows unless
     /// `includeSupport`) and computes the metrics at the model's threshold.
-    public static func run(detector: Detector, table: FlowTable, includeSupport: Bool = false) throws -> EvaluationResult {
+    /// With `roles` (per table row), also reports per capture file the attack flows detected and the
+    /// normal traffic flagged (`EvaluationReport.captures`).
+    public static func run(detector: Detector, table: FlowTable, includeSupport: Bool = false,
+                           roles: [FlowRole?]? = nil) throws -> EvaluationResult {
         let started = Date()
         let model = detector.model
         try model.scaler.checkCompatible(table)
@@ -54,7 +57,21 @@ public enum Evaluation {
         let scores = try detector.scores(scaledRows: picked, count: rows.count)
         let labels = rows.map { table.isMalicious($0) }
         let names = rows.map { table.scenarioNames[$0] }
-        let report = try EvaluationReport.make(scores: scores, labels: labels, scenarioNames: names, threshold: model.threshold)
+        var report = try EvaluationReport.make(scores: scores, labels: labels, scenarioNames: names, threshold: model.threshold)
+        if let roles {
+            let truth = CrossValidation.truth(table: table, roles: roles)
+            let flagged = scores.map(detector.isMalicious)
+            var byFile: [String: [Int]] = [:]
+            for (i, r) in rows.enumerated() {
+                let file = Int(table.rowFiles[r])
+                byFile[file >= 0 && file < table.sourceFiles.count ? URL(fileURLWithPath: table.sourceFiles[file]).lastPathComponent : "<memory>",
+                       default: []].append(i)
+            }
+            report.captures = try byFile.mapValues { members in
+                try OperatorMetrics.make(scores: members.map { scores[$0] }, flagged: members.map { flagged[$0] },
+                                         truth: members.map { truth[rows[$0]] })
+            }
+        }
         let curve = (try? BinaryMetrics(scores: scores, labels: labels))?.rocCurve ?? []
         return EvaluationResult(rows: rows, scores: scores, labels: labels, scenarioNames: names, report: report,
                                 rocCurve: curve, supportRowsExcluded: excluded.count, seconds: Date().timeIntervalSince(started))

@@ -265,7 +265,7 @@ struct RoleSummary {
     var rows: [[String]] {
         func cell(_ v: Double?, _ format: String = "%.3f") -> String { v.map { String(format: format, $0) } ?? "-" }
         return names.map { n in
-            [n, "\(count(n) { $0.attackFlows })", cell(detection(n)), "\(count(n) { $0.backgroundFlows })", cell(background(n)),
+            [n, "\(count(n) { $0.counts.attackFlows })", cell(detection(n)), "\(count(n) { $0.counts.backgroundFlows })", cell(background(n)),
              cell(value(n) { Double($0.backgroundIncidents) }, "%.0f"), cell(laterBenign(n)),
              cell(value(n) { $0.laterBenignIncidentsPerHour }, "%.1f"), cell(value(n) { $0.attackVsBackgroundAUC }, "%.4f"),
              cell(mean((byCapture[n] ?? []).map(\.threshold)), "%.4f")]
@@ -286,10 +286,10 @@ struct RoleSummary {
         var captures: [String: Any] = [:]
         for n in names {
             captures[n] = [
-                "attack_flows": count(n) { $0.attackFlows }, "attack_detected_rate": number(detection(n)),
-                "background_flows": count(n) { $0.backgroundFlows }, "background_flagged_rate": number(background(n)),
+                "attack_flows": count(n) { $0.counts.attackFlows }, "attack_detected_rate": number(detection(n)),
+                "background_flows": count(n) { $0.counts.backgroundFlows }, "background_flagged_rate": number(background(n)),
                 "background_incidents": number(value(n) { Double($0.backgroundIncidents) }),
-                "later_benign_flows": count(n) { $0.laterBenignFlows }, "later_benign_flagged_rate": number(laterBenign(n)),
+                "later_benign_flows": count(n) { $0.counts.benignFlows }, "later_benign_flagged_rate": number(laterBenign(n)),
                 "later_benign_incidents_per_hour": number(value(n) { $0.laterBenignIncidentsPerHour }),
                 "auc_attack_vs_background": number(value(n) { $0.attackVsBackgroundAUC }),
                 "threshold": number(mean((byCapture[n] ?? []).map(\.threshold))),

@@ -23,13 +23,22 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Draw the ROC curve as SVG to this file.") var roc: String?
     @Option(help: "Anomaly score (default: the model's): benign-mean, benign-max or contrast.") var score: ScoreMethod?
     @Flag(help: "Also score the model's own support flows when they are in the data.") var includeSupport = false
+    @Option(help: "Per-flow roles (CSV: file,row,role with role attack or background): adds, per capture, attack flows detected and normal traffic flagged.")
+    var flowRoles: String?
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
         let (trained, table) = try loadModelAndData(model: model, data: dataOptions)
         let backend = try backendOptions.make()
         let detector = try Detector(model: trained, backend: backend, method: score)
-        let result = try Evaluation.run(detector: detector, table: table, includeSupport: includeSupport)
+        let roles = try flowRoles.map { path -> [FlowRole?] in
+            let perRow = try FlowRoles.read(URL(fileURLWithPath: path)).roles(for: table)
+            let covered = perRow.compactMap { $0 }.count
+            Console.note("flow roles: \(covered) of \(table.rowCount) flows have one in \(path)")
+            if covered == 0 { Console.note("warning: --flow-roles \(path) names none of these flows (by file name and row)") }
+            return perRow
+        }
+        let result = try Evaluation.run(detector: detector, table: table, includeSupport: includeSupport, roles: roles)
         if result.supportRowsExcluded > 0 {
             Console.note("left out \(result.supportRowsExcluded) flows identical to the model's own training flows (support set, shots or memory bank; --include-support keeps them)")
         }

@@ -68,6 +68,19 @@ public struct QuantileMap: Codable, Equatable, Sendable {
         return Float(Self.inverseNormalCDF((position + 0.5) / Double(m)))
     }
 
+    /// The value of feature j at z: the inverse of `map` (exact at knots; between them, linear as
+    /// `map` is). Used to show a transformed baseline value in the flow meter's units.
+    public func unmap(_ z: Float, feature j: Int) -> Float {
+        let k = knots[j], m = k.count
+        guard m > 1 else { return k.first ?? .nan }
+        guard z.isFinite else { return z > 0 ? k[m - 1] : k[0] }
+        let p = 0.5 * erfc(-Double(z) / 2.0.squareRoot())
+        let position = min(max(p * Double(m) - 0.5, 0), Double(m - 1))
+        let lo = Int(position.rounded(.down)), hi = min(lo + 1, m - 1)
+        let t = Float(position - Double(lo))
+        return k[lo] + (k[hi] - k[lo]) * t
+    }
+
     /// The largest |z| that `map` returns with m knots.
     static func zLimit(_ m: Int) -> Float { Float(inverseNormalCDF(1 - 0.5 / Double(m))) }
 

@@ -159,6 +159,17 @@ public struct Scaler: Codable, Equatable, Sendable {
         }
     }
 
+    /// The raw value (flow-meter units) of feature j whose transformed value is `z`: the inverse of
+    /// `scale` (up to ties of the quantile transform, where every value of a tie maps to one z).
+    public func unscale(_ z: Float, feature j: Int) -> Float {
+        if transform == .quantile, let quantiles { return quantiles.unmap(z, feature: j) }
+        let t = z * stds[j] + means[j]
+        switch transform {
+        case .log: return t < 0 ? -Float(Foundation.expm1(Double(-t))) : Float(Foundation.expm1(Double(t)))
+        case .none, .quantile: return t
+        }
+    }
+
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

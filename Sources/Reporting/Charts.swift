@@ -75,4 +75,44 @@ extension SVG {
         func mix(_ a: Double, _ b: Double) -> Int { Int((a + (b - a) * t).rounded()) }
         return String(format: "#%02x%02x%02x", mix(from.r, to.r), mix(from.g, to.g), mix(from.b, to.b))
     }
+
+    /// Score histograms, one line per group (attack, background, benign ...), each as the share of
+    /// its own flows per bin so that a group of ten flows shows beside one of thousands, with the
+    /// threshold as a dashed vertical line. Scores above the 99.5th percentile of all finite scores
+    /// (and infinite ones) go into the last bin.
+    public static func scoreHistogram(groups: [(name: String, scores: [Float])], threshold: Double, bins: Int = 40,
+                                      width: Double = 900, height: Double = 360) -> SVGImage {
+        let colors = ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd"]
+        let finite = groups.flatMap(\.scores).filter(\.isFinite).map(Double.init).sorted()
+        let top = max(finite.isEmpty ? 1 : finite[min(finite.count - 1, Int(Double(finite.count) * 0.995))],
+                      threshold.isFinite ? threshold * 1.5 : 0, 1e-6)
+        let width1 = top / Double(bins)
+        var series: [ChartSeries] = []
+        var highest = 0.0
+        for (index, group) in groups.enumerated() where !group.scores.isEmpty {
+            var counts = [Double](repeating: 0, count: bins)
+            for v in group.scores where !v.isNaN {
+                let b = v.isFinite ? min(bins - 1, max(0, Int(Double(v) / width1))) : bins - 1
+                counts[b] += 1
+            }
+            let shares = counts.map { $0 / Double(group.scores.count) }
+            highest = max(highest, shares.max() ?? 0)
+            // A step outline: each bin's share across its width.
+            var points: [(x: Double, y: Double)] = [(0, 0)]
+            for (b, share) in shares.enumerated() {
+                points.append((Double(b) * width1, share))
+                points.append((Double(b + 1) * width1, share))
+            }
+            points.append((top, 0))
+            series.append(ChartSeries(name: "\(group.name) (\(group.scores.count))", points: points, color: colors[index % colors.count]))
+        }
+        if threshold.isFinite {
+            series.append(ChartSeries(name: String(format: "threshold %.3g", threshold),
+                                      points: [(threshold, 0), (threshold, max(highest, 0.01))], color: "#222222", dashed: true))
+        }
+        let chart = LineChart(title: "Scores by role (share of each role's flows per bin; the last bin holds the rest)",
+                              xLabel: "Score (distance to normal traffic)", yLabel: "Share of flows", series: series,
+                              xDomain: 0...top, yDomain: 0...max(highest * 1.05, 0.01))
+        return chart.image(width: width, height: height)
+    }
 }

@@ -18,6 +18,35 @@ public struct ExampleImage: Sendable {
     }
 }
 
+/// An incident as the report lists it: prepared text, since Reporting knows no detector.
+public struct ReportIncident: Sendable {
+    /// "10.16.0.45 -> 144.122.71.36 (ports 9001)".
+    public var title: String
+    public var flows: Int
+    public var firstSeen: String
+    public var lastSeen: String
+    public var maxScore: Float
+    /// The highest-scoring flow's reasons in the flow meter's units, one per entry, e.g.
+    /// "Total Length of Bwd Packet 18,630 vs 18,738 (nearest normal flow)".
+    public var reasons: [String]
+    /// Where the highest-scoring flow is ("file.csv line 1234").
+    public var location: String
+    /// The role of its flows when known ("attack", "background", "benign", or a mix).
+    public var role: String
+
+    public init(title: String, flows: Int, firstSeen: String, lastSeen: String, maxScore: Float, reasons: [String],
+                location: String, role: String = "") {
+        self.title = title
+        self.flows = flows
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.maxScore = maxScore
+        self.reasons = reasons
+        self.location = location
+        self.role = role
+    }
+}
+
 /// Everything the report shows. Every field may be left empty; its section then says so.
 public struct ReportContent: Sendable {
     public var title: String
@@ -34,6 +63,12 @@ public struct ReportContent: Sendable {
     public var timings: [(String, String)]
     /// Free paragraphs shown at the end (how the threshold was chosen, caveats).
     public var notes: [String]
+    /// Scores by role (or by label), for the histogram with the threshold marked.
+    public var scoreGroups: [(name: String, scores: [Float])] = []
+    /// The incidents with the highest scores, highest first.
+    public var incidents: [ReportIncident] = []
+    /// Whether the model has an image encoder: without one there are no images to show.
+    public var showsImages = true
 
     public init(title: String = "gpu-train report", subtitle: String = "", evaluation: EvaluationReport? = nil,
                 rocCurve: [ROCPoint] = [], history: [EpochRecord] = [], examples: [ExampleImage] = [],
@@ -56,11 +91,18 @@ public enum HTMLReport {
         var body = "<h1>\(escape(content.title))</h1>\n"
         if !content.subtitle.isEmpty { body += "<p class=\"subtitle\">\(escape(content.subtitle))</p>\n" }
         body += summary(content.evaluation)
+        if let captures = content.evaluation?.captures, !captures.isEmpty {
+            body += section("Per capture: attack flows detected, normal traffic flagged", perCapture(captures))
+        }
+        if !content.scoreGroups.isEmpty {
+            body += section("Scores", "<div class=\"figure\">\(SVG.scoreHistogram(groups: content.scoreGroups, threshold: content.evaluation?.threshold ?? .nan).inlineMarkup)</div>\n")
+        }
+        body += section("Top incidents", incidents(content.incidents))
         body += section("Training curves", content.history.isEmpty ? empty("No training history: the model trained no network.")
             : "<div class=\"figure\">\(SVG.trainingCurves(history: content.history).inlineMarkup)</div>\n")
         body += section("ROC curve and confusion matrix", rocAndConfusion(content))
         body += section("Scenarios", scenarios(content.evaluation))
-        body += section("Example images", examples(content.examples))
+        if content.showsImages { body += section("Example images", examples(content.examples)) }
         body += section("Options", keyValues(content.options, emptyText: "No options recorded."))
         body += section("Timings", keyValues(content.timings, emptyText: "No timings recorded."))
         if !content.notes.isEmpty {
@@ -139,6 +181,33 @@ public enum HTMLReport {
         }
         return "<table>\n<thead><tr><th>Scenario</th><th>Flows</th><th>Detected</th><th>Detection rate</th>"
             + "<th>AUC vs benign</th></tr></thead>\n<tbody>\n\(rows)</tbody>\n</table>\n"
+    }
+
+    private static func perCapture(_ captures: [String: OperatorMetrics]) -> String {
+        var rows = ""
+        for name in captures.keys.sorted() {
+            guard let m = captures[name] else { continue }
+            rows += "<tr>" + m.tableRow(name).enumerated().map { i, cell in i == 0 ? "<td>\(escape(cell))</td>" : "<td class=\"num\">\(escape(cell))</td>" }.joined() + "</tr>\n"
+        }
+        let header = OperatorMetrics.tableHeader.map { "<th>\(escape($0))</th>" }.joined()
+        return "<p>By each flow's role: <em>attack</em> flows are the attack itself, <em>background</em> is the cluster's own traffic "
+            + "recorded while it ran (normal traffic of another period), <em>benign</em> the benign captures' flows. Rates are at the model's threshold.</p>\n"
+            + "<table>\n<thead><tr>\(header)</tr></thead>\n<tbody>\n\(rows)</tbody>\n</table>\n"
+    }
+
+    private static func incidents(_ list: [ReportIncident]) -> String {
+        guard !list.isEmpty else { return empty("No incidents: no flow was flagged.") }
+        var rows = ""
+        for i in list {
+            let reasons = i.reasons.map { "<li>\(escape($0))</li>" }.joined()
+            rows += "<tr><td>\(escape(i.title))" + (i.role.isEmpty ? "" : "<br><span class=\"empty\">\(escape(i.role))</span>") + "</td>"
+                + "<td class=\"num\">\(i.flows)</td><td>\(escape(i.firstSeen))<br>\(escape(i.lastSeen))</td>"
+                + "<td class=\"num\">\(String(format: "%.3f", i.maxScore))</td><td><ul>\(reasons)</ul>\(escape(i.location))</td></tr>\n"
+        }
+        return "<p>Flagged flows grouped by source and destination host, each within the incident window of the last; the reasons are "
+            + "the highest-scoring flow's features that differ most from its nearest normal flow, in the flow meter's units (flow vs nearest normal flow).</p>\n"
+            + "<table>\n<thead><tr><th>Incident</th><th>Flows</th><th>First / last seen</th><th>Highest score</th><th>Why (flow vs normal)</th></tr></thead>\n"
+            + "<tbody>\n\(rows)</tbody>\n</table>\n"
     }
 
     private static func examples(_ images: [ExampleImage]) -> String {

@@ -220,6 +220,36 @@ public final class Detector {
             .prefix(top).map { (model.scaler.featureNames[$0], deviations[$0]) }
     }
 
+    /// `explanation` in the flow meter's units: each feature's raw value in the flow beside the
+    /// reference flow's (the nearest bank flow's, brought back through the transform), for people:
+    /// "Total Length of Bwd Packet 18,630 vs 18,738".
+    public func rawExplanation(rawRow: ArraySlice<Float>, scaledRow: ArraySlice<Float>, nearest: Int,
+                               top: Int = 3) -> [(feature: String, value: Float, baseline: Float, deviation: Float)] {
+        let names = model.scaler.featureNames
+        let raw = Array(rawRow), scaled = Array(scaledRow)
+        return explanation(scaledRow: scaledRow, nearest: nearest, top: top).compactMap { reason in
+            guard let j = names.firstIndex(of: reason.feature), j < raw.count, j < scaled.count else { return nil }
+            let reference = scaled[j] - reason.deviation
+            return (reason.feature, raw[j], model.scaler.unscale(reference, feature: j), reason.deviation)
+        }
+    }
+
+    /// A number as people read it: thousands separated, at most 3 significant decimals.
+    public static func readable(_ v: Float) -> String {
+        guard v.isFinite else { return v.isNaN ? "missing" : (v > 0 ? "inf" : "-inf") }
+        if abs(v) >= 1000 || v == v.rounded() {
+            let formatter = NumberFormatter()
+            formatter.numberStyle = .decimal
+            formatter.maximumFractionDigits = 0
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.usesGroupingSeparator = true
+            formatter.groupingSeparator = ","
+            formatter.groupingSize = 3
+            return formatter.string(from: NSNumber(value: Double(v.rounded()))) ?? String(format: "%.0f", v)
+        }
+        return String(format: "%.3g", v)
+    }
+
     /// `explanation` as one field: "Flow IAT Max +4.1; Bwd Init Win Bytes -3.2; ...".
     public func explanationText(scaledRow: ArraySlice<Float>, nearest: Int, top: Int = 3) -> String {
         Self.explanationText(explanation(scaledRow: scaledRow, nearest: nearest, top: top))

@@ -5,6 +5,7 @@ SWIFT      ?= swift
 PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo
 BIN        := .build/release/gpu-train
 DATA       ?=
+ROLES      ?=
 OUT        ?= demo-out
 
 .PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-test clean
@@ -31,7 +32,7 @@ test: deps
 	$(SWIFT) test
 
 demo: build
-	@scripts/demo.sh "$(BIN)" "$(OUT)" "$(DATA)"
+	@scripts/demo.sh "$(BIN)" "$(OUT)" "$(DATA)" "$(ROLES)"
 
 # Reference frameworks (bench/reference/requirements.txt) in their own venv, made once.
 BENCH_VENV     ?= .venv-bench

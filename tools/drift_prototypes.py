@@ -33,13 +33,19 @@ Recipe knobs (see `Recipe`):
              pooled: each period scored against the bank of the OTHER periods; (1-fpr) quantile of
                      the pooled cross-period scores
              maxper: max over periods of the per-period (1-fpr) quantiles of the cross-period scores
+             balanced: pooled, but every period weighs the same in the quantile
+             median: median over periods of the per-period (1-fpr) quantiles
+  clip       >0: each per-feature difference |a_j - b_j| is clipped at this value before summing
+  group_thr  >0: per-service threshold (max of the global one and the service's own cross-period quantile)
+             for services with >= group_thr calibration scores
   quantile   'inverted_cdf' definition: sorted ascending s[0..n-1], q-quantile = s[ceil(q*n)-1];
              a flow is flagged when score > threshold.
   floor      optional: threshold = min(threshold, 0.5 * min score of the 5 shots) (never raises it)
 
     python3 tools/drift_prototypes.py --data ../shared/data/kubernetes-dataset \
         --roles ../shared/data/kubernetes-flow-roles.csv [--quick]
-Needs numpy only.
+Recommended (RECOMMENDED below; see /work/notes/drift-findings.md): svc groups, unseen=inf, k=1, clip 1.0,
+pooled cross-period calibration with fpr 0.01. Needs numpy only. Full run ~5 min on 2 cores, --quick ~1 min.
 """
 import argparse, collections, csv, glob, os, sys
 from dataclasses import dataclass, replace

@@ -48,4 +48,8 @@ public enum PositivePairs: String, Codable, Sendable, CaseIterable {
     /// neighbours are pulled together, so the embedding keeps normal traffic's local structure,
     /// which the nearest-neighbour score relies on.
     case nearest
+    /// A baseline flow and the nearest flow of the same service (destination port) from another
+    /// period: the encoder learns to ignore how one day's traffic differs from another's (drift),
+    /// while the shots push attacks away. The service only picks the pairs; it is never a feature.
+    case crossPeriod = "cross-period"
 }

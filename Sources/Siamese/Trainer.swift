@@ -193,9 +193,14 @@ public final class Trainer {
             let trainBaseline = Array(order.dropFirst(validationBaseline.count))
             let shotImages = Array(benign.count..<(benign.count + shots.count))
             var neighbors: [Int: Int]?
-            if options.positivePairs == .nearest {
+            switch options.positivePairs {
+            case .random: break
+            case .nearest:
                 neighbors = try nearestOthers(of: trainBaseline, features: baselineScaled, f: f)
                     .merging(try nearestOthers(of: validationBaseline, features: baselineScaled, f: f)) { a, _ in a }
+            case .crossPeriod:
+                neighbors = Self.crossPeriodPartners(rows: benign, table: table, periods: periods ?? .byFile(table),
+                                                     features: baselineScaled, f: f)
             }
             plan.pairs = .sampled(baseline: trainBaseline, shots: shotImages, count: options.pairsPerEpoch, neighbors: neighbors)
             if !validationBaseline.isEmpty {
@@ -217,6 +222,39 @@ public final class Trainer {
             names.append(p >= 0 && p < periods.names.count ? periods.names[p] : "baseline")
         }
         return (raw.map { index[$0] ?? 0 }, names)
+    }
+
+    /// For each baseline flow (index into `rows`), the nearest flow by the transformed features
+    /// among flows of the same service (destination port, from the endpoints) in other periods; with
+    /// one period, other time blocks of it (as calibration does). Flows whose service occurs in no
+    /// other period get no partner (their similar pairs are drawn at random).
+    public static func crossPeriodPartners(rows: [Int], table: FlowTable, periods: BaselinePeriods, features: [Float], f: Int) -> [Int: Int] {
+        var periodOf = rows.map { $0 < periods.ofRow.count ? periods.ofRow[$0] : -1 }
+        if Set(periodOf).count < 2 {
+            let blocks = CrossPeriodCalibration.timeBlocks
+            periodOf = rows.indices.map { $0 * blocks / max(rows.count, 1) }
+        }
+        let service = rows.map { r -> String in
+            guard let e = table.endpoints?[r] else { return "" }
+            return IncidentGrouper.split(endpoint: e).2
+        }
+        var byService: [String: [Int]] = [:]
+        for i in rows.indices { byService[service[i], default: []].append(i) }
+        var out: [Int: Int] = [:]
+        features.withUnsafeBufferPointer { x in
+            for members in byService.values {
+                for a in members {
+                    var best = Float.infinity, partner = -1
+                    for b in members where periodOf[b] != periodOf[a] {
+                        var d: Float = 0
+                        for j in 0..<f { let t = x[a * f + j] - x[b * f + j]; d += t * t }
+                        if d < best { best = d; partner = b }
+                    }
+                    if partner >= 0 { out[a] = partner }
+                }
+            }
+        }
+        return out
     }
 
     /// For each of `members` (indices into the baseline), its nearest other member by the

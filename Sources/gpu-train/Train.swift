@@ -33,7 +33,7 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pairs per training step (default 128 for the baseline recipe, 5 for seed).") var batchSize: Int?
     @Option(parsing: .unconditional, help: "Training epochs (default 5 for the baseline recipe's Siamese encoder, 20 for seed).") var epochs: Int?
     @Option(parsing: .unconditional, help: "Baseline recipe with --encoder siamese: pairs drawn per epoch (default 4096).") var pairsPerEpoch: Int?
-    @Option(help: "Baseline recipe with --encoder siamese: similar pairs are random baseline pairs (default) or each flow with its nearest baseline neighbour.")
+    @Option(help: "Baseline recipe with --encoder siamese: similar pairs are random baseline pairs (default), each flow with its nearest baseline neighbour (nearest), or with the nearest flow of the same service from another period (cross-period).")
     var positivePairs: PositivePairs?
     @Option(parsing: .unconditional, help: "Fraction held out for validation (default 0.2).") var valSplit: Double?
     @Option(parsing: .unconditional, help: "Stop after this many epochs without a better validation loss; 0 never (default 2 baseline, 5 seed).") var patience: Int?

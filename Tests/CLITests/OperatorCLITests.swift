@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// What an operator runs around a model: a baseline of several periods, incidents, the drift
@@ -137,5 +138,42 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertNotEqual(same.status, 0)
         XCTAssertTrue(same.stderr.contains("is the model being updated"), same.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), before)
+    }
+}
+
+/// Issue 19's targets on the shared captures, as `crossval --flow-roles` measures them with default
+/// options: every attack flow found, little normal traffic of other periods flagged.
+final class FlowRolesCrossvalTests: XCTestCase {
+    func testMultiPeriodBaselineMeetsTheTargetsOnTheSharedCaptures() throws {
+        guard let shared = sharedDatasetURL() else { throw XCTSkip("../shared/data/kubernetes-dataset is absent") }
+        let roles = shared.deletingLastPathComponent().appendingPathComponent("kubernetes-flow-roles.csv")
+        guard FileManager.default.fileExists(atPath: roles.path) else { throw XCTSkip("\(roles.path) is absent") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-roles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("cv.json").path
+        let r = try runGPUTrain(["crossval", "--data", shared.path, "--flow-roles", roles.path, "--setups", "multi-period",
+                                 "--encoders", "none", "--seeds", "1", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("multi-period baseline, encoder none: per capture"), r.stdout)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let setup = try XCTUnwrap((report["flow_roles"] as? [String: Any])?["multi-period"] as? [String: Any])
+        let none = try XCTUnwrap(setup["none"] as? [String: Any])
+        let captures = try XCTUnwrap(none["captures"] as? [String: [String: Any]])
+        XCTAssertEqual(captures.count, 7)
+        // The roles file's counts: 2,246 attack and 1,667 background flows.
+        XCTAssertEqual(captures.values.compactMap { $0["attack_flows"] as? Int }.reduce(0, +), 2246)
+        XCTAssertEqual(captures.values.compactMap { $0["background_flows"] as? Int }.reduce(0, +), 1667)
+        for (name, c) in captures {
+            if let detected = c["attack_detected_rate"] as? Double {
+                XCTAssertGreaterThanOrEqual(detected, 0.99, "attack flows detected in \(name)")
+            } else {
+                XCTAssertEqual(c["attack_flows"] as? Int, 0, name)
+            }
+            XCTAssertLessThanOrEqual(try XCTUnwrap(c["background_flagged_rate"] as? Double), 0.10, "background flagged in \(name)")
+        }
+        XCTAssertLessThanOrEqual(try XCTUnwrap(none["background_flagged_mean"] as? Double), 0.05)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(none["later_benign_flagged_mean"] as? Double), 0.02)
+        XCTAssertEqual((none["calibration"] as? [String: Any])?["method"] as? String, "cross-period")
     }
 }

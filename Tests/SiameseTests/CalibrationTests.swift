@@ -131,3 +131,18 @@ final class DriftGuardTests: XCTestCase {
         XCTAssertTrue(g.warned)
     }
 }
+
+/// The Siamese encoder's drift pairs: a flow and the nearest flow of its service from another period.
+final class CrossPeriodPairTests: XCTestCase {
+    func testPartnersAreOfTheSameServiceFromAnotherPeriod() {
+        // Rows 0-2 in period 0, rows 3-5 in period 1; services by destination port.
+        let table = FlowTable(featureNames: ["x"], values: [0, 5, 9, 1, 4, 100], labels: [0, 0, 0, 0, 0, 0],
+                              scenarioNames: [String](repeating: "benign", count: 6),
+                              endpoints: ["a>b:80", "a>b:53", "a>b:80", "c>b:80", "c>b:53", "c>b:22"])
+        let periods = BaselinePeriods(ofRow: [0, 0, 0, 1, 1, 1], names: ["mon", "tue"])
+        let partners = Trainer.crossPeriodPartners(rows: Array(0..<6), table: table, periods: periods,
+                                                   features: table.values, f: 1)
+        // 0 (80, mon) -> 3 (80, tue); 1 (53) -> 4; 2 (80, x=9) -> 3; 3 -> 0 (nearer than 2); 4 -> 1; 5 (22) has no partner.
+        XCTAssertEqual(partners, [0: 3, 1: 4, 2: 3, 3: 0, 4: 1])
+    }
+}

@@ -20,6 +20,7 @@ struct BackendOptions: ParsableArguments {
 
     /// Creates the backend and says on stderr which one runs.
     func make(quiet: Bool = false) throws -> Backend {
+        try CPUISA.checkEnvironment()
         let made: Backend
         switch backend {
         case .cpu:

@@ -23,6 +23,13 @@ public struct FlowExportSummary: Sendable {
 ///   `lineEscape`), `examples.csv` (RFC 4180: which rows the PNGs show and where they came from),
 ///   `scaler.json` (the scaler used: fitted on every benign row of the input).
 public enum FlowExport {
+    /// Every file `write` may put under its folder with `count` images per class (a command
+    /// checks them against its inputs before it reads anything).
+    public static func fileNames(count: Int) -> [String] {
+        ["benign", "malicious"].flatMap { kind in (0..<count).map { "\(kind)/image_\($0 + 1).png" } } +
+            ["montage.png", "images.npy", "labels.npy", "scenario_ids.npy", "scenarios.txt", "examples.csv", "scaler.json"]
+    }
+
     public static func write(table: FlowTable, to dir: URL, count: Int = 10, transform: FeatureTransform = .none,
                              factor: Int = 8) throws -> FlowExportSummary {
         let scaler = Scaler.fit(table, rows: table.benignRows, transform: transform)

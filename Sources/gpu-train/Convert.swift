@@ -47,6 +47,7 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwritingInputs()
         var options = FlowLoadOptions(skipBadRows: skipBadRows)
         if let features { options.features = try FeatureSet.parse(features) }
         let table = try FlowLoader.load(URL(fileURLWithPath: data), options: options)

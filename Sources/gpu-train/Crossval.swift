@@ -23,6 +23,7 @@ struct Crossval: ParsableCommand {
 
     func run() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        try refuseOverwritingInputs()
         let encoderList = try encoders.split(separator: ",").map { name -> EncoderKind in
             guard let e = EncoderKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("--encoders: '\(name)' is not none or siamese")

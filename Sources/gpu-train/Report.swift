@@ -16,6 +16,7 @@ struct Report: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        try refuseOverwritingInputs()
         let (trained, table) = try loadModelAndData(model: model, data: dataOptions)
         let backend = try backendOptions.make()
         let detector = try Detector(model: trained, backend: backend)

@@ -261,6 +261,7 @@ struct Train: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        try refuseOverwritingInputs()
         // A failed run removes the folder it created for --out (when still empty).
         try OutputFolder.creating(for: URL(fileURLWithPath: out)) { try train() }
     }

@@ -1,3 +1,4 @@
+import Common
 /// Everything that can go wrong between a flow export on disk and a table of features.
 ///
 /// Every message names the file, and where it applies the 1-based line (the header is line 1)
@@ -36,7 +37,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     /// An output path that is the input file itself (the same file, also through a link).
     case outputIsInput(output: String, input: String)
 
-    public var description: String {
+    /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
+    public var description: String { TerminalText.escaped(message) }
+
+    private var message: String {
         switch self {
         case .notFound(let path):
             return "\(path): no such file or folder"

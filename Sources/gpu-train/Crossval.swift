@@ -12,8 +12,8 @@ struct Crossval: ParsableCommand {
         abstract: "Leave-one-scenario-out: train without each attack scenario, test on it and on later benign flows, over several seeds.")
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "How many seeds per left-out scenario (seeds 1...N).") var seeds = 3
-    @Option(help: "Fraction of the benign flows, earliest first in file order, that forms the baseline; the rest is tested.")
+    @Option(parsing: .unconditional, help: "How many seeds per left-out scenario (seeds 1...N).") var seeds = 3
+    @Option(parsing: .unconditional, help: "Fraction of the benign flows, earliest first in file order, that forms the baseline; the rest is tested.")
     var baselineFraction = 0.8
     @Option(help: "Baseline recipe: encoders to compare, comma-separated (default none,siamese; the first is the headline).")
     var encoders: String = "none,siamese"
@@ -32,6 +32,7 @@ struct Crossval: ParsableCommand {
         }
         guard !encoderList.isEmpty else { throw ValidationError("--encoders needs at least one of none, siamese") }
         let table = try dataOptions.load(features: try model.featureList(), readEndpoints: true)
+        try checkBaselineSize(table)
         if table.endpoints == nil {
             Console.note("no Src IP, Dst IP and Dst Port columns in every file: no split by new and known endpoints")
         }

@@ -25,9 +25,9 @@ struct Detect: ParsableCommand {
     @Flag(help: "Write only the flows judged malicious.") var onlyAlerts = false
     @Flag(help: "Keep reading the input as a flow meter appends to it (like tail -F) until SIGINT or SIGTERM.")
     var follow = false
-    @Option(help: "With --follow: seconds between looks for new rows.") var pollInterval = 0.2
+    @Option(parsing: .unconditional, help: "With --follow: seconds between looks for new rows.") var pollInterval = 0.2
     @Flag(help: "Stop at the first bad row instead of skipping it.") var strict = false
-    @Option(help: "Flows per batch through the backend.") var batchSize = 256
+    @Option(parsing: .unconditional, help: "Flows per batch through the backend.") var batchSize = 256
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {

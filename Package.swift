@@ -61,6 +61,7 @@ let modules: [Target] = [
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Backend"], path: "Sources/TestSupport"),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests"),
+    .testTarget(name: "CommonTests", dependencies: ["Common"], path: "Tests/CommonTests"),
     .testTarget(name: "BackendTests", dependencies: ["Backend", "CKernels", "TestSupport"], path: "Tests/BackendTests"),
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],

@@ -61,6 +61,7 @@ public final class CPUBackend: Backend {
     /// that the next op (Adam, im2col, ReLU) needed: a batch-5 training step ran 40% slower.
     public init(convolution: CPUConvolution = .fromEnvironment) {
         Self.configureBLAS
+        CPUISA.warnIfInvalid
         self.convolution = convolution
         convolutionISA = CPUConvolution.bestISA
         directMinimumReduction = CPUConvolution.directMinimumReduction
@@ -86,7 +87,7 @@ public final class CPUBackend: Backend {
 
     public var deviceDescription: String {
         let conv = convolution == .direct ? "direct (\(CPUConvolution.isaName(convolutionISA)))" : "im2col + SGEMM"
-        return "host CPU, convolutions \(conv), \(Self.blasDescription)"
+        return "host CPU, convolutions \(conv), C kernels \(CPUISA.description), \(Self.blasDescription)"
     }
 
     // MARK: Memory

@@ -7,7 +7,11 @@
 #define GT_X86 1
 #endif
 
-int gt_has_avx512(void) {
+#include <stdlib.h>
+#include <strings.h>
+
+// What the hardware (and operating system) runs, whatever GPU_TRAIN_CPU_ISA says.
+static int hardware_has_avx512(void) {
 #ifdef GT_X86
     static int cached = -1;
     if (cached < 0) {
@@ -20,20 +24,49 @@ int gt_has_avx512(void) {
 #endif
 }
 
+static int hardware_has_avx2(void) {
+#ifdef GT_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int gt_isa_parse_limit(const char *value) {
+    if (value == NULL || value[0] == '\0') return GT_ISA_AVX512;
+    if (strcasecmp(value, "avx512") == 0) return GT_ISA_AVX512;
+    if (strcasecmp(value, "avx2") == 0) return GT_ISA_AVX2;
+    if (strcasecmp(value, "portable") == 0) return GT_ISA_PORTABLE;
+    return -1;
+}
+
+int gt_isa_limit(void) {
+    static int cached = -2;
+    if (cached == -2) cached = gt_isa_parse_limit(getenv("GPU_TRAIN_CPU_ISA"));
+    return cached;
+}
+
+int gt_hardware_isa(void) {
+    if (hardware_has_avx512()) return GT_ISA_AVX512;
+    if (hardware_has_avx2()) return GT_ISA_AVX2;
+    return GT_ISA_PORTABLE;
+}
+
+int gt_has_avx512(void) { return gt_isa_supported(GT_ISA_AVX512); }
+
 int gt_isa_supported(int isa) {
+    // An invalid GPU_TRAIN_CPU_ISA limits nothing here; the Swift side reports it (CPUISA).
+    const int limit = gt_isa_limit();
+    if (limit >= 0 && isa > limit) return 0;
     switch (isa) {
     case GT_ISA_PORTABLE: return 1;
-#ifdef GT_X86
-    case GT_ISA_AVX2: {
-        static int cached = -1;
-        if (cached < 0) {
-            __builtin_cpu_init();
-            cached = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-        }
-        return cached;
-    }
-    case GT_ISA_AVX512: return gt_has_avx512();
-#endif
+    case GT_ISA_AVX2: return hardware_has_avx2();
+    case GT_ISA_AVX512: return hardware_has_avx512();
     default: return 0;
     }
 }

@@ -1,5 +1,5 @@
 // See include/distance.h.
-#include "distance.h"
+#include "ckernels.h"
 #include <math.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -89,12 +89,7 @@ static void distances_avx2(const float *bank, size_t rows, const float *q, size_
 
 void gt_squared_distances(const float *bank, size_t rows, const float *queries, size_t nq, size_t dim, float *out) {
 #ifdef GT_DISTANCE_X86
-    static int avx2 = -1;
-    if (avx2 < 0) {
-        __builtin_cpu_init();
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    if (avx2) { distances_avx2(bank, rows, queries, nq, dim, out); return; }
+    if (gt_isa_supported(GT_ISA_AVX2)) { distances_avx2(bank, rows, queries, nq, dim, out); return; }
 #endif
     distances_portable(bank, rows, queries, nq, dim, out);
 }

@@ -1,3 +1,4 @@
+import Common
 /// Everything that can go wrong between a flow export on disk and a table of features.
 ///
 /// Every message names the file, and where it applies the 1-based line (the header is line 1)
@@ -33,10 +34,11 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case featureMismatch(expected: [String], found: [String])
     /// A file that could not be read or written.
     case io(path: String, message: String)
-    /// An output path that is the input file itself (the same file, also through a link).
-    case outputIsInput(output: String, input: String)
 
-    public var description: String {
+    /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
+    public var description: String { TerminalText.escaped(message) }
+
+    private var message: String {
         switch self {
         case .notFound(let path):
             return "\(path): no such file or folder"
@@ -70,8 +72,6 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "feature columns differ from the scaler's: expected [\(expected.joined(separator: ", "))], found [\(found.joined(separator: ", "))]"
         case .io(let path, let message):
             return "\(path): \(message)"
-        case .outputIsInput(let output, let input):
-            return "\(output): the output is the input file \(input) itself; refusing to overwrite the flows being read"
         }
     }
 }

@@ -23,6 +23,13 @@ public struct FlowExportSummary: Sendable {
 ///   `lineEscape`), `examples.csv` (RFC 4180: which rows the PNGs show and where they came from),
 ///   `scaler.json` (the scaler used: fitted on every benign row of the input).
 public enum FlowExport {
+    /// Every file `write` may put under its folder with `count` images per class (a command
+    /// checks them against its inputs before it reads anything).
+    public static func fileNames(count: Int) -> [String] {
+        ["benign", "malicious"].flatMap { kind in (0..<count).map { "\(kind)/image_\($0 + 1).png" } } +
+            ["montage.png", "images.npy", "labels.npy", "scenario_ids.npy", "scenarios.txt", "examples.csv", "scaler.json"]
+    }
+
     public static func write(table: FlowTable, to dir: URL, count: Int = 10, transform: FeatureTransform = .none,
                              factor: Int = 8) throws -> FlowExportSummary {
         let scaler = Scaler.fit(table, rows: table.benignRows, transform: transform)
@@ -45,7 +52,7 @@ public enum FlowExport {
                 let name = "\(kind)/image_\(k + 1).png"
                 let side = FlowImage.side * factor
                 try put(PNG.encodeGray(width: side, height: side, pixels: FlowImage.grayPixels(image(row), factor: factor)), name)
-                examples += "\(name),\(row),\(table.labels[row]),\(csvQuote(table.scenarioNames[row])),\(csvQuote(table.location(ofRow: row)))\n"
+                examples += "\(name),\(row),\(table.labels[row]),\(CSVText.textField(table.scenarioNames[row])),\(CSVText.textField(table.location(ofRow: row)))\n"
             }
         }
         let m = FlowImage.montage([benign.map(image), malicious.map(image)], factor: max(1, factor / 2))
@@ -102,10 +109,7 @@ public enum FlowExport {
     /// A CSV field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line
     /// break (scenario names and paths come from file names, which may hold any of them),
     /// with each quote doubled.
-    static func csvQuote(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func csvQuote(_ s: String) -> String { CSVText.quoted(s) }
 
     /// A name on one line of `scenarios.txt`, so line k stays row k of the arrays whatever the
     /// file names hold: a backslash becomes `\\`, a line feed `\n`, a carriage return `\r`

@@ -1,4 +1,5 @@
 // Plain-text tables for the terminal, and summaries of repeated measurements (crossval seeds).
+import Common
 import Foundation
 
 /// Mean and spread of repeated measurements, such as one scenario's AUC over several seeds.
@@ -32,8 +33,11 @@ public struct SampleSummary: Equatable, Sendable {
 
 /// Column-aligned text: the first column left-aligned, the others right-aligned (numbers).
 public enum TextTable {
+    /// Cells quote input (scenario names come from labels and file names): their control
+    /// characters are escaped (TerminalText), so a table on a terminal is only text.
     public static func render(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map { TerminalText.escaped($0) } }
+        let header = all[0], rows = Array(all.dropFirst())
         let columns = all.map(\.count).max() ?? 0
         let widths = (0..<columns).map { c in all.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
         func line(_ cells: [String]) -> String {

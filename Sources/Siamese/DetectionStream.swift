@@ -1,3 +1,4 @@
+import Common
 import FlowData
 import Foundation
 
@@ -67,8 +68,9 @@ public struct VerdictFormatter: Sendable {
         switch format {
         case .csv:
             var s = "\(v.row),"
-            for k in identifierIndices { s += Self.csvField(ids[k]); s += "," }
-            s += score + "," + v.verdict + "," + Self.csvField(v.why) + "\n"
+            // Identifiers come from the input: a leading = + - @ is neutralised (CSVText).
+            for k in identifierIndices { s += CSVText.textField(ids[k]); s += "," }
+            s += score + "," + v.verdict + "," + CSVText.textField(v.why) + "\n"
             return s
         case .jsonl:
             var s = "{\"row\":\(v.row)"
@@ -82,10 +84,7 @@ public struct VerdictFormatter: Sendable {
     }
 
     /// Quotes a CSV field when it needs it (RFC 4180).
-    public static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
+    public static func csvField(_ s: String) -> String { CSVText.quoted(s) }
 
     /// A JSON string literal.
     public static func jsonString(_ s: String) -> String {

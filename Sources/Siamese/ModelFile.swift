@@ -100,6 +100,7 @@ public struct TrainedModel {
 
     /// Writes the model atomically (temporary file, then rename).
     public func write(to url: URL) throws {
+        try refuseNonFinite(writing: url)
         try AtomicFile.write(try encoded(), to: url)
     }
 

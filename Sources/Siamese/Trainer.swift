@@ -399,6 +399,10 @@ struct EpochLoop {
             let epochStart = Date()
             var record = try trainEpoch(epoch, steps: stepsPerEpoch, started: epochStart, progress: progress)
             if monitorValidation { try validate(&record, epoch: epoch, steps: stepsPerEpoch) }
+            // Once per epoch, before these weights can become the best or a checkpoint (Divergence.swift).
+            if let tensor = try network.firstNonFiniteTensor() {
+                throw SiameseError.nonFiniteWeights(epoch: epoch, tensor: tensor, checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
+            }
             record.seconds = Date().timeIntervalSince(epochStart)
             trainingSeconds += record.seconds ?? 0
             epochsRun += 1

@@ -36,6 +36,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        try CPUISA.checkEnvironment()
         let settings = quick ? BenchmarkSettings.quick(repeats: repeats) : BenchmarkSettings.standard(repeats: repeats)
         var backends: [Backend] = []
         if backend != .opencl { backends.append(CPUBackend()) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import FlowData
 import Foundation
 
@@ -47,14 +48,15 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwritingInputs()
         var options = FlowLoadOptions(skipBadRows: skipBadRows)
         if let features { options.features = try FeatureSet.parse(features) }
         let table = try FlowLoader.load(URL(fileURLWithPath: data), options: options)
-        if !table.report.badRowSummary.isEmpty { FileHandle.standardError.write(Data((table.report.badRowSummary + "\n").utf8)) }
+        if !table.report.badRowSummary.isEmpty { Console.note(table.report.badRowSummary) }
         let summary = try FlowExport.write(table: table, to: URL(fileURLWithPath: out), count: count,
                                            transform: FeatureTransform(rawValue: transform) ?? .none, factor: scale)
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("read \(table.rowCount) flows from \(table.report.filesRead) files (\(counts))")
+        print(TerminalText.escaped("read \(table.rowCount) flows from \(table.report.filesRead) files (\(counts))"))
         print("wrote \(summary.benignImages) benign and \(summary.maliciousImages) malicious PNGs, montage.png and images.npy [\(summary.rows), 1, 32, 32] to \(out)")
     }
 }

@@ -12,8 +12,8 @@ struct Crossval: ParsableCommand {
         abstract: "Leave-one-scenario-out: train without each attack scenario, test on it and on later benign flows, over several seeds.")
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "How many seeds per left-out scenario (seeds 1...N).") var seeds = 3
-    @Option(help: "Fraction of the benign flows, earliest first in file order, that forms the baseline; the rest is tested.")
+    @Option(parsing: .unconditional, help: "How many seeds per left-out scenario (seeds 1...N).") var seeds = 3
+    @Option(parsing: .unconditional, help: "Fraction of the benign flows, earliest first in file order, that forms the baseline; the rest is tested.")
     var baselineFraction = 0.8
     @Option(help: "Baseline recipe: encoders to compare, comma-separated (default none,siamese; the first is the headline).")
     var encoders: String = "none,siamese"
@@ -29,6 +29,7 @@ struct Crossval: ParsableCommand {
 
     func run() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        try refuseOverwritingInputs()
         let encoderList = try encoders.split(separator: ",").map { name -> EncoderKind in
             guard let e = EncoderKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("--encoders: '\(name)' is not none or siamese")
@@ -45,6 +46,7 @@ struct Crossval: ParsableCommand {
         }
         guard !setupList.isEmpty else { throw ValidationError("--setups needs at least one of multi-period, one-capture") }
         let table = try dataOptions.load(features: try model.featureList(), readEndpoints: true)
+        try checkBaselineSize(table)
         var roles: [FlowRole?]?
         if let flowRoles {
             let file = try FlowRoles.read(URL(fileURLWithPath: flowRoles))

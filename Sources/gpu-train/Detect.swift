@@ -25,12 +25,12 @@ struct Detect: ParsableCommand {
     @Flag(help: "Write only the flows judged malicious.") var onlyAlerts = false
     @Flag(help: "Keep reading the input as a flow meter appends to it (like tail -F) until SIGINT or SIGTERM.")
     var follow = false
-    @Option(help: "With --follow: seconds between looks for new rows.") var pollInterval = 0.2
+    @Option(parsing: .unconditional, help: "With --follow: seconds between looks for new rows.") var pollInterval = 0.2
     @Flag(help: "Stop at the first bad row instead of skipping it.") var strict = false
-    @Option(help: "Flows per batch through the backend.") var batchSize = 256
+    @Option(parsing: .unconditional, help: "Flows per batch through the backend.") var batchSize = 256
     @Option(help: "Also write incidents as JSON lines to this file: flagged flows grouped by source and destination host, each within --incident-window of the last, with count, first and last seen, highest score and top reasons. With --follow each incident is written as it closes.")
     var incidents: String?
-    @Option(help: "Seconds of quiet (by the flows' timestamps) that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
+    @Option(parsing: .unconditional, help: "Seconds of quiet (by the flows' timestamps) that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -47,8 +47,7 @@ struct Detect: ParsableCommand {
 
     func run() throws {
         // Before anything is created, opened or loaded.
-        try OutputSink.refuseInputAsOutput(input: input, output: output)
-        if let incidents { try OutputSink.refuseInputAsOutput(input: input, output: incidents) }
+        try refuseOverwritingInputs()
         let backend = try backendOptions.make()
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
@@ -183,53 +182,44 @@ private func detectSignalHandler(_ signal: Int32) {
     _exit(128 + signal)
 }
 
-/// Standard output, a file written through a temporary file and renamed when complete, or (with
-/// `direct`, for --follow) the file itself, appended to and flushed batch by batch.
+/// Standard output, a file written through a temporary file and renamed when complete (see
+/// `AtomicOutput`: devices and FIFOs are written in place, symbolic links written through), or
+/// (with `direct`, for --follow) the file itself, appended to and flushed batch by batch.
 final class OutputSink: @unchecked Sendable {
     private let handle: FileHandle
-    private let path: String?
-    private let temporary: URL?
+    private let output: AtomicOutput?
     private let lock = NSLock()
     private var finished = false
     /// Folders made for the output (removed again by `abandon` when empty).
     private var createdFolders: [URL] = []
 
-    /// Refuses an output that is the input (the same file, also through a symbolic or hard link),
-    /// before anything is opened or written.
-    static func refuseInputAsOutput(input: String, output: String) throws {
-        guard input != "-", output != "-" else { return }
-        var inputInfo = stat(), outputInfo = stat()
-        guard stat(input, &inputInfo) == 0 else { return }  // the reader says the input is missing
-        let same: Bool
-        if stat(output, &outputInfo) == 0 {
-            same = inputInfo.st_dev == outputInfo.st_dev && inputInfo.st_ino == outputInfo.st_ino
-        } else {
-            same = URL(fileURLWithPath: output).resolvingSymlinksInPath().path
-                == URL(fileURLWithPath: input).resolvingSymlinksInPath().path
-        }
-        if same { throw FlowDataError.outputIsInput(output: output, input: input) }
-    }
-
     /// `willCreateTemporary` hears the temporary file's path just before it is created.
     init(path: String, direct: Bool = false, willCreateTemporary: (String) -> Void = { _ in }) throws {
         if path == "-" {
             handle = .standardOutput
-            self.path = nil
-            temporary = nil
+            output = nil
             return
         }
         let url = URL(fileURLWithPath: path)
         let created = try OutputFolder.create(for: url)
-        let target = direct ? url : AtomicFile.temporaryURL(for: url)
-        if !direct { willCreateTemporary(target.path) }
-        let fd = open(target.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            OutputFolder.removeEmpty(created)
-            throw FlowDataError.io(path: path, message: "cannot create the output (\(String(cString: strerror(errno)))); is the folder there and writable?")
+        if direct {
+            let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                OutputFolder.removeEmpty(created)
+                throw FlowDataError.io(path: path, message: "cannot create the output (\(String(cString: strerror(errno)))); is the folder there and writable?")
+            }
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            output = nil
+        } else {
+            do {
+                let made = try AtomicOutput(url, willCreateTemporary: willCreateTemporary)
+                handle = FileHandle(fileDescriptor: made.fileDescriptor, closeOnDealloc: false)
+                output = made
+            } catch {
+                OutputFolder.removeEmpty(created)
+                throw error
+            }
         }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        self.path = path
-        temporary = direct ? nil : target
         createdFolders = created
     }
 
@@ -241,9 +231,7 @@ final class OutputSink: @unchecked Sendable {
         try lock.withLock {
             guard !finished else { return }
             finished = true
-            guard let path, let temporary else { return }
-            try handle.synchronize()
-            try AtomicFile.moveIntoPlace(temporary, URL(fileURLWithPath: path))
+            try output?.commit()
         }
     }
 
@@ -252,7 +240,7 @@ final class OutputSink: @unchecked Sendable {
         lock.withLock {
             guard !finished else { return }
             finished = true
-            if let temporary { unlink(temporary.path) }
+            output?.abandon()
             OutputFolder.removeEmpty(createdFolders)
         }
     }

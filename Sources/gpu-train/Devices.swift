@@ -7,7 +7,9 @@ struct Devices: ParsableCommand {
         abstract: "List the CPU backend and every OpenCL platform and device.")
 
     func run() throws {
+        try CPUISA.checkEnvironment()
         print("CPU backend: \(CPUBackend.blasDescription)")
+        print("  C kernels: \(CPUISA.description)")
         if let note = BLASCore.adjustmentNote { print("  \(note)") }
         let platforms = try OpenCLDevices.platforms()
         guard !platforms.isEmpty else {

@@ -28,6 +28,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        try refuseOverwritingInputs()
         let (trained, table) = try loadModelAndData(model: model, data: dataOptions)
         let backend = try backendOptions.make()
         let detector = try Detector(model: trained, backend: backend, method: score)

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Backend
+import Common
+import Foundation
 
 /// The gpu-train command: a few-shot Siamese detector of malicious Kubernetes flows.
 struct GPUTrain: ParsableCommand {
@@ -23,6 +25,20 @@ struct GPUTrain: ParsableCommand {
 enum Entry {
     static func main() {
         BLASCore.reexecIfGeneric()
-        GPUTrain.main()
+        do {
+            var command = try GPUTrain.parseAsRoot()
+            try command.run()
+        } catch {
+            // ArgumentParser's own ending (help and version on stdout, usage errors exit 64), with
+            // the message's control characters escaped: errors quote paths, labels and values.
+            let code = GPUTrain.exitCode(for: error)
+            let message = GPUTrain.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+            } else {
+                FileHandle.standardError.write(Data((TerminalText.escaped(message, keepingLineBreaks: true) + "\n").utf8))
+            }
+            exit(code.rawValue)
+        }
     }
 }

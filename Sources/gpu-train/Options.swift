@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backend
+import Common
 import FlowData
 import Foundation
 import Siamese
@@ -20,6 +21,7 @@ struct BackendOptions: ParsableArguments {
 
     /// Creates the backend and says on stderr which one runs.
     func make(quiet: Bool = false) throws -> Backend {
+        try CPUISA.checkEnvironment()
         let made: Backend
         switch backend {
         case .cpu:
@@ -72,8 +74,10 @@ struct DataOptions: ParsableArguments {
 enum Console {
     static let isTerminal = isatty(fileno(stderr)) != 0
 
+    /// Messages quote file names, labels and header names: their control characters are
+    /// escaped (TerminalText), so input can never drive the terminal.
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        FileHandle.standardError.write(Data((TerminalText.escaped(message, keepingLineBreaks: true) + "\n").utf8))
     }
 
     nonisolated(unsafe) static var lastPlainStatus = Date.distantPast
@@ -82,7 +86,7 @@ enum Console {
     /// a plain line at most every 10 seconds, so long runs still show that they are alive.
     static func status(_ line: String) {
         if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + TerminalText.escaped(line)).utf8))
         } else if Date().timeIntervalSince(lastPlainStatus) >= 10 {
             lastPlainStatus = Date()
             note(line)

@@ -25,6 +25,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwritingInputs()
         let trained = try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false)
         let table = try dataOptions.load(features: trained.scaler.featureNames, readEndpoints: true)
         let backend = try backendOptions.make()

@@ -53,7 +53,7 @@ struct ModelOptions: ParsableArguments {
     var checkpointInterval: Double?
     @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the recipe's; see the README).")
     var features: String?
-    @Option(help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
+    @Option(parsing: .unconditional, help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
     @Option(parsing: .unconditional, help: "Embedding size (default 4096).") var embedding: Int?
 
     typealias Limits = TrainingLimits
@@ -263,6 +263,7 @@ struct Train: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
+        try refuseOverwritingInputs()
         // A failed run removes the folder it created for --out (when still empty).
         try OutputFolder.creating(for: URL(fileURLWithPath: out)) { try train() }
     }

@@ -37,12 +37,7 @@ struct Update: ParsableCommand {
 
     func run() throws {
         let modelURL = URL(fileURLWithPath: model), outURL = URL(fileURLWithPath: out)
-        if Self.sameFile(model, out) {
-            throw ValidationError("--out \(out) is the model being updated; write the updated model to a new file (the old one stays as it was)")
-        }
-        for path in baseline where Self.sameFile(path, out) {
-            throw ValidationError("--out \(out) is the baseline file \(path); choose another name")
-        }
+        try refuseOverwritingInputs()
         let original = try TrainedModel.read(modelURL)
         guard original.options.recipe == .baseline else {
             throw ValidationError("\(model) uses the seed recipe; update adds periods to baseline-recipe models")
@@ -69,12 +64,5 @@ struct Update: ParsableCommand {
               + (result.subsampledAway > 0 ? " (\(result.subsampledAway) subsampled away to fit --bank-size)" : ""))
         print(String(format: "threshold %.4f (was %.4f), calibrated ", result.model.threshold, result.previousThreshold)
               + (result.model.calibration?.summary ?? "on the model's rule"))
-    }
-
-    /// Whether two paths name the same existing file (through links too).
-    static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

@@ -14,6 +14,7 @@ struct Verify: ParsableCommand {
     var failuresOnly = false
 
     func run() throws {
+        try CPUISA.checkEnvironment()
         let candidate = try OpenCLBackend(device: device)
         let reference = CPUBackend()
         print("verifying \(candidate.deviceDescription)")

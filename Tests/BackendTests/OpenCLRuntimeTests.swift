@@ -45,13 +45,29 @@ final class OpenCLRuntimeTests: XCTestCase {
         XCTAssertEqual(shapeError(cl), shapeError(cpu))
     }
 
+    /// A buffer beyond the device's largest allocation is refused with the sizes in MiB; a tensor
+    /// past it is refused by whichever limit comes first (PoCL's CPU device allows 2^33 bytes and
+    /// more, so there the 2^31 - 1 element limit answers), and both errors say how much.
     func testAllocationFailureSaysHowMuch() throws {
         let cl = try openCLOrSkip()
-        let huge = cl.device.maxAllocationBytes / 4 + 1024
-        XCTAssertThrowsError(try cl.makeTensor([huge])) { error in
+        let limit = cl.device.maxAllocationBytes
+        XCTAssertThrowsError(try cl.cl.buffer(bytes: limit + 1024)) { error in
             guard case BackendError.outOfMemory(let asked, let available, let detail) = error else { return XCTFail("\(error)") }
             XCTAssertGreaterThan(asked, available)
             XCTAssert(detail.contains("MiB"), detail)
+            XCTAssert("\(error)".contains("MiB"), "\(error)")
+        }
+        let huge = limit / 4 + 1024
+        XCTAssertThrowsError(try cl.makeTensor([huge])) { error in
+            switch error {
+            case BackendError.outOfMemory(let asked, let available, let detail):
+                XCTAssertGreaterThan(asked, available)
+                XCTAssert(detail.contains("MiB"), detail)
+            case BackendError.invalidArgument(_, let detail):
+                XCTAssert(detail.contains("\(huge) elements") && detail.contains("at most"), detail)
+            default:
+                XCTFail("\(error)")
+            }
         }
     }
 

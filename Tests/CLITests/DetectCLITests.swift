@@ -153,7 +153,7 @@ final class DetectCLITests: XCTestCase {
         stdin.fileHandleForWriting.write(Data((header + "\n" + lines[0] + "\n" + lines[1] + "\n").utf8))
         let temporaryExists = { () -> Bool in
             let names = (try? FileManager.default.contentsOfDirectory(atPath: self.dir.path)) ?? []
-            return names.contains { $0.hasPrefix(".scores.csv.tmp-") }
+            return names.contains { $0.hasPrefix(".gt-") }
         }
         XCTAssertTrue(wait(60) { temporaryExists() }, "the temporary output is being written")
         kill(p.processIdentifier, SIGINT)
@@ -179,7 +179,7 @@ final class DetectCLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("the output is the input file"), r.stderr)
             XCTAssertEqual(try String(contentsOf: input, encoding: .utf8), original)
         }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".gt-") }
         XCTAssertEqual(leftovers, [])
     }
 

@@ -136,7 +136,7 @@ final class OperatorCLITests: XCTestCase {
         // Never over its own input.
         let same = try runGPUTrain(["update", "--model", model, "--baseline", dayTwo, "--out", model, "--backend", "cpu"])
         XCTAssertNotEqual(same.status, 0)
-        XCTAssertTrue(same.stderr.contains("is the model being updated"), same.stderr)
+        XCTAssertTrue(same.stderr.contains("refusing to overwrite an input"), same.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), before)
     }
 }

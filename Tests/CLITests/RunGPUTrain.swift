@@ -9,10 +9,16 @@ struct CLIResult {
 
 /// Runs the gpu-train executable to completion, as a user would: `stdin` is written and closed,
 /// stdout and stderr are read concurrently (so a full pipe never blocks the child).
-func runGPUTrain(_ args: [String], stdin: Data? = nil) throws -> CLIResult {
+/// `environment` adds to (or, with a nil value, removes from) this process's variables.
+func runGPUTrain(_ args: [String], stdin: Data? = nil, environment: [String: String?] = [:]) throws -> CLIResult {
     let p = Process()
     p.executableURL = CLITests.binary
     p.arguments = args
+    if !environment.isEmpty {
+        var variables = ProcessInfo.processInfo.environment
+        for (key, value) in environment { variables[key] = value }
+        p.environment = variables
+    }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

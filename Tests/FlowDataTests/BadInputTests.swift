@@ -153,4 +153,18 @@ final class BadInputTests: XCTestCase {
     func testEmptyFeatureList() throws {
         XCTAssertThrowsError(try FeatureSet.parse(" , ")) { XCTAssertEqual("\($0)", "the feature list is empty") }
     }
+
+    /// Terminal injection: a path, column or value quoted in an error never carries a control character.
+    func testErrorsEscapeControlCharactersOfTheInput() {
+        let errors: [FlowDataError] = [
+            .nonNumeric(path: "a\u{1B}[2J.csv", line: 2, column: "Flow\u{1B}]0;x\u{7}", text: "\u{1B}[31m1"),
+            .badLabel(path: "f.csv", line: 3, text: "evil\u{9B}31m"),
+            .noLabels(path: "f\n.csv", line: 4, text: "\r"),
+        ]
+        for error in errors {
+            let text = "\(error)"
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, text)
+        }
+        XCTAssert("\(errors[0])".contains("a\\u{1B}[2J.csv:2: column 'Flow\\u{1B}]0;x\\u{7}'"), "\(errors[0])")
+    }
 }

@@ -78,6 +78,23 @@ final class ExportQuotingTests: XCTestCase {
         XCTAssertEqual(lines.dropLast().map(unescapeLine), names)
     }
 
+    func testExamplesNeutraliseFormulas() throws {
+        let formulas = ["=HYPERLINK(\"http://evil\",\"x\")", "+SUM(1,2)", "@SUM(A1)", "-2+3", "\tTAB", "\rCR"]
+        let names = ["benign", "benign"] + formulas
+        let t = FlowTable(featureNames: ["A"], values: (0..<names.count).map(Float.init), labels: names.map { $0 == "benign" ? 0 : 1 },
+                          scenarioNames: names, sourceFiles: ["=cmd.csv"], rowFiles: [Int32](repeating: 0, count: names.count),
+                          rowLines: (0..<names.count).map { Int32($0 + 2) })
+        let out = try temporaryFolder(self)
+        _ = try FlowExport.write(table: t, to: out, count: 10, factor: 1)
+        let rows = parseCSV(try String(contentsOf: out.appendingPathComponent("examples.csv"), encoding: .utf8)).dropFirst()
+        XCTAssertEqual(rows.count, names.count)
+        for record in rows where record.count == 5 {
+            guard let row = Int(record[1]) else { continue }
+            XCTAssertEqual(record[3], names[row] == "benign" ? "benign" : "'" + names[row], "\(record)")
+            XCTAssertFalse(record[4].first.map { "=+-@\t\r".contains($0) } ?? false, "\(record)")
+        }
+    }
+
     func testQuotingLeavesPlainFieldsAlone() {
         XCTAssertEqual(FlowExport.csvQuote("reconnaissance"), "reconnaissance")
         XCTAssertEqual(FlowExport.csvQuote("a,b"), "\"a,b\"")

@@ -18,14 +18,25 @@ enum {
     GT_ISA_AVX512 = 2,   ///< AVX-512F, 16 floats per register, 32 registers
 };
 
-/// 1 when the AVX-512 versions run on this CPU.
+/// 1 when the AVX-512 versions run on this CPU (and GPU_TRAIN_CPU_ISA allows them).
 int gt_has_avx512(void);
 
-/// 1 when this CPU (and operating system) runs code of level `isa`.
+/// 1 when this CPU (and operating system) runs code of level `isa` and GPU_TRAIN_CPU_ISA allows
+/// it. Every kernel dispatches through this, so the variable forces a lower level everywhere.
 int gt_isa_supported(int isa);
 
-/// The highest supported level.
+/// The highest supported (and allowed) level.
 int gt_best_isa(void);
+
+/// The highest level the hardware runs, whatever GPU_TRAIN_CPU_ISA says.
+int gt_hardware_isa(void);
+
+/// The highest level a value of GPU_TRAIN_CPU_ISA allows: "avx512", "avx2" or "portable" (any
+/// case); GT_ISA_AVX512 (no limit) for NULL or empty; -1 for anything else (then nothing is limited).
+int gt_isa_parse_limit(const char *value);
+
+/// `gt_isa_parse_limit` of this process's GPU_TRAIN_CPU_ISA, read once.
+int gt_isa_limit(void);
 
 /// The level's name: "AVX-512", "AVX2+FMA" or "portable".
 const char *gt_isa_name(int isa);

@@ -9,7 +9,8 @@
 /// near-duplicate flows a baseline is full of. Every pair is computed by the same sequence of
 /// operations (8 lanes of fused multiply-adds over dim, the lanes summed in order, then the
 /// tail), whatever rows, nq and the pair's position: a flow's distances never depend on the batch
-/// it arrived in. AVX2+FMA when the CPU has it, else a portable loop with the same arithmetic.
+/// it arrived in. AVX2+FMA when the CPU has it (and GPU_TRAIN_CPU_ISA allows it), else a
+/// portable loop with the same arithmetic.
 void gt_squared_distances(const float *bank, size_t rows, const float *queries, size_t nq, size_t dim, float *out);
 
 #endif

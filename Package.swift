@@ -7,6 +7,7 @@ let products: [Product] = [
     .executable(name: "gpu-train", targets: ["gpu-train"]),
     .library(name: "Backend", targets: ["Backend"]),
     .library(name: "Siamese", targets: ["Siamese"]),
+    .library(name: "Detection", targets: ["Detection"]),
     .library(name: "FlowData", targets: ["FlowData"]),
     .library(name: "Reporting", targets: ["Reporting"]),
 ]
@@ -45,13 +46,18 @@ let modules: [Target] = [
             path: "Sources/Backend"),
     .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData"),
     .target(name: "Reporting", dependencies: ["Common"], path: "Sources/Reporting"),
+    // The Siamese network, its layers and losses, pair sampling and the epoch loop.
     .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
             path: "Sources/Siamese"),
+    // The detector: recipes, the baseline bank and its periods, calibration, scoring, incidents,
+    // cross-validation, model files, updates.
+    .target(name: "Detection", dependencies: ["Backend", "Common", "FlowData", "Reporting", "Siamese"],
+            path: "Sources/Detection"),
     // The benchmark harness behind `gpu-train bench`: peak probe, per-op and end-to-end timings, JSON.
     .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "Siamese", "Reporting"],
             path: "Sources/Bench"),
     .executableTarget(name: "gpu-train",
-                      dependencies: ["Backend", "Bench", "FlowData", "Siamese", "Reporting",
+                      dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
 ]
@@ -66,6 +72,8 @@ let tests: [Target] = [
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],
                 path: "Tests/SiameseTests", exclude: ["Fixtures"]),
+    .testTarget(name: "DetectionTests", dependencies: ["Detection", "Siamese", "Backend", "Common", "FlowData", "Reporting", "TestSupport"],
+                path: "Tests/DetectionTests"),
     .testTarget(name: "BenchTests", dependencies: ["Bench", "Backend", "CKernels", "Siamese", "TestSupport"],
                 path: "Tests/BenchTests"),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),

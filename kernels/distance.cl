@@ -55,3 +55,47 @@ __kernel void topk_merge(__global const float* restrict dots, const int cols, co
         ix[j] = bestIndex[j];
     }
 }
+
+// The clipped distance sqrt(sum_j min(|q_j - b_j|, clip)^2), summed directly (it has no GEMM form):
+// one work-item per query merges bank rows chunkStart..chunkStart+cols-1 into its sorted list of
+// the k smallest squared distances, as topk_merge does.
+__kernel void clipped_topk(__global const float* restrict queries, const int qOffset,
+                           __global const float* restrict bank, const int bOffset,
+                           const int nQueries, const int dim, const int chunkStart, const int cols, const float clip,
+                           const int k, const int first, const int last,
+                           __global float* restrict distances, const int dOffset,
+                           __global float* restrict indices, const int iOffset)
+{
+    const int q = get_global_id(0);
+    if (q >= nQueries) return;
+    float best[MAX_K];
+    float bestIndex[MAX_K];
+    __global float* d = distances + dOffset + (size_t)q * k;
+    __global float* ix = indices + iOffset + (size_t)q * k;
+    for (int j = 0; j < k; ++j) {
+        best[j] = first ? INFINITY : d[j];
+        bestIndex[j] = first ? 16777216.0f : ix[j];
+    }
+    __global const float* query = queries + qOffset + (size_t)q * dim;
+    for (int c = 0; c < cols; ++c) {
+        __global const float* row = bank + bOffset + (size_t)(chunkStart + c) * dim;
+        float d2 = 0.0f;
+        for (int j = 0; j < dim; ++j) {
+            const float t = fmin(fabs(query[j] - row[j]), clip);
+            d2 = fma(t, t, d2);
+        }
+        if (!(d2 < best[k - 1])) continue;   // rows arrive in index order: an equal distance keeps the earlier row
+        int i = k - 1;
+        while (i > 0 && best[i - 1] > d2) {
+            best[i] = best[i - 1];
+            bestIndex[i] = bestIndex[i - 1];
+            --i;
+        }
+        best[i] = d2;
+        bestIndex[i] = (float)(chunkStart + c);
+    }
+    for (int j = 0; j < k; ++j) {
+        d[j] = last ? sqrt(best[j]) : best[j];
+        ix[j] = bestIndex[j];
+    }
+}

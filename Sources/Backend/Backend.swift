@@ -120,7 +120,12 @@ public protocol Backend: AnyObject {
     /// bank index first. The CPU sums (q - b)^2 directly, the same way for every pair, so a query's
     /// result never depends on its batch; a device may use |q|^2 + |b|^2 - 2 q.b (one GEMM per bank
     /// chunk), which agrees up to that form's cancellation, about eps (|q|^2 + |b|^2) in d^2.
-    func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, distances: Tensor, indices: Tensor) throws
+    ///
+    /// With a finite `clip` > 0 the distance is sqrt(sum_j min(|q_j - b_j|, clip)^2): no single
+    /// coordinate adds more than clip^2, so one feature that drifted between periods cannot make a
+    /// normal flow far from everything (the baseline recipe's default). Every backend sums it
+    /// directly; `clip = .infinity` is the Euclidean distance.
+    func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, clip: Float, distances: Tensor, indices: Tensor) throws
 
     // MARK: Optimizer
 
@@ -132,4 +137,11 @@ public protocol Backend: AnyObject {
 /// Activation fused into `addBias`.
 public enum Activation: String, Sendable, Codable {
     case none, relu, sigmoid
+}
+
+extension Backend {
+    /// `nearestNeighbors` by the Euclidean distance.
+    public func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, distances: Tensor, indices: Tensor) throws {
+        try nearestNeighbors(queries: queries, bank: bank, k: k, clip: .infinity, distances: distances, indices: indices)
+    }
 }

@@ -34,10 +34,11 @@ extension CPUBackend {
     /// Query rows per block handed to one thread.
     static let neighborQueryBlock = 64
 
-    public func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, distances: Tensor, indices: Tensor) throws {
+    public func nearestNeighbors(queries: Tensor, bank: Tensor, k: Int, clip: Float, distances: Tensor, indices: Tensor) throws {
         let op = "nearestNeighbors"
         let g = try NeighborGeometry.check(op: op, queries: queries.shape, bank: bank.shape, k: k,
                                            distances: distances.shape, indices: indices.shape)
+        try NeighborGeometry.check(op: op, clip: clip)
         let q = try pointer(queries, op), b = try pointer(bank, op)
         let outD = try pointer(distances, op), outI = try pointer(indices, op)
         let dim = g.dimension, n = g.bankRows
@@ -60,7 +61,7 @@ extension CPUBackend {
                     while c0 < n {
                         let cols = min(chunk, n - c0)
                         // Squared distances [cols, rows], summed directly and the same way for every pair.
-                        gt_squared_distances(b + c0 * dim, cols, q + q0 * dim, rows, dim, dots)
+                        gt_squared_distances(b + c0 * dim, cols, q + q0 * dim, rows, dim, clip, dots)
                         for c in 0..<cols {
                             let line = dots + c * rows
                             for i in 0..<rows { lists[i].offer(line[i], c0 + c) }

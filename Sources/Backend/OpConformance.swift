@@ -260,6 +260,25 @@ public enum OpConformance {
                 return try io.results() + exact
             }
         }
+        // The clipped distance (summed directly on every backend): clips that bind some coordinates
+        // and not others, k from 1 to N, a bank longer than one launch chunk of the device.
+        for (q, n, d, k, clip) in [(1, 1, 1, 1, Float(0.5)), (7, 33, 19, 1, 1), (65, 64, 19, 64, 0.25), (300, 1200, 27, 5, 1.5)] {
+            add("nearestNeighbors", "clip \(clip) Q\(q) N\(n) D\(d) k\(k)", sums(3 * d)) { b, r in
+                var io = CaseIO(b, views: q > 1)
+                let queries = try io.input([q, d], &r), bank = try io.input([n, d], &r)
+                let distances = try io.output([q, k], &r), indices = try io.scratch([q, k])
+                try b.nearestNeighbors(queries: queries, bank: bank, k: k, clip: clip, distances: distances, indices: indices)
+                let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
+                let exact: [Float] = iv.enumerated().map { position, index in
+                    guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
+                    let row = Int(index), query = position / k
+                    var s = 0.0
+                    for j in 0..<d { let x = min(abs(Double(qv[query * d + j]) - Double(bv[row * d + j])), Double(clip)); s += x * x }
+                    return Float(s.squareRoot())
+                }
+                return try io.results() + exact
+            }
+        }
         // Ties: small integers make every dot product exact, so duplicate rows tie exactly and
         // both backends must return the same indices (the lower row first).
         add("nearestNeighbors", "ties Q17 N40 D4 k6", transcendental) { b, _ in

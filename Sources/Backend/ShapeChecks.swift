@@ -120,6 +120,13 @@ public struct NeighborGeometry: Equatable, Sendable {
     /// Bank rows past which indices stop being exact in a Float.
     public static let maxBankRows = 1 << 24
 
+    /// A distance clip is a positive number or +infinity (no clip).
+    public static func check(op: String, clip: Float) throws {
+        guard clip > 0, !clip.isNaN else {
+            throw BackendError.invalidArgument(op: op, detail: "clip must be positive or infinite, got \(clip)")
+        }
+    }
+
     public static func check(op: String, queries: [Int], bank: [Int], k: Int, distances: [Int], indices: [Int]) throws -> NeighborGeometry {
         guard queries.count == 2, bank.count == 2, queries[1] == bank[1] else {
             throw BackendError.shapeMismatch(op: op, detail: "queries \(queries) and bank \(bank) must be [Q,D] and [N,D]")

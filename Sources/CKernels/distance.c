@@ -7,40 +7,51 @@
 #define GT_DISTANCE_X86 1
 #endif
 
-// The reference arithmetic: lane l accumulates (a - b)^2 of elements l, l+8, l+16, ... with
-// fmaf; the lanes are then added in order 0..7 and the tail (dim % 8 elements) with fmaf.
-static float distance_portable(const float *a, const float *b, size_t dim) {
+// The reference arithmetic: lane l accumulates min(|a - b|, clip)^2 of elements l, l+8, l+16, ...
+// with fmaf; the lanes are then added in order 0..7 and the tail (dim % 8 elements) with fmaf.
+// With clip = +inf, min(|d|, clip)^2 is d^2 bit for bit.
+static inline float clipped(float d, float clip) { return fminf(fabsf(d), clip); }
+
+static float distance_portable(const float *a, const float *b, size_t dim, float clip) {
     float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t j = 0;
     for (; j + 8 <= dim; j += 8)
-        for (int l = 0; l < 8; l++) { float d = a[j + l] - b[j + l]; lanes[l] = fmaf(d, d, lanes[l]); }
+        for (int l = 0; l < 8; l++) { float d = clipped(a[j + l] - b[j + l], clip); lanes[l] = fmaf(d, d, lanes[l]); }
     float s = 0;
     for (int l = 0; l < 8; l++) s += lanes[l];
-    for (; j < dim; j++) { float d = a[j] - b[j]; s = fmaf(d, d, s); }
+    for (; j < dim; j++) { float d = clipped(a[j] - b[j], clip); s = fmaf(d, d, s); }
     return s;
 }
 
-static void distances_portable(const float *bank, size_t rows, const float *q, size_t nq, size_t dim, float *out) {
+static void distances_portable(const float *bank, size_t rows, const float *q, size_t nq, size_t dim, float clip, float *out) {
     for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < nq; i++) out[r * nq + i] = distance_portable(bank + r * dim, q + i * dim, dim);
+        for (size_t i = 0; i < nq; i++) out[r * nq + i] = distance_portable(bank + r * dim, q + i * dim, dim, clip);
 }
 
 #ifdef GT_DISTANCE_X86
 __attribute__((target("avx2,fma")))
-static inline float finish_avx2(__m256 acc, const float *a, const float *b, size_t j, size_t dim) {
+static inline float finish_avx2(__m256 acc, const float *a, const float *b, size_t j, size_t dim, float clip) {
     float lanes[8];
     _mm256_storeu_ps(lanes, acc);
     float s = 0;
     for (int l = 0; l < 8; l++) s += lanes[l];
-    for (; j < dim; j++) { float d = a[j] - b[j]; s = fmaf(d, d, s); }
+    for (; j < dim; j++) { float d = clipped(a[j] - b[j], clip); s = fmaf(d, d, s); }
     return s;
+}
+
+// min(|d|, clip) in 8 lanes: the sign bit cleared, then the smaller of the two (as fminf for
+// these operands: no NaN reaches here from finite transformed features).
+__attribute__((target("avx2,fma")))
+static inline __m256 clip_avx2(__m256 d, __m256 clip) {
+    return _mm256_min_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), d), clip);
 }
 
 // 4 bank rows x 4 queries per block (16 accumulators, 8 loads per 16 subtract + FMA pairs); the edges go
 // through the single-pair loop, which does the same arithmetic.
 __attribute__((target("avx2,fma")))
-static void distances_avx2(const float *bank, size_t rows, const float *q, size_t nq, size_t dim, float *out) {
+static void distances_avx2(const float *bank, size_t rows, const float *q, size_t nq, size_t dim, float clip, float *out) {
     const size_t main = dim / 8 * 8;
+    const __m256 cv = _mm256_set1_ps(clip);
     size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
         size_t i = 0;
@@ -53,8 +64,8 @@ static void distances_avx2(const float *bank, size_t rows, const float *q, size_
                 __m256 b2 = _mm256_loadu_ps(bank + (r + 2) * dim + j), b3 = _mm256_loadu_ps(bank + (r + 3) * dim + j);
                 for (int y = 0; y < 4; y++) {
                     __m256 qv = _mm256_loadu_ps(q + (i + y) * dim + j);
-                    __m256 d0 = _mm256_sub_ps(b0, qv), d1 = _mm256_sub_ps(b1, qv);
-                    __m256 d2 = _mm256_sub_ps(b2, qv), d3 = _mm256_sub_ps(b3, qv);
+                    __m256 d0 = clip_avx2(_mm256_sub_ps(b0, qv), cv), d1 = clip_avx2(_mm256_sub_ps(b1, qv), cv);
+                    __m256 d2 = clip_avx2(_mm256_sub_ps(b2, qv), cv), d3 = clip_avx2(_mm256_sub_ps(b3, qv), cv);
                     acc[0][y] = _mm256_fmadd_ps(d0, d0, acc[0][y]);
                     acc[1][y] = _mm256_fmadd_ps(d1, d1, acc[1][y]);
                     acc[2][y] = _mm256_fmadd_ps(d2, d2, acc[2][y]);
@@ -63,33 +74,33 @@ static void distances_avx2(const float *bank, size_t rows, const float *q, size_
             }
             for (int x = 0; x < 4; x++)
                 for (int y = 0; y < 4; y++)
-                    out[(r + x) * nq + i + y] = finish_avx2(acc[x][y], bank + (r + x) * dim, q + (i + y) * dim, main, dim);
+                    out[(r + x) * nq + i + y] = finish_avx2(acc[x][y], bank + (r + x) * dim, q + (i + y) * dim, main, dim, clip);
         }
         for (; i < nq; i++)
             for (int x = 0; x < 4; x++) {
                 __m256 acc = _mm256_setzero_ps();
                 for (size_t j = 0; j < main; j += 8) {
-                    __m256 d = _mm256_sub_ps(_mm256_loadu_ps(bank + (r + x) * dim + j), _mm256_loadu_ps(q + i * dim + j));
+                    __m256 d = clip_avx2(_mm256_sub_ps(_mm256_loadu_ps(bank + (r + x) * dim + j), _mm256_loadu_ps(q + i * dim + j)), cv);
                     acc = _mm256_fmadd_ps(d, d, acc);
                 }
-                out[(r + x) * nq + i] = finish_avx2(acc, bank + (r + x) * dim, q + i * dim, main, dim);
+                out[(r + x) * nq + i] = finish_avx2(acc, bank + (r + x) * dim, q + i * dim, main, dim, clip);
             }
     }
     for (; r < rows; r++)
         for (size_t i = 0; i < nq; i++) {
             __m256 acc = _mm256_setzero_ps();
             for (size_t j = 0; j < main; j += 8) {
-                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(bank + r * dim + j), _mm256_loadu_ps(q + i * dim + j));
+                __m256 d = clip_avx2(_mm256_sub_ps(_mm256_loadu_ps(bank + r * dim + j), _mm256_loadu_ps(q + i * dim + j)), cv);
                 acc = _mm256_fmadd_ps(d, d, acc);
             }
-            out[r * nq + i] = finish_avx2(acc, bank + r * dim, q + i * dim, main, dim);
+            out[r * nq + i] = finish_avx2(acc, bank + r * dim, q + i * dim, main, dim, clip);
         }
 }
 #endif
 
-void gt_squared_distances(const float *bank, size_t rows, const float *queries, size_t nq, size_t dim, float *out) {
+void gt_squared_distances(const float *bank, size_t rows, const float *queries, size_t nq, size_t dim, float clip, float *out) {
 #ifdef GT_DISTANCE_X86
-    if (gt_isa_supported(GT_ISA_AVX2)) { distances_avx2(bank, rows, queries, nq, dim, out); return; }
+    if (gt_isa_supported(GT_ISA_AVX2)) { distances_avx2(bank, rows, queries, nq, dim, clip, out); return; }
 #endif
-    distances_portable(bank, rows, queries, nq, dim, out);
+    distances_portable(bank, rows, queries, nq, dim, clip, out);
 }

@@ -22,24 +22,3 @@ extension SiameseNetwork {
         return nil
     }
 }
-
-extension TrainedModel {
-    /// The first tensor of the file-to-be that holds NaN or an infinity (weights, Adam moments,
-    /// best weights, bank, support set), or "threshold"; nil when all are finite. The loader
-    /// refuses such files, so they are never written.
-    public var firstNonFiniteTensor: String? {
-        for name in tensors.keys.sorted() where !(tensors[name]?.values.allSatisfy(\.isFinite) ?? true) { return name }
-        if let bank {
-            if !bank.features.allSatisfy(\.isFinite) { return "bank.features" }
-            if let e = bank.embeddings, !e.allSatisfy(\.isFinite) { return "bank.embeddings" }
-        }
-        if !support.features.allSatisfy(\.isFinite) { return "support.features" }
-        if !threshold.isFinite { return "threshold" }
-        return nil
-    }
-
-    /// Throws when the model holds a non-finite value, naming the tensor and the file not written.
-    func refuseNonFinite(writing url: URL) throws {
-        if let name = firstNonFiniteTensor { throw SiameseError.nonFiniteModel(path: url.path, tensor: name) }
-    }
-}

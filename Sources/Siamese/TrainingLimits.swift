@@ -12,7 +12,7 @@ public enum TrainingLimits {
     public static let maxAdamSteps = 1 << 53
 
     /// Checks a run's options and counters as read from a model file; returns what is wrong.
-    static func problem(options: TrainingOptions, config: ModelConfig, epochsCompleted: Int, adamStep: Int) -> String? {
+    public static func problem(options: TrainingOptions, config: ModelConfig, epochsCompleted: Int, adamStep: Int) -> String? {
         do { try options.validate() } catch { return "metadata 'options' is not valid: \(error)" }
         guard options.epochs <= maxEpochs, options.benignShots <= maxShots, options.maliciousShots <= maxShots,
               options.pairsPerEpoch <= maxPairsPerEpoch else {

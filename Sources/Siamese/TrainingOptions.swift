@@ -45,6 +45,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var bankSize = 20_000
     /// Baseline recipe: a flow's score is its distance to the k-th nearest bank entry.
     public var k = 1
+    /// Baseline recipe with no encoder: each feature's difference is clipped at this many
+    /// transformed units (baseline standard deviations) in the distance, so one feature that
+    /// drifted between periods cannot make a normal flow far from everything; nil: the plain
+    /// Euclidean distance (models written before the clip existed).
+    public var distanceClip: Float?
     /// Target false-positive rate of the `.fpr` threshold rule.
     public var fpr = 0.05
     public var thresholdRule: ThresholdRule = .supportF1
@@ -62,6 +67,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
             // operator can live with, and still every attack flow of the shared captures found
             // (docs/RESULTS.md); --fpr 0.02 doubles the alerts, 0.005 starts missing attacks.
             o.fpr = 0.01
+            // One baseline standard deviation (docs/RESULTS.md: half the worst capture's flagged
+            // background, wider range of working --fpr).
+            o.distanceClip = 1
             o.batchSize = 128
             o.epochs = 5
             o.patience = 2
@@ -72,7 +80,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case benignShots, maliciousShots, pairMalicious, seed, learningRate, beta1, beta2, epsilon, batchSize, epochs
         case valSplit, patience, transform, scoreMethod, checkpointInterval
-        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule, positivePairs
+        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule, positivePairs, distanceClip
     }
 
     /// Reads options written by any version: a key that is absent keeps its default.
@@ -89,6 +97,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try read(.recipe, &recipe); try read(.encoder, &encoder); try read(.pairsPerEpoch, &pairsPerEpoch)
         try read(.positivePairs, &positivePairs)
         try read(.bankSize, &bankSize); try read(.k, &k); try read(.fpr, &fpr); try read(.thresholdRule, &thresholdRule)
+        distanceClip = try c.decodeIfPresent(Float.self, forKey: .distanceClip)
+    }
+
+    /// The clip the nearest-neighbour search uses: `distanceClip` on transformed features (no
+    /// encoder), none in an encoder's embedding, whose units are its own.
+    public var searchClip: Float {
+        recipe == .baseline && encoder == .none ? (distanceClip ?? .infinity) : .infinity
     }
 
     public var adam: AdamHyperparameters {
@@ -111,6 +126,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
                 throw bad("--k must be in 1...\(NeighborGeometry.maxK - 1), got \(k)")
             }
             guard k < bankSize else { throw bad("--k (\(k)) must be below --bank-size (\(bankSize))") }
+            if let distanceClip {
+                guard distanceClip.isFinite, distanceClip > 0 else { throw bad("--clip must be a positive number or none, got \(distanceClip)") }
+            }
         }
         guard fpr > 0, fpr < 1 else { throw bad("--fpr must be in (0, 1), got \(fpr)") }
         guard batchSize >= 1 else { throw bad("--batch-size must be at least 1, got \(batchSize)") }

@@ -35,3 +35,8 @@ public func makeTensor(_ backend: Backend, _ shape: [Int], _ values: [Float]) th
     try backend.upload(values, to: t)
     return t
 }
+
+/// The OpenCL backend on the default device, or nil (with the reason) when there is none.
+public func openCLBackend() -> (Backend?, String) {
+    do { return (try OpenCLBackend(), "") } catch { return (nil, "\(error)") }
+}

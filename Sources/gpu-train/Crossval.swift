@@ -4,6 +4,7 @@ import Common
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 
 /// `gpu-train crossval`: leave-one-scenario-out.

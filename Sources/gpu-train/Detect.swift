@@ -3,6 +3,7 @@ import Backend
 import Common
 import FlowData
 import Foundation
+import Detection
 import Siamese
 
 extension DetectionFormat: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Backend
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 
 /// Loads a model and a labelled table with the model's features.

@@ -3,6 +3,7 @@ import Backend
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 
 /// `gpu-train report`: one self-contained HTML page about a model on some data.

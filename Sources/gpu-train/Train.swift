@@ -3,6 +3,7 @@ import Backend
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 
 extension FeatureTransform: ExpressibleByArgument {}
@@ -46,6 +47,8 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Baseline recipe: most baseline flows kept in the memory bank (default 20000; a larger baseline is subsampled with --seed).")
     var bankSize: Int?
     @Option(parsing: .unconditional, help: "Baseline recipe: score = distance to the k-th nearest bank flow (default 1).") var k: Int?
+    @Option(help: "Baseline recipe with --encoder none: clip each feature's difference at this many transformed units in the distance (default 1), or none for the plain Euclidean distance.")
+    var clip: String?
     @Option(parsing: .unconditional, help: "Share of normal traffic from another period to flag: the fpr threshold rule places the threshold there on cross-period scores (default 0.01 for the baseline recipe, 0.05 for seed).") var fpr: Double?
     @Option(help: "fpr (flag at most --fpr of the baseline's leave-one-out scores; the baseline default) or support-f1 (F1-best cut against the shots; the seed default).")
     var thresholdRule: ThresholdRule?
@@ -84,6 +87,7 @@ struct ModelOptions: ParsableArguments {
             }
         }
         if let embedding { guard embedding > 0 else { throw ValidationError("--embedding must be positive, got \(embedding)") } }
+        _ = try distanceClip()
         let config = try modelConfig()
         if let batchSize {
             let maxBatch = (try? config.maxPairsPerBatch()) ?? 1
@@ -91,6 +95,14 @@ struct ModelOptions: ParsableArguments {
                 throw ValidationError("--batch-size must be between 1 and \(maxBatch) for this network, got \(batchSize)")
             }
         }
+    }
+
+    /// --clip: nil when not given, .some(nil) for none, else the positive number.
+    func distanceClip() throws -> Float?? {
+        guard let clip else { return nil }
+        if clip.lowercased() == "none" { return .some(nil) }
+        guard let v = Float(clip), v.isFinite, v > 0 else { throw ValidationError("--clip must be a positive number or none, got '\(clip)'") }
+        return .some(v)
     }
 
     func featureList() throws -> [String] {
@@ -126,8 +138,9 @@ struct ModelOptions: ParsableArguments {
             if benignShots != nil { out.append("--benign-shots (the baseline recipe uses every benign flow)") }
             if pairMalicious { out.append("--pair-malicious") }
             if score != nil { out.append("--score (the baseline recipe scores by distance to the bank)") }
+            if clip != nil && encoder == .siamese { out.append("--clip (it clips transformed features; the encoder's embedding has its own units)") }
         } else {
-            for (given, name) in [(encoder != nil, "--encoder"), (bankSize != nil, "--bank-size"), (k != nil, "--k"),
+            for (given, name) in [(encoder != nil, "--encoder"), (bankSize != nil, "--bank-size"), (k != nil, "--k"), (clip != nil, "--clip"),
                                   (pairsPerEpoch != nil, "--pairs-per-epoch"), (positivePairs != nil, "--positive-pairs")] where given { out.append(name) }
         }
         if !siamese {
@@ -170,6 +183,7 @@ struct ModelOptions: ParsableArguments {
         if let bankSize { o.bankSize = bankSize }
         if let k { o.k = k }
         if let fpr { o.fpr = fpr }
+        if let clip = try distanceClip() { o.distanceClip = clip }
         if let thresholdRule { o.thresholdRule = thresholdRule }
         if let checkpointInterval { o.checkpointInterval = checkpointInterval }
         do { try o.validate() } catch { throw ValidationError("\(error)") }
@@ -201,6 +215,9 @@ struct ModelOptions: ParsableArguments {
         check("bank-size", bankSize, stored.bankSize)
         check("k", k, stored.k)
         check("fpr", fpr, stored.fpr)
+        if let given = try? distanceClip(), given != stored.distanceClip {
+            out.append("--clip \(clip ?? "") (the checkpoint has \(stored.distanceClip.map { "\($0)" } ?? "none"))")
+        }
         check("threshold-rule", thresholdRule, stored.thresholdRule)
         check("embedding", embedding, storedConfig.embedding)
         if let channels, (try? modelConfig().channels) != storedConfig.channels { out.append("--channels \(channels) (the checkpoint has \(storedConfig.channels))") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backend
 import FlowData
 import Foundation
+import Detection
 import Siamese
 
 /// `gpu-train update`: adds new periods of normal traffic to a model's memory bank and calibrates

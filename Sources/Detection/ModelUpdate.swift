@@ -1,3 +1,4 @@
+import Siamese
 import Backend
 import FlowData
 import Foundation

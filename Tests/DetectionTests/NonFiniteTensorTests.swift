@@ -1,3 +1,4 @@
+import Detection
 import Backend
 import Foundation
 @testable import Siamese

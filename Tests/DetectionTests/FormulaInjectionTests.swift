@@ -1,3 +1,4 @@
+import Detection
 import FlowData
 import Foundation
 @testable import Siamese

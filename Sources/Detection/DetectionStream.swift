@@ -1,3 +1,4 @@
+import Siamese
 import Common
 import FlowData
 import Foundation

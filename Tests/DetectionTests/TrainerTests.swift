@@ -2,6 +2,7 @@ import Backend
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 import TestSupport
 import XCTest

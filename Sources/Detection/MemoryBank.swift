@@ -1,3 +1,4 @@
+import Siamese
 import Foundation
 import FlowData
 import Backend

@@ -1,6 +1,7 @@
 import Backend
 import FlowData
 import Foundation
+import Detection
 import Siamese
 import TestSupport
 
@@ -33,7 +34,3 @@ func quickOptions(epochs: Int = 3) -> TrainingOptions {
     return o
 }
 
-/// The OpenCL backend on the default device, or nil (with the reason) when there is none.
-func openCLBackend() -> (Backend?, String) {
-    do { return (try OpenCLBackend(), "") } catch { return (nil, "\(error)") }
-}

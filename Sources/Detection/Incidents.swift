@@ -1,3 +1,4 @@
+import Siamese
 import FlowData
 import Foundation
 

@@ -1,3 +1,4 @@
+import Siamese
 import Backend
 import Reporting
 
@@ -54,7 +55,7 @@ public enum CrossPeriodCalibration {
     /// belongs to entry i. With one period the entries, in bank order (time order), are split into
     /// `timeBlocks` contiguous blocks. Entries of a period too small to leave a bank of k flows
     /// are scored as NaN and left out by `fit`.
-    public static func scores(bank: MemoryBank, backend: Backend, k: Int) throws -> (scores: [Float], method: Calibration.Method, periods: Int) {
+    public static func scores(bank: MemoryBank, backend: Backend, k: Int, clip: Float = .infinity) throws -> (scores: [Float], method: Calibration.Method, periods: Int) {
         let n = bank.count
         var periodOf = bank.periods
         var method = Calibration.Method.crossPeriod
@@ -77,7 +78,7 @@ public enum CrossPeriodCalibration {
             queryVectors.reserveCapacity(inside.count * d)
             for i in outside { bankVectors += vectors[i * d ..< (i + 1) * d] }
             for i in inside { queryVectors += vectors[i * d ..< (i + 1) * d] }
-            let scorer = try BankScorer(backend: backend, vectors: bankVectors, dimension: d, k: k)
+            let scorer = try BankScorer(backend: backend, vectors: bankVectors, dimension: d, k: k, clip: clip)
             let batch = 4096
             for start in stride(from: 0, to: inside.count, by: batch) {
                 let m = min(batch, inside.count - start)
@@ -114,7 +115,7 @@ public enum ThresholdFitting {
         let model = detector.model, o = model.options
         if o.recipe == .baseline {
             guard let bank = model.bank else { throw SiameseError.invalidData("a baseline-recipe model needs its memory bank") }
-            let (cross, method, periods) = try CrossPeriodCalibration.scores(bank: bank, backend: detector.backend, k: o.k)
+            let (cross, method, periods) = try CrossPeriodCalibration.scores(bank: bank, backend: detector.backend, k: o.k, clip: o.searchClip)
             var (threshold, calibration) = try CrossPeriodCalibration.fit(scores: cross, method: method, periods: periods, fpr: o.fpr)
             if o.thresholdRule == .supportF1 {
                 guard model.support.count > 0 else {
@@ -128,7 +129,10 @@ public enum ThresholdFitting {
             }
             return (threshold, calibration)
         }
-        let scores = detector.supportScores(), labels = model.support.malicious
+        guard let supports = detector.scorer as? SupportScorer else {
+            throw SiameseError.invalidConfiguration("the seed recipe scores against its support set")
+        }
+        let scores = supports.leaveOneOutScores(), labels = model.support.malicious
         switch o.thresholdRule {
         case .supportF1: return (try BinaryMetrics.chooseThreshold(scores: scores, labels: labels, criterion: .f1), nil)
         case .fpr:
@@ -142,7 +146,7 @@ public enum ThresholdFitting {
     /// own row left out by index, so duplicates still count). What thresholds were fitted on before
     /// cross-period calibration; kept to show why it was replaced (near-duplicate health checks
     /// make these distances tiny).
-    public static func leaveOneOutScores(bank: MemoryBank, backend: Backend, k: Int) throws -> [Float] {
+    public static func leaveOneOutScores(bank: MemoryBank, backend: Backend, k: Int, clip: Float = .infinity) throws -> [Float] {
         let kk = k + 1
         guard bank.count >= kk else {
             throw SiameseError.invalidData("the memory bank has \(bank.count) flows; --k \(k) needs at least \(kk)")
@@ -157,7 +161,7 @@ public enum ThresholdFitting {
             let n = min(1024, bank.count - start)
             let queries = try all.rows(start..<(start + n)).reshaped([n, d])
             let distances = try backend.makeTensor([n, kk]), indices = try backend.makeTensor([n, kk])
-            try backend.nearestNeighbors(queries: queries, bank: all, k: kk, distances: distances, indices: indices)
+            try backend.nearestNeighbors(queries: queries, bank: all, k: kk, clip: clip, distances: distances, indices: indices)
             let dist = try backend.download(distances), ix = try backend.download(indices)
             for i in 0..<n {
                 var kept: [Float] = []

@@ -1,5 +1,6 @@
 import Backend
 import Foundation
+import Detection
 import Siamese
 import XCTest
 

@@ -1,6 +1,7 @@
 import Backend
 import FlowData
 import Foundation
+import Detection
 import Siamese
 import TestSupport
 import XCTest

@@ -1,3 +1,4 @@
+import Siamese
 import Backend
 import FlowData
 import Foundation
@@ -22,13 +23,8 @@ public final class Detector {
     public let backend: Backend
     public let method: ScoreMethod
     public let batchSize: Int
-    // Seed recipe.
-    let supportEmbeddings: [Float]
-    let headWeights: [Float]
-    let headBias: Float
-    // Baseline recipe: the bank's search vectors on the device, and how flows are compared with them.
-    public let bankScorer: BankScorer?
-    var dim: Int { model.config.embedding }
+    /// Turns search vectors into scores: the bank (baseline recipe) or the support set (seed recipe).
+    public let scorer: FlowScorer
 
     /// Builds the network (when the model has one) on `backend` and loads the model's weights.
     public convenience init(model: TrainedModel, backend: Backend, method: ScoreMethod? = nil, batchSize: Int = 256) throws {
@@ -59,61 +55,16 @@ public final class Detector {
             guard let bank = model.bank, bank.count > 0 else {
                 throw SiameseError.invalidData("a baseline-recipe model needs its memory bank")
             }
-            bankScorer = try BankScorer(backend: backend, vectors: bank.searchVectors,
-                                        dimension: bank.embeddings == nil ? bank.featureCount : bank.dimension, k: model.options.k)
-            supportEmbeddings = []
+            scorer = try BankScorer(backend: backend, vectors: bank.searchVectors,
+                                    dimension: bank.embeddings == nil ? bank.featureCount : bank.dimension, k: model.options.k,
+                                    clip: model.options.searchClip)
         } else {
             guard let network else { throw SiameseError.invalidConfiguration("the seed recipe needs the encoder network") }
-            bankScorer = nil
             let images = (0..<model.support.count).flatMap { model.support.image($0) }
-            supportEmbeddings = try network.embed(images: images, count: model.support.count)
-        }
-        headWeights = kept.tensors["head.weight"]?.values ?? []
-        headBias = kept.tensors["head.bias"]?.values.first ?? 0
-    }
-
-    // MARK: Seed recipe
-
-    /// Similarity of embedding `q` (dim floats at `query`) to support `j`, in [0, 1].
-    @inline(__always)
-    func similarity(_ query: UnsafePointer<Float>, support j: Int) -> Float {
-        supportEmbeddings.withUnsafeBufferPointer { s in
-            guard let base = s.baseAddress else { return 0 }
-            let row = base + j * dim
-            switch model.config.loss {
-            case .bce:
-                var z = headBias
-                headWeights.withUnsafeBufferPointer { w in
-                    for k in 0..<dim { z += w[k] * abs(query[k] - row[k]) }
-                }
-                return sigmoid(z)
-            case .contrastive:
-                var sq: Float = 0
-                for k in 0..<dim { let d = query[k] - row[k]; sq += d * d }
-                return max(0, 1 - sq.squareRoot() / model.config.margin)
-            }
-        }
-    }
-
-    /// Combines similarities into a score, skipping support `excluded` (for leave-one-out).
-    func score(_ query: UnsafePointer<Float>, excluding excluded: Int = -1) -> Float {
-        var benignSum: Float = 0, benignMax: Float = 0, benignCount = 0
-        var maliciousSum: Float = 0, maliciousCount = 0
-        for j in 0..<model.support.count where j != excluded {
-            let s = similarity(query, support: j)
-            if model.support.malicious[j] {
-                maliciousSum += s; maliciousCount += 1
-            } else {
-                benignSum += s; benignCount += 1; benignMax = max(benignMax, s)
-            }
-        }
-        let benignMean = benignCount > 0 ? benignSum / Float(benignCount) : 0
-        switch method {
-        case .benignMean: return 1 - benignMean
-        case .benignMax: return 1 - benignMax
-        case .contrast:
-            let maliciousMean = maliciousCount > 0 ? maliciousSum / Float(maliciousCount) : 0
-            return (1 + maliciousMean - benignMean) / 2
+            scorer = SupportScorer(embeddings: try network.embed(images: images, count: model.support.count),
+                                   malicious: model.support.malicious, config: model.config, method: self.method,
+                                   headWeights: kept.tensors["head.weight"]?.values ?? [],
+                                   headBias: kept.tensors["head.bias"]?.values.first ?? 0, backend: backend)
         }
     }
 
@@ -149,23 +100,9 @@ public final class Detector {
         var start = 0
         while start < count {
             let n = min(batchSize, count - start)
-            if let bankScorer {
-                let queries = try queryTensor(scaledRows, start: start, count: n)
-                let (s, near) = try bankScorer.scores(queryTensor: queries, count: n)
-                scores += s
-                nearest += near
-            } else if let network {
-                var images = [Float](repeating: 0, count: n * FlowImage.pixelCount)
-                for i in 0..<n {
-                    let img = FlowImage.render(scaledRows[(start + i) * f ..< (start + i + 1) * f])
-                    images.replaceSubrange(i * FlowImage.pixelCount ..< (i + 1) * FlowImage.pixelCount, with: img)
-                }
-                let embeddings = try network.embed(images: images, count: n)
-                embeddings.withUnsafeBufferPointer { e in
-                    guard let base = e.baseAddress else { return }
-                    for i in 0..<n { scores.append(score(base + i * dim)); nearest.append(-1) }
-                }
-            }
+            let (s, near) = try scorer.scores(queries: try queryTensor(scaledRows, start: start, count: n), count: n)
+            scores += s
+            nearest += near
             start += n
         }
         return (scores, nearest)
@@ -258,16 +195,6 @@ public final class Detector {
     /// An explanation as one field.
     public static func explanationText(_ reasons: [(feature: String, deviation: Float)]) -> String {
         reasons.map { String(format: "%@ %+.1f", $0.feature, $0.deviation) }.joined(separator: "; ")
-    }
-
-    // MARK: Thresholds
-
-    /// Leave-one-out scores of the supports (seed recipe): each scored against the other supports.
-    public func supportScores() -> [Float] {
-        supportEmbeddings.withUnsafeBufferPointer { e in
-            guard let base = e.baseAddress else { return [] }
-            return (0..<model.support.count).map { score(base + $0 * dim, excluding: $0) }
-        }
     }
 
     /// The verdict for a score under the model's threshold.

@@ -2,6 +2,7 @@ import Backend
 import FlowData
 import Foundation
 import Reporting
+import Detection
 import Siamese
 import TestSupport
 import XCTest
@@ -21,6 +22,8 @@ final class BaselineRecipeTests: XCTestCase {
     func baselineOptions(encoder: EncoderKind = .none) -> TrainingOptions {
         var o = TrainingOptions.defaults(for: .baseline)
         o.encoder = encoder
+        // The hand-computed distances below are Euclidean; the clip has a test of its own.
+        o.distanceClip = nil
         o.maliciousShots = 3
         o.epochs = 2
         o.pairsPerEpoch = 32
@@ -54,6 +57,34 @@ final class BaselineRecipeTests: XCTestCase {
         // Leave-one-out: the 2nd nearest other flow is 1 away inside, 2 away at both ends.
         let loo = try ThresholdFitting.leaveOneOutScores(bank: try XCTUnwrap(model.bank), backend: CPUBackend(), k: 2)
         XCTAssertEqual(loo.map { ($0 * std).rounded() }, [2, 1, 1, 1, 1, 1, 1, 1, 1, 2])
+    }
+
+    func testTheDefaultDistanceClipsEachFeatureAtOneUnit() throws {
+        // Bank (0, 0) and (3, 0); a flow at (0.5, 5): clipped, 5 counts as 1, so (0, 0) is nearest at
+        // sqrt(0.25 + 1); Euclidean it is sqrt(0.25 + 25).
+        XCTAssertEqual(TrainingOptions.defaults(for: .baseline).distanceClip, 1)
+        let table = FlowTable(featureNames: ["a", "b"], values: [0, 0, 3, 0, 0, 0, 3, 0, 9, 9], labels: [0, 0, 0, 0, 1],
+                              scenarioNames: ["benign", "benign", "benign", "benign", "x"])
+        for (clip, expected) in [(Float(1), Float(1.25).squareRoot()), (nil, Float(25.25).squareRoot())] {
+            var o = TrainingOptions.defaults(for: .baseline)
+            o.distanceClip = clip
+            o.maliciousShots = 0
+            var model = try Trainer(backend: CPUBackend(), config: smallConfig, options: o).train(table: table)
+            // Identity transform, to check the arithmetic in the features' own units.
+            model.scaler = Scaler(featureNames: ["a", "b"], transform: .none, fillValues: [0, 0], means: [0, 0], stds: [1, 1])
+            model.bank = MemoryBank(features: [0, 0, 3, 0], featureCount: 2, embeddings: nil, dimension: 2)
+            for backend in [CPUBackend() as Backend] + (openCLBackend().0.map { [$0] } ?? []) {
+                let detector = try Detector(model: model, backend: backend)
+                let (scores, nearest) = try detector.scoresAndNeighbors(scaledRows: [0.5, 5], count: 1)
+                XCTAssertEqual(scores[0], expected, accuracy: 1e-5, "clip \(String(describing: clip)) on \(backend.name)")
+                XCTAssertEqual(nearest[0], 0)
+            }
+        }
+        // An encoder's embedding is never clipped: its units are its own.
+        var siamese = TrainingOptions.defaults(for: .baseline)
+        siamese.encoder = .siamese
+        XCTAssertEqual(siamese.searchClip, .infinity)
+        XCTAssertEqual(TrainingOptions.defaults(for: .baseline).searchClip, 1)
     }
 
     func testFPRThresholdFlagsAtMostThatShareOfTheBaseline() throws {

@@ -1,18 +1,8 @@
+import Siamese
 import Backend
 import FlowData
 import Foundation
 import Reporting
-
-/// What the trainer reports while it runs.
-public enum TrainingEvent {
-    case started(trainPairs: Int, validationPairs: Int, stepsPerEpoch: Int, firstEpoch: Int, epochs: Int)
-    case step(epoch: Int, step: Int, steps: Int, loss: Double, accuracy: Double, pairsPerSecond: Double)
-    case epochEnded(EpochRecord, best: Bool, secondsLeft: Double)
-    case earlyStop(epoch: Int, bestEpoch: Int)
-    case checkpoint(URL)
-    /// The memory bank is being built (baseline recipe): `flows` entries.
-    case buildingBank(flows: Int)
-}
 
 /// What a run trains on, prepared once: the scaler, the images and how pairs are drawn.
 struct TrainingPlan {
@@ -31,61 +21,6 @@ struct TrainingPlan {
     var pairs: PairSource
     var validationPairs: [Pair]
 
-    func image(_ i: Int) -> ArraySlice<Float> {
-        images[i * FlowImage.pixelCount ..< (i + 1) * FlowImage.pixelCount]
-    }
-}
-
-/// Training pairs per epoch: a fixed list reshuffled (seed recipe), or drawn anew from the
-/// baseline and the shots (baseline recipe).
-enum PairSource {
-    case fixed([Pair])
-    /// Image indices of the baseline flows trained on and of the shots; `count` pairs per epoch,
-    /// half similar (two baseline flows; with `neighbors`, a flow and its nearest other baseline
-    /// flow), half dissimilar (a baseline flow and a shot).
-    case sampled(baseline: [Int], shots: [Int], count: Int, neighbors: [Int: Int]?)
-
-    var pairsPerEpoch: Int {
-        switch self {
-        case .fixed(let p): return p.count
-        case .sampled(_, _, let count, _): return count
-        }
-    }
-
-    /// The pairs of `epoch`, in training order.
-    func pairs(epoch: Int, seed: UInt64) -> [Pair] {
-        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-        switch self {
-        case .fixed(var order):
-            order.shuffle(using: &rng)
-            return order
-        case let .sampled(baseline, shots, count, neighbors):
-            return Self.draw(baseline: baseline, shots: shots, count: count, neighbors: neighbors, rng: &rng)
-        }
-    }
-
-    /// `count` pairs: similar ones from two different baseline flows, dissimilar ones from a
-    /// baseline flow and a shot (on either side), alternating.
-    static func draw(baseline: [Int], shots: [Int], count: Int, neighbors: [Int: Int]? = nil,
-                     rng: inout SeededGenerator) -> [Pair] {
-        var out: [Pair] = []
-        out.reserveCapacity(count)
-        for i in 0..<count {
-            let ia = Int(rng.next() % UInt64(baseline.count))
-            let a = baseline[ia]
-            if i % 2 == 0 || shots.isEmpty, let b = neighbors?[a] {
-                out.append(Pair(left: a, right: b, label: 1))
-            } else if i % 2 == 0 || shots.isEmpty {
-                var ib = Int(rng.next() % UInt64(baseline.count))
-                if ib == ia { ib = (ia + 1) % baseline.count }   // two different flows (when there are two)
-                out.append(Pair(left: a, right: baseline[ib], label: 1))
-            } else {
-                let s = shots[Int(rng.next() % UInt64(shots.count))]
-                out.append(rng.next() & 1 == 0 ? Pair(left: a, right: s, label: 0) : Pair(left: s, right: a, label: 0))
-            }
-        }
-        return out
-    }
 }
 
 /// Trains a detector through the Backend protocol only: the seed recipe's few-shot Siamese
@@ -121,7 +56,15 @@ public final class Trainer {
             return model
         }
         let network = try SiameseNetwork(backend: backend, config: config)
-        var loop = try EpochLoop(trainer: self, plan: plan, network: network, resume: resume, checkpoint: checkpoint)
+        if let resume { try resume.load(into: network) }
+        let resumeState = resume.map {
+            EpochLoopResume(history: $0.history, epochsCompleted: $0.epochsCompleted, trainingSeconds: $0.timings["training_seconds"] ?? 0,
+                            bestEpoch: $0.bestEpoch, bestWeights: $0.bestWeights())
+        }
+        var loop = try EpochLoop(network: network, options: options, pairs: plan.pairs, validationPairs: plan.validationPairs,
+                                 images: plan.images, resume: resumeState, checkpointPath: checkpoint?.path,
+                                 writeCheckpoint: checkpoint.map { url in
+                                     { state in try self.checkpointModel(state, plan: plan, network: network).write(to: url) } })
         try loop.run(progress: progress)
         let model = try finish(plan: plan, network: network, history: loop.history, epochs: loop.lastEpoch,
                                trainingSeconds: loop.trainingSeconds, progress: progress)
@@ -322,189 +265,30 @@ public final class Trainer {
         (model.threshold, model.calibration) = try ThresholdFitting.fit(detector: detector)
         return model
     }
-}
 
-/// The epoch loop of one training run: steps, validation, early stopping that restores the
-/// best weights, and checkpoints that carry those weights so a resumed run ends the same.
-struct EpochLoop {
-    let trainer: Trainer
-    let plan: TrainingPlan
-    let network: SiameseNetwork
-    let checkpoint: URL?
-    var options: TrainingOptions { trainer.options }
-    var history: [EpochRecord] = []
-    var firstEpoch = 1
-    var lastEpoch = 0
-    var trainingSeconds = 0.0
-    /// Best monitored loss so far, its epoch (0: none yet) and a device copy of its weights.
-    var best = Double.infinity
-    var bestEpoch = 0
-    let bestWeights: [Tensor]
-    /// Whether `bestWeights` holds the weights of `bestEpoch` (false until an epoch improves,
-    /// unless the checkpoint resumed from carried them).
-    var bestWeightsValid = false
-    var wroteCheckpoint = false
-
-    init(trainer: Trainer, plan: TrainingPlan, network: SiameseNetwork, resume: TrainedModel?, checkpoint: URL?) throws {
-        self.trainer = trainer
-        self.plan = plan
-        self.network = network
-        self.checkpoint = checkpoint
-        if let resume {
-            try resume.load(into: network)
-            history = resume.history
-            firstEpoch = resume.epochsCompleted + 1
-            lastEpoch = resume.epochsCompleted
-            trainingSeconds = resume.timings["training_seconds"] ?? 0
-        } else {
-            try network.initialize(seed: trainer.options.seed)
-        }
-        bestWeights = try network.snapshot()
-        let monitorValidation = !plan.validationPairs.isEmpty
-        if let resume, resume.bestEpoch > 0, let record = history.first(where: { $0.epoch == resume.bestEpoch }),
-           let weights = resume.bestWeights() {
-            for (p, t) in zip(network.parameters, bestWeights) {
-                guard let v = weights[p.name] else { continue }
-                try network.backend.upload(v, to: t)
-            }
-            bestEpoch = resume.bestEpoch
-            best = monitorValidation ? (record.valLoss ?? .infinity) : record.loss
-            bestWeightsValid = true
-        }
-    }
-
-    /// Host arrays of a batch of pairs: left images, right images, labels.
-    func gather(_ batchPairs: ArraySlice<Pair>) -> ([Float], [Float], [Float]) {
-        var left: [Float] = [], right: [Float] = []
-        left.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
-        right.reserveCapacity(batchPairs.count * FlowImage.pixelCount)
-        for p in batchPairs { left += plan.image(p.left); right += plan.image(p.right) }
-        return (left, right, batchPairs.map(\.label))
-    }
-
-    mutating func run(progress: (TrainingEvent) -> Void) throws {
-        let batch = options.batchSize
-        let pairsPerEpoch = plan.pairs.pairsPerEpoch
-        let stepsPerEpoch = (pairsPerEpoch + batch - 1) / batch
-        progress(.started(trainPairs: pairsPerEpoch, validationPairs: plan.validationPairs.count,
-                          stepsPerEpoch: stepsPerEpoch, firstEpoch: firstEpoch, epochs: options.epochs))
-        let monitorValidation = !plan.validationPairs.isEmpty
-        // Epochs since the best one, carried over a resume so that patience counts the same.
-        var sinceBest = bestEpoch > 0 ? lastEpoch - bestEpoch : 0
-        let started = Date()
-        var lastCheckpoint = started
-        var epochsRun = 0
-        var epoch = firstEpoch
-        while epoch <= options.epochs {
-            let epochStart = Date()
-            var record = try trainEpoch(epoch, steps: stepsPerEpoch, started: epochStart, progress: progress)
-            if monitorValidation { try validate(&record, epoch: epoch, steps: stepsPerEpoch) }
-            // Once per epoch, before these weights can become the best or a checkpoint (Divergence.swift).
-            if let tensor = try network.firstNonFiniteTensor() {
-                throw SiameseError.nonFiniteWeights(epoch: epoch, tensor: tensor, checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
-            }
-            record.seconds = Date().timeIntervalSince(epochStart)
-            trainingSeconds += record.seconds ?? 0
-            epochsRun += 1
-            history.append(record)
-            lastEpoch = epoch
-            let monitored = monitorValidation ? (record.valLoss ?? .infinity) : record.loss
-            let improved = monitored < best
-            if improved {
-                best = monitored
-                bestEpoch = epoch
-                sinceBest = 0
-                try network.update(snapshot: bestWeights)
-                bestWeightsValid = true
-            } else {
-                sinceBest += 1
-            }
-            let perEpoch = Date().timeIntervalSince(started) / Double(epochsRun)
-            progress(.epochEnded(record, best: improved, secondsLeft: perEpoch * Double(options.epochs - epoch)))
-            if let checkpoint, Date().timeIntervalSince(lastCheckpoint) >= options.checkpointInterval, epoch < options.epochs {
-                try checkpointModel(epoch: epoch).write(to: checkpoint)
-                wroteCheckpoint = true
-                lastCheckpoint = Date()
-                progress(.checkpoint(checkpoint))
-            }
-            if options.patience > 0, sinceBest >= options.patience, epoch < options.epochs {
-                progress(.earlyStop(epoch: epoch, bestEpoch: bestEpoch))
-                break
-            }
-            epoch += 1
-        }
-        // Restore the best weights (Keras's restore_best_weights).
-        if bestEpoch > 0 && bestWeightsValid { try network.restore(bestWeights) }
-    }
-
-    /// One epoch of optimizer steps; returns its record without validation.
-    mutating func trainEpoch(_ epoch: Int, steps: Int, started: Date, progress: (TrainingEvent) -> Void) throws -> EpochRecord {
-        let batch = options.batchSize
-        let order = plan.pairs.pairs(epoch: epoch, seed: options.seed)
-        var lossSum = 0.0, correct = 0, seen = 0
-        for s in 0..<steps {
-            let slice = order[(s * batch)..<min(order.count, (s + 1) * batch)]
-            let (left, right, labels) = gather(slice)
-            let r = try network.trainStep(left: left, right: right, labels: labels, optimizer: options.adam)
-            guard r.loss.isFinite else {
-                throw SiameseError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: r.loss,
-                                                 checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
-            }
-            lossSum += Double(r.loss) * Double(slice.count)
-            correct += r.correct
-            seen += slice.count
-            let elapsed = Date().timeIntervalSince(started)
-            progress(.step(epoch: epoch, step: s + 1, steps: steps, loss: lossSum / Double(seen),
-                           accuracy: Double(correct) / Double(seen), pairsPerSecond: Double(seen) / max(elapsed, 1e-9)))
-        }
-        return EpochRecord(epoch: epoch, loss: lossSum / Double(max(seen, 1)), accuracy: Double(correct) / Double(max(seen, 1)))
-    }
-
-    /// Adds the validation loss and accuracy to `record`.
-    func validate(_ record: inout EpochRecord, epoch: Int, steps: Int) throws {
-        let batch = options.batchSize, pairs = plan.validationPairs
-        var loss = 0.0, correct = 0
-        for s in stride(from: 0, to: pairs.count, by: batch) {
-            let slice = pairs[s..<min(pairs.count, s + batch)]
-            let (left, right, labels) = gather(slice)
-            let r = try network.evaluate(left: left, right: right, labels: labels)
-            loss += Double(r.loss) * Double(slice.count)
-            correct += r.correct
-        }
-        let valLoss = loss / Double(pairs.count)
-        record.valLoss = valLoss
-        record.valAccuracy = Double(correct) / Double(pairs.count)
-        guard valLoss.isFinite else {
-            throw SiameseError.nonFiniteLoss(epoch: epoch, step: steps, loss: Float(valLoss),
-                                             checkpoint: wroteCheckpoint ? checkpoint?.path : nil)
-        }
-    }
+    // MARK: Checkpoints
 
     /// A checkpoint after `epoch`: the current weights and Adam state, plus the best weights so
     /// far (`best.*`) so that a resumed run can restore them at its end.
-    func checkpointModel(epoch: Int) throws -> TrainedModel {
+    func checkpointModel(_ state: EpochLoopState, plan: TrainingPlan, network: SiameseNetwork) throws -> TrainedModel {
         var tensors: [String: NamedTensor] = [:]
         for t in try network.exportTensors(includeOptimizer: true) {
             tensors[t.name] = NamedTensor(name: t.name, shape: t.shape, values: t.values)
         }
-        if bestEpoch > 0 && bestWeightsValid {
-            for (p, t) in zip(network.parameters, bestWeights) {
-                tensors["best." + p.name] = NamedTensor(name: "best." + p.name, shape: t.shape, values: try network.backend.download(t))
-            }
-        }
+        for t in state.bestTensors { tensors[t.name] = t }
         // A checkpoint is for resuming; its threshold is provisional (the support rule on the
         // current weights for the seed recipe, as before; the baseline recipe's bank is built
         // only at the end).
-        var model = TrainedModel(config: trainer.config, options: options, scaler: plan.scaler, support: plan.support,
-                                 threshold: 0.5, history: history, epochsCompleted: epoch, adamStep: network.step,
-                                 tensors: tensors, timings: ["training_seconds": trainingSeconds])
-        model.bestEpoch = bestWeightsValid ? bestEpoch : 0
+        var model = TrainedModel(config: config, options: options, scaler: plan.scaler, support: plan.support,
+                                 threshold: 0.5, history: state.history, epochsCompleted: state.epoch, adamStep: network.step,
+                                 tensors: tensors, timings: ["training_seconds": state.trainingSeconds])
+        model.bestEpoch = state.bestEpoch
         if options.recipe == .baseline {
             // The bank with the current weights' embeddings, so the checkpoint scores flows as it
             // stands; `finish` rebuilds it from the best weights at the end.
             model.bank = MemoryBank(features: plan.bankFeatures, featureCount: plan.scaler.featureCount,
-                                    embeddings: try trainer.bankEmbeddings(plan: plan, network: network),
-                                    dimension: trainer.config.embedding, periods: plan.bankPeriods, periodNames: plan.periodNames)
+                                    embeddings: try bankEmbeddings(plan: plan, network: network),
+                                    dimension: config.embedding, periods: plan.bankPeriods, periodNames: plan.periodNames)
         } else {
             let detector = try Detector(model: model, network: network, backend: network.backend)
             (model.threshold, model.calibration) = try ThresholdFitting.fit(detector: detector)

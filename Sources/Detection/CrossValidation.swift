@@ -174,6 +174,13 @@ public enum CrossValidation {
         return m
     }
 
+    /// The seeds worth running: with no encoder and the fpr rule nothing a seed draws (the shots)
+    /// enters the score or the threshold, so every seed gives the same fold and one is run.
+    public static func seedsThatDiffer(_ seeds: [UInt64], options: TrainingOptions, encoder: EncoderKind?) -> [UInt64] {
+        let e = encoder ?? options.encoder
+        return options.recipe == .baseline && e == .none && options.thresholdRule == .fpr ? Array(seeds.prefix(1)) : seeds
+    }
+
     /// Whether a scenario is reconnaissance (port scans), which every distance-based detector
     /// finds easily; summaries report the mean without it too.
     public static func isReconnaissance(_ scenario: String) -> Bool {
@@ -203,7 +210,7 @@ public enum CrossValidation {
                 for r in plan.relabelledBenign { foldTable.labels[r] = 0 }
                 let baselineEndpoints = table.endpoints.map { e in Set(plan.train.filter { foldTable.labels[$0] == 0 }.map { e[$0] }) }
                 for encoder in runs {
-                    for seed in seeds {
+                    for seed in seedsThatDiffer(seeds, options: options, encoder: encoder) {
                         let started = Date()
                         var o = options
                         o.seed = seed

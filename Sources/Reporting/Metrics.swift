@@ -85,7 +85,7 @@ public struct BinaryMetrics: Sendable {
     /// Number of benign flows.
     public let negatives: Int
     /// Distinct scores from highest to lowest, with how many positives and negatives share each.
-    let groups: [(score: Double, positives: Int, negatives: Int)]
+    public let groups: [(score: Double, positives: Int, negatives: Int)]
 
     /// Throws on empty input, a length mismatch or a non-finite score.
     public init(scores: [Double], labels: [Bool]) throws {

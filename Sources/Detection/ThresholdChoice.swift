@@ -1,5 +1,7 @@
-// Choosing the decision threshold from support or validation data (never from test data).
+// Choosing the decision threshold from training data (never from test data): part of training,
+// here beside calibration rather than in Reporting, which only measures.
 import Foundation
+import Reporting
 
 /// What a chosen threshold should optimise on the data it is chosen from.
 public enum ThresholdCriterion: Equatable, Sendable, CustomStringConvertible {

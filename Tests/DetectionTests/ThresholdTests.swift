@@ -1,3 +1,4 @@
+import Detection
 import Reporting
 import XCTest
 
@@ -40,5 +41,20 @@ final class ThresholdTests: XCTestCase {
         let malicious = try BinaryMetrics(scores: [0.1, 0.2], labels: [true, true])
         XCTAssertThrowsError(try malicious.chooseThreshold(.maxFalsePositiveRate(0.1)))
         XCTAssertEqual(try malicious.chooseThreshold(.f1), 0.1)  // flag everything: F1 = 1
+    }
+
+    func testTheChosenThresholdMakesTheBestCutsDecisionsOnRandomTies() throws {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for trial in 0..<200 {
+            let n = 2 + Int(next() % 60)
+            let labels = (0..<n).map { _ in next() % 3 == 0 }
+            let scores = labels.map { Double(next() % 7 + ($0 ? 2 : 0)) / 8 }
+            guard labels.contains(true), labels.contains(false) else { continue }
+            let m = try BinaryMetrics(scores: scores, labels: labels)
+            let t = try m.chooseThreshold(.f1)
+            let best = Set(scores).map { m.confusion(threshold: $0).f1 }.max() ?? 0
+            XCTAssertEqual(m.confusion(threshold: t).f1, best, accuracy: 1e-12, "trial \(trial)")
+        }
     }
 }

@@ -77,9 +77,11 @@ struct ColumnPlan {
     /// ignoring case, surrounding spaces and spaces versus underscores. Throws `missingColumns`
     /// naming every absent feature. `readLabels` false leaves the Label column unread.
     init(header: [String], features: [String], readLabels: Bool, wantIdentifiers: Bool, path: String) throws {
+        try FeatureSet.checkFeatures(features)
         let dialect = DialectTable.detect(header: header)
         let normalizedHeader = header.map(FlowDialect.normalize)
-        func column(_ name: String) -> (index: Int, alias: ColumnAlias?)? {
+        // A used column named twice is refused: which of the two holds the values is a guess.
+        func column(_ name: String) throws -> (index: Int, alias: ColumnAlias?)? {
             let entry = DialectTable.entry(for: name)
             var candidates: [String] = []
             if let entry {
@@ -88,7 +90,12 @@ struct ColumnPlan {
             }
             candidates.append(name)
             for candidate in candidates {
-                if let i = normalizedHeader.firstIndex(of: FlowDialect.normalize(candidate)) { return (i, entry) }
+                let key = FlowDialect.normalize(candidate)
+                guard let i = normalizedHeader.firstIndex(of: key) else { continue }
+                if let twin = normalizedHeader[(i + 1)...].firstIndex(of: key) {
+                    throw FlowDataError.duplicateColumn(path: path, name: header[i], first: i + 1, second: twin + 1)
+                }
+                return (i, entry)
             }
             return nil
         }
@@ -98,7 +105,7 @@ struct ColumnPlan {
         var scales = [Float](repeating: 1, count: features.count)
         var converted: [String] = [], inexact: [String] = []
         for (k, name) in features.enumerated() {
-            guard let (c, alias) = column(name) else { missing.append(name); continue }
+            guard let (c, alias) = try column(name) else { missing.append(name); continue }
             if slots[c] == Self.skip { slots[c] = Int32(k) } else { copies.append((Int(slots[c]), k)) }
             switch alias?.unit(in: dialect) ?? .same {
             case .same: break
@@ -109,11 +116,12 @@ struct ColumnPlan {
         guard missing.isEmpty else {
             throw FlowDataError.missingColumns(path: path, columns: missing, dialect: dialect)
         }
-        let labelColumn = column(FeatureSet.labelColumn)?.index
+        let labelColumn = readLabels ? try column(FeatureSet.labelColumn)?.index
+            : normalizedHeader.firstIndex(of: FlowDialect.normalize(FeatureSet.labelColumn))
         if readLabels, let c = labelColumn, slots[c] == Self.skip { slots[c] = Self.label }
         var ids: [Int?] = []
         for (k, name) in FeatureSet.identifierColumns.enumerated() {
-            let c = wantIdentifiers ? column(name)?.index : nil
+            let c = wantIdentifiers ? try column(name)?.index : nil
             if let c, slots[c] == Self.skip { slots[c] = Self.identifierBase - Int32(k) }
             ids.append(c)
         }

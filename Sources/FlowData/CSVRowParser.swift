@@ -1,17 +1,15 @@
 /// The byte-level CSV machinery shared by `FlowLoader` and `FlowStreamReader`: header
 /// splitting, mapping header names to feature slots, and parsing one data line.
 
-/// Splits one line (no newline) into fields, honouring simple double-quoted fields.
+/// Splits one record (no trailing line break) into fields: RFC 4180, so a quoted field may hold
+/// commas, line breaks and doubled quotes (`"a""b"` is `a"b`); surrounding spaces are trimmed.
 func splitFields(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> [String] {
     var fields: [String] = []
     var i = start
     while true {
         let (fs, fe, next) = nextField(p, i, end)
-        var s = String(decoding: UnsafeBufferPointer(start: p + fs, count: fe - fs), as: UTF8.self)
+        var s = fieldText(p, start, fs, fe)
         if s.hasPrefix("\u{FEFF}") { s.removeFirst() }
-        if s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") {
-            s = String(s.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
-        }
         fields.append(s.trimmingCharacters(in: .whitespaces))
         if next > end { break }
         i = next
@@ -19,7 +17,18 @@ func splitFields(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> [String
     return fields
 }
 
+/// The text of the field at bytes `s..<e` of the record starting at `recordStart`, as `nextField`
+/// found it: a quoted field's doubled quotes become one.
+func fieldText(_ p: UnsafePointer<UInt8>, _ recordStart: Int, _ s: Int, _ e: Int) -> String {
+    let text = String(decoding: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self)
+    let quoted = s > recordStart && p[s - 1] == UInt8(ascii: "\"")
+    return quoted && text.contains("\"\"") ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
+}
+
 /// The field starting at `i`: its byte range and where the next field starts (> end when last).
+/// A quoted field's range is inside its quotes (doubled quotes left as they are); a quoted field
+/// with more text after its closing quote (`"1"2`) is malformed and its range is the whole raw
+/// field, quotes included, so a number parse fails on it rather than reading half of it.
 @inline(__always)
 func nextField(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> (Int, Int, Int) {
     var j = i
@@ -33,7 +42,12 @@ func nextField(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> (Int, Int, In
             j += 1
         }
         let fieldEnd = j
-        while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
+        j = min(j + 1, end)
+        while j < end && (p[j] == 0x20 || p[j] == 0x09) { j += 1 }
+        if j < end && p[j] != UInt8(ascii: ",") {
+            while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
+            return (i, j, j + 1)
+        }
         return (i + 1, fieldEnd, j + 1)
     }
     while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
@@ -159,6 +173,7 @@ enum RowProblem {
     case fieldCount(found: Int)
     case nonNumeric(column: Int, start: Int, end: Int)
     case badLabel(start: Int, end: Int)
+    case unclosedQuote
 
     func error(plan: ColumnPlan, path: String, line: Int, bytes p: UnsafePointer<UInt8>) -> FlowDataError {
         switch self {
@@ -168,6 +183,8 @@ enum RowProblem {
             return .nonNumeric(path: path, line: line, column: plan.header[column], text: excerpt(p, s, e))
         case .badLabel(let s, let e):
             return .badLabel(path: path, line: line, text: excerpt(p, s, e))
+        case .unclosedQuote:
+            return .unclosedQuote(path: path, line: line)
         }
     }
 }
@@ -281,17 +298,3 @@ extension ColumnPlan {
         return nil
     }
 }
-
-/// True when the first bytes look binary (a NUL byte, or many control bytes).
-func looksBinary(_ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-    let n = min(count, 4096)
-    var control = 0
-    for i in 0..<n {
-        let b = p[i]
-        if b == 0 { return true }
-        if b < 0x09 || (b > 0x0D && b < 0x20) { control += 1 }
-    }
-    return control * 20 > n
-}
-
-import Foundation

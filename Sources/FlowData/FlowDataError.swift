@@ -40,6 +40,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case duplicateColumn(path: String, name: String, first: Int, second: Int)
     /// A feature with no value (all missing) in every baseline row the scaler is fitted on.
     case featureAllMissing(feature: String, rows: Int)
+    /// A record longer than `CSVRecordReader.maxRecordBytes` (1 MiB), starting on `line`.
+    case recordTooLong(path: String, line: Int)
+    /// The input ends inside a quoted field that starts in the record on `line`.
+    case unclosedQuote(path: String, line: Int)
 
     /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
     public var description: String { TerminalText.escaped(message) }
@@ -89,6 +93,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .featureAllMissing(let feature, let rows):
             return "feature '\(feature)' is missing (empty, NaN or Infinity) in all \(rows) baseline flows, so it cannot be "
                 + "scaled and would flag almost every flow that has it; train with --features without '\(feature)'"
+        case .recordTooLong(let path, let line):
+            return "\(path):\(line): a record longer than 1 MiB (a line that never ends, or a quote that is never closed)"
+        case .unclosedQuote(let path, let line):
+            return "\(path):\(line): a quoted field is never closed (the file ends inside its quotes)"
         }
     }
 }

@@ -39,6 +39,11 @@ public struct FlowLoadReport: Sendable, Equatable {
             ?? filesByDialect.keys.sorted { $0.rawValue < $1.rawValue }.first
     }
 
+    /// The line that names a dialect, as `notes` says it.
+    public static func dialectLine(_ dialect: FlowDialect) -> String {
+        "dialect: \(dialect.displayName) [\(dialect.rawValue)]"
+    }
+
     /// The lines a command prints once on stderr about a load: the dialect, unit conversions and
     /// their warnings, values beyond Float's range and unreadable files skipped. Bad rows are in
     /// `badRowSummary`.

@@ -22,7 +22,9 @@ public enum FlowLoader {
         try load([url], options: options)
     }
 
-    /// Loads several files or folders as one table, in the order given.
+    /// Loads several files or folders as one table, in the order given. A file reached twice
+    /// (through a link, a hard link, or two of the paths) is read once, by device and inode, and
+    /// named in `report.notes`; so is a load where most rows have an exact twin (a copy).
     public static func load(_ urls: [URL], options: FlowLoadOptions = FlowLoadOptions()) throws -> FlowTable {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
         try FeatureSet.checkFeatures(options.features)
@@ -32,8 +34,16 @@ public enum FlowLoader {
         var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [],
                               endpoints: options.readEndpoints ? [] : nil, timestamps: options.readEndpoints ? [] : nil)
         table.report.unreadableFiles = unlistable
+        var firstPath: [FileID: String] = [:]
         var registry = ScenarioRegistry()
-        for (file, _) in files {
+        for (file, id) in files {
+            if let id {
+                if let first = firstPath[id] {
+                    table.report.sameFiles.append("\(file.path) (the same file as \(first))")
+                    continue
+                }
+                firstPath[id] = file.path
+            }
             let fd: Int32
             do {
                 fd = try openRegularFile(file.path)
@@ -55,6 +65,7 @@ public enum FlowLoader {
             }
             throw FlowDataError.noUsableRows(path: name, skipped: table.report.badRowsSkipped)
         }
+        table.report.rowsWithTwin = rowsWithTwin(table)
         return table
     }
 
@@ -108,9 +119,36 @@ public enum FlowLoader {
         return String(cString: strerror(code))
     }
 
+    /// How many rows have an exact twin: another row with the same value in every feature. Rows
+    /// are compared by a 64-bit hash of their bits (a collision could only add to a warning).
+    static func rowsWithTwin(_ table: FlowTable) -> Int {
+        let f = table.featureCount, n = table.rowCount
+        guard n > 1, f > 0 else { return 0 }
+        var hashes = [UInt64](repeating: 0, count: n)
+        table.values.withUnsafeBufferPointer { v in
+            for r in 0..<n {
+                var h: UInt64 = 0xCBF2_9CE4_8422_2325
+                for j in 0..<f {
+                    let x = v[r * f + j]
+                    h = (h ^ UInt64(x == 0 ? 0 : x.bitPattern)) &* 0x100_0000_01B3
+                    h ^= h >> 29
+                }
+                hashes[r] = h
+            }
+        }
+        hashes.sort()
+        var twins = 0, run = 1
+        for i in 1...n {
+            if i < n && hashes[i] == hashes[i - 1] { run += 1; continue }
+            if run > 1 { twins += run }
+            run = 1
+        }
+        return twins
+    }
+
     /// The CSV files a load of `url` reads: the file itself, or every `*.csv` below a folder, sorted.
     /// Links are followed; a folder reached twice (a link loop, or two links to one folder) is read
-    /// once. A folder that cannot be listed is an error: skipping it would
+    /// once, and so is a file. A folder that cannot be listed is an error: skipping it would
     /// silently drop its flows.
     public static func csvFiles(at url: URL) throws -> [URL] {
         var unreadable: [String] = []
@@ -120,7 +158,9 @@ public enum FlowLoader {
     /// `csvFiles(at:)`, recording folders that cannot be listed in `unreadable` instead of failing
     /// when it is given (for `skipBadRows`).
     static func csvFiles(at url: URL, skipUnreadable: Bool, unreadable: inout [String]) throws -> [URL] {
-        try listFiles(at: url, skipUnreadable: skipUnreadable, unreadable: &unreadable).map(\.url)
+        var seen = Set<FileID>()
+        return try listFiles(at: url, skipUnreadable: skipUnreadable, unreadable: &unreadable)
+            .filter { $0.id.map { seen.insert($0).inserted } ?? true }.map(\.url)
     }
 
     /// The files below `url` with their identity (nil for a link to nothing), sorted by path.

@@ -86,7 +86,7 @@ public final class Trainer {
             scaler = resume.scaler
             try scaler.checkCompatible(table)
         } else {
-            scaler = Scaler.fit(table, rows: benign, transform: options.transform)
+            scaler = try Scaler.fit(table, rows: benign, transform: options.transform)
         }
         switch options.recipe {
         case .seed:

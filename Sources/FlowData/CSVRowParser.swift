@@ -1,17 +1,15 @@
 /// The byte-level CSV machinery shared by `FlowLoader` and `FlowStreamReader`: header
 /// splitting, mapping header names to feature slots, and parsing one data line.
 
-/// Splits one line (no newline) into fields, honouring simple double-quoted fields.
+/// Splits one record (no trailing line break) into fields: RFC 4180, so a quoted field may hold
+/// commas, line breaks and doubled quotes (`"a""b"` is `a"b`); surrounding spaces are trimmed.
 func splitFields(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> [String] {
     var fields: [String] = []
     var i = start
     while true {
         let (fs, fe, next) = nextField(p, i, end)
-        var s = String(decoding: UnsafeBufferPointer(start: p + fs, count: fe - fs), as: UTF8.self)
+        var s = fieldText(p, start, fs, fe)
         if s.hasPrefix("\u{FEFF}") { s.removeFirst() }
-        if s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") {
-            s = String(s.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
-        }
         fields.append(s.trimmingCharacters(in: .whitespaces))
         if next > end { break }
         i = next
@@ -19,7 +17,18 @@ func splitFields(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> [String
     return fields
 }
 
+/// The text of the field at bytes `s..<e` of the record starting at `recordStart`, as `nextField`
+/// found it: a quoted field's doubled quotes become one.
+func fieldText(_ p: UnsafePointer<UInt8>, _ recordStart: Int, _ s: Int, _ e: Int) -> String {
+    let text = String(decoding: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self)
+    let quoted = s > recordStart && p[s - 1] == UInt8(ascii: "\"")
+    return quoted && text.contains("\"\"") ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
+}
+
 /// The field starting at `i`: its byte range and where the next field starts (> end when last).
+/// A quoted field's range is inside its quotes (doubled quotes left as they are); a quoted field
+/// with more text after its closing quote (`"1"2`) is malformed and its range is the whole raw
+/// field, quotes included, so a number parse fails on it rather than reading half of it.
 @inline(__always)
 func nextField(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> (Int, Int, Int) {
     var j = i
@@ -33,7 +42,12 @@ func nextField(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> (Int, Int, In
             j += 1
         }
         let fieldEnd = j
-        while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
+        j = min(j + 1, end)
+        while j < end && (p[j] == 0x20 || p[j] == 0x09) { j += 1 }
+        if j < end && p[j] != UInt8(ascii: ",") {
+            while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
+            return (i, j, j + 1)
+        }
         return (i + 1, fieldEnd, j + 1)
     }
     while j < end && p[j] != UInt8(ascii: ",") { j += 1 }
@@ -77,9 +91,11 @@ struct ColumnPlan {
     /// ignoring case, surrounding spaces and spaces versus underscores. Throws `missingColumns`
     /// naming every absent feature. `readLabels` false leaves the Label column unread.
     init(header: [String], features: [String], readLabels: Bool, wantIdentifiers: Bool, path: String) throws {
+        try FeatureSet.checkFeatures(features)
         let dialect = DialectTable.detect(header: header)
         let normalizedHeader = header.map(FlowDialect.normalize)
-        func column(_ name: String) -> (index: Int, alias: ColumnAlias?)? {
+        // A used column named twice is refused: which of the two holds the values is a guess.
+        func column(_ name: String) throws -> (index: Int, alias: ColumnAlias?)? {
             let entry = DialectTable.entry(for: name)
             var candidates: [String] = []
             if let entry {
@@ -88,7 +104,12 @@ struct ColumnPlan {
             }
             candidates.append(name)
             for candidate in candidates {
-                if let i = normalizedHeader.firstIndex(of: FlowDialect.normalize(candidate)) { return (i, entry) }
+                let key = FlowDialect.normalize(candidate)
+                guard let i = normalizedHeader.firstIndex(of: key) else { continue }
+                if let twin = normalizedHeader[(i + 1)...].firstIndex(of: key) {
+                    throw FlowDataError.duplicateColumn(path: path, name: header[i], first: i + 1, second: twin + 1)
+                }
+                return (i, entry)
             }
             return nil
         }
@@ -98,7 +119,7 @@ struct ColumnPlan {
         var scales = [Float](repeating: 1, count: features.count)
         var converted: [String] = [], inexact: [String] = []
         for (k, name) in features.enumerated() {
-            guard let (c, alias) = column(name) else { missing.append(name); continue }
+            guard let (c, alias) = try column(name) else { missing.append(name); continue }
             if slots[c] == Self.skip { slots[c] = Int32(k) } else { copies.append((Int(slots[c]), k)) }
             switch alias?.unit(in: dialect) ?? .same {
             case .same: break
@@ -109,11 +130,12 @@ struct ColumnPlan {
         guard missing.isEmpty else {
             throw FlowDataError.missingColumns(path: path, columns: missing, dialect: dialect)
         }
-        let labelColumn = column(FeatureSet.labelColumn)?.index
+        let labelColumn = readLabels ? try column(FeatureSet.labelColumn)?.index
+            : normalizedHeader.firstIndex(of: FlowDialect.normalize(FeatureSet.labelColumn))
         if readLabels, let c = labelColumn, slots[c] == Self.skip { slots[c] = Self.label }
         var ids: [Int?] = []
         for (k, name) in FeatureSet.identifierColumns.enumerated() {
-            let c = wantIdentifiers ? column(name)?.index : nil
+            let c = wantIdentifiers ? try column(name)?.index : nil
             if let c, slots[c] == Self.skip { slots[c] = Self.identifierBase - Int32(k) }
             ids.append(c)
         }
@@ -151,6 +173,7 @@ enum RowProblem {
     case fieldCount(found: Int)
     case nonNumeric(column: Int, start: Int, end: Int)
     case badLabel(start: Int, end: Int)
+    case unclosedQuote
 
     func error(plan: ColumnPlan, path: String, line: Int, bytes p: UnsafePointer<UInt8>) -> FlowDataError {
         switch self {
@@ -160,6 +183,8 @@ enum RowProblem {
             return .nonNumeric(path: path, line: line, column: plan.header[column], text: excerpt(p, s, e))
         case .badLabel(let s, let e):
             return .badLabel(path: path, line: line, text: excerpt(p, s, e))
+        case .unclosedQuote:
+            return .unclosedQuote(path: path, line: line)
         }
     }
 }
@@ -273,17 +298,3 @@ extension ColumnPlan {
         return nil
     }
 }
-
-/// True when the first bytes look binary (a NUL byte, or many control bytes).
-func looksBinary(_ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-    let n = min(count, 4096)
-    var control = 0
-    for i in 0..<n {
-        let b = p[i]
-        if b == 0 { return true }
-        if b < 0x09 || (b > 0x0D && b < 0x20) { control += 1 }
-    }
-    return control * 20 > n
-}
-
-import Foundation

@@ -23,6 +23,22 @@ public enum FeatureSet {
     /// `NeedManualLabel`, `No Label` and the empty value mean unlabelled.
     public static let labelColumn = "Label"
 
+    /// The columns that say which flow this is, where it goes or what it was labelled, rather than
+    /// how it behaved: never features (see DESIGN.md). A model that used them would learn the
+    /// capture (AUC 1.0 on a Label) and score nothing it had not seen.
+    public static let nonFeatureColumns: [String] = identifierColumns + ["Protocol", labelColumn]
+
+    private static let nonFeatureKeys = Set(nonFeatureColumns.map(FlowDialect.normalize))
+
+    /// Throws `notAFeature` naming every name in `names` that is the label or an identifier
+    /// column, in any dialect's spelling (`Source IP`, `src_ip`, ` Label`).
+    public static func checkFeatures(_ names: [String]) throws {
+        let refused = names.filter { name in
+            nonFeatureKeys.contains(FlowDialect.normalize(DialectTable.entry(for: name)?.canonical ?? name))
+        }
+        guard refused.isEmpty else { throw FlowDataError.notAFeature(columns: refused) }
+    }
+
     /// Parses a `--features` argument: the path of a file with one column name per line
     /// (blank lines and lines starting with `#` ignored), or else a comma-separated list.
     public static func parse(_ argument: String) throws -> [String] {
@@ -41,6 +57,7 @@ public enum FeatureSet {
                 .filter { !$0.isEmpty }
         }
         guard !names.isEmpty else { throw FlowDataError.emptyFeatureList }
+        try checkFeatures(names)
         return names
     }
 }

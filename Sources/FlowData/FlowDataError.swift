@@ -34,6 +34,16 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case featureMismatch(expected: [String], found: [String])
     /// A file that could not be read or written.
     case io(path: String, message: String)
+    /// Feature names that are the label or an identifier column (`FeatureSet.nonFeatureColumns`).
+    case notAFeature(columns: [String])
+    /// A header that names a column the load uses twice (1-based column positions).
+    case duplicateColumn(path: String, name: String, first: Int, second: Int)
+    /// A feature with no value (all missing) in every baseline row the scaler is fitted on.
+    case featureAllMissing(feature: String, rows: Int)
+    /// A record longer than `CSVRecordReader.maxRecordBytes` (1 MiB), starting on `line`.
+    case recordTooLong(path: String, line: Int)
+    /// The input ends inside a quoted field that starts in the record on `line`.
+    case unclosedQuote(path: String, line: Int)
 
     /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
     public var description: String { TerminalText.escaped(message) }
@@ -72,6 +82,21 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "feature columns differ from the scaler's: expected [\(expected.joined(separator: ", "))], found [\(found.joined(separator: ", "))]"
         case .io(let path, let message):
             return "\(path): \(message)"
+        case .notAFeature(let columns):
+            let list = columns.joined(separator: ", ")
+            return "\(list) cannot be \(columns.count == 1 ? "a feature" : "features"): the label and the identifier columns "
+                + "(\(FeatureSet.nonFeatureColumns.joined(separator: ", "))) say which flow it is or what it was labelled, not "
+                + "how it behaved, so a model would learn the capture instead of the traffic; leave them out of --features"
+        case .duplicateColumn(let path, let name, let first, let second):
+            return "\(path): the header names the column '\(name)' twice (columns \(first) and \(second)); which one holds "
+                + "the values is a guess: rename or remove one of them"
+        case .featureAllMissing(let feature, let rows):
+            return "feature '\(feature)' is missing (empty, NaN or Infinity) in all \(rows) baseline flows, so it cannot be "
+                + "scaled and would flag almost every flow that has it; train with --features without '\(feature)'"
+        case .recordTooLong(let path, let line):
+            return "\(path):\(line): a record longer than 1 MiB (a line that never ends, or a quote that is never closed)"
+        case .unclosedQuote(let path, let line):
+            return "\(path):\(line): a quoted field is never closed (the file ends inside its quotes)"
         }
     }
 }

@@ -32,7 +32,7 @@ public enum FlowExport {
 
     public static func write(table: FlowTable, to dir: URL, count: Int = 10, transform: FeatureTransform = .none,
                              factor: Int = 8) throws -> FlowExportSummary {
-        let scaler = Scaler.fit(table, rows: table.benignRows, transform: transform)
+        let scaler = try Scaler.fit(table, rows: table.benignRows, transform: transform)
         let scaled = scaler.scale(table)
         let images = FlowImage.renderAll(scaled, featureCount: table.featureCount)
         func image(_ row: Int) -> ArraySlice<Float> {

@@ -19,39 +19,137 @@ public enum FlowLoader {
     /// Loads a file or folder. Throws `FlowDataError` on the first bad input unless
     /// `options.skipBadRows`, in which case bad rows and unreadable files are counted in `table.report`.
     public static func load(_ url: URL, options: FlowLoadOptions = FlowLoadOptions()) throws -> FlowTable {
+        try load([url], options: options)
+    }
+
+    /// Loads several files or folders as one table, in the order given. A file reached twice
+    /// (through a link, a hard link, or two of the paths) is read once, by device and inode, and
+    /// named in `report.notes`; so is a load where most rows have an exact twin (a copy).
+    public static func load(_ urls: [URL], options: FlowLoadOptions = FlowLoadOptions()) throws -> FlowTable {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
+        try FeatureSet.checkFeatures(options.features)
         var unlistable: [String] = []
-        let files = try csvFiles(at: url, skipUnreadable: options.skipBadRows, unreadable: &unlistable)
+        var files: [(url: URL, id: FileID?)] = []
+        for url in urls { files += try listFiles(at: url, skipUnreadable: options.skipBadRows, unreadable: &unlistable) }
         var table = FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [],
                               endpoints: options.readEndpoints ? [] : nil, timestamps: options.readEndpoints ? [] : nil)
         table.report.unreadableFiles = unlistable
+        var firstPath: [FileID: String] = [:]
         var registry = ScenarioRegistry()
-        for file in files {
-            guard let data = FileManager.default.contents(atPath: file.path) else {
-                let error = FlowDataError.io(path: file.path, message: "cannot read the file (\(readFailure(file.path)))")
+        for (file, id) in files {
+            if let id {
+                if let first = firstPath[id] {
+                    table.report.sameFiles.append("\(file.path) (the same file as \(first))")
+                    continue
+                }
+                firstPath[id] = file.path
+            }
+            let fd: Int32
+            do {
+                fd = try openRegularFile(file.path)
+            } catch {
                 guard options.skipBadRows else { throw error }
                 table.report.unreadableFiles.append(file.path)
                 continue
             }
-            table.append(try parse(data, path: file.path, options: options, registry: &registry))
+            defer { close(fd) }
+            var info = stat()
+            let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+            let records = CSVRecordReader(path: file.path, descriptor: fd, capacity: chunkSize)
+            table.append(try parse(records, sizeHint: size, options: options, registry: &registry))
         }
+        let name = urls.map(\.path).joined(separator: ", ")
         if table.rowCount == 0 {
             if !table.report.unreadableFiles.isEmpty && table.report.badRowsSkipped == 0 {
-                throw FlowDataError.io(path: url.path, message: "no file could be read (\(table.report.unreadableFiles.count) unreadable)")
+                throw FlowDataError.io(path: name, message: "no file could be read (\(table.report.unreadableFiles.count) unreadable)")
             }
-            throw FlowDataError.noUsableRows(path: url.path, skipped: table.report.badRowsSkipped)
+            throw FlowDataError.noUsableRows(path: name, skipped: table.report.badRowsSkipped)
         }
+        table.report.rowsWithTwin = rowsWithTwin(table)
         return table
     }
+
+    /// How many bytes a load reads at a time.
+    static let chunkSize = 4 << 20
 
     /// Parses a file or folder and returns the number of bytes read; for `gpu-train bench`.
     public static func parseBytes(_ url: URL, options: FlowLoadOptions = FlowLoadOptions()) throws -> Int {
         try load(url, options: options).report.bytesRead
     }
 
+    /// A file's device and inode: the same file under two names has one.
+    struct FileID: Hashable {
+        let device: UInt64
+        let inode: UInt64
+        init(_ info: stat) { device = UInt64(info.st_dev); inode = UInt64(info.st_ino) }
+    }
+
+    /// Opens `path` for reading when it is a regular file; otherwise says what it is.
+    static func openRegularFile(_ path: String) throws -> Int32 {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw FlowDataError.io(path: path, message: "cannot read the file (\(describeStatFailure(path, errno)))")
+        }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            throw FlowDataError.io(path: path, message: "\(describeKind(kind)), not a regular file: give a CSV file or a folder of them")
+        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw FlowDataError.io(path: path, message: "cannot read the file (\(String(cString: strerror(errno))))")
+        }
+        return fd
+    }
+
+    /// What a path that is not a regular file is.
+    static func describeKind(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFDIR: return "a folder"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a file"
+        }
+    }
+
+    /// Why `stat` failed with `code`: a link loop and a link to nothing are told apart from a missing path.
+    static func describeStatFailure(_ path: String, _ code: Int32) -> String {
+        if code == ELOOP { return "a symbolic link loop: the link leads back to itself" }
+        return String(cString: strerror(code))
+    }
+
+    /// How many rows have an exact twin: another row with the same value in every feature. Rows
+    /// are compared by a 64-bit hash of their bits (a collision could only add to a warning).
+    static func rowsWithTwin(_ table: FlowTable) -> Int {
+        let f = table.featureCount, n = table.rowCount
+        guard n > 1, f > 0 else { return 0 }
+        var hashes = [UInt64](repeating: 0, count: n)
+        table.values.withUnsafeBufferPointer { v in
+            for r in 0..<n {
+                var h: UInt64 = 0xCBF2_9CE4_8422_2325
+                for j in 0..<f {
+                    let x = v[r * f + j]
+                    h = (h ^ UInt64(x == 0 ? 0 : x.bitPattern)) &* 0x100_0000_01B3
+                    h ^= h >> 29
+                }
+                hashes[r] = h
+            }
+        }
+        hashes.sort()
+        var twins = 0, run = 1
+        for i in 1...n {
+            if i < n && hashes[i] == hashes[i - 1] { run += 1; continue }
+            if run > 1 { twins += run }
+            run = 1
+        }
+        return twins
+    }
+
     /// The CSV files a load of `url` reads: the file itself, or every `*.csv` below a folder, sorted.
     /// Links are followed; a folder reached twice (a link loop, or two links to one folder) is read
-    /// once. A folder that cannot be listed is an error: skipping it would silently drop its flows.
+    /// once, and so is a file. A folder that cannot be listed is an error: skipping it would
+    /// silently drop its flows.
     public static func csvFiles(at url: URL) throws -> [URL] {
         var unreadable: [String] = []
         return try csvFiles(at: url, skipUnreadable: false, unreadable: &unreadable)
@@ -60,15 +158,26 @@ public enum FlowLoader {
     /// `csvFiles(at:)`, recording folders that cannot be listed in `unreadable` instead of failing
     /// when it is given (for `skipBadRows`).
     static func csvFiles(at url: URL, skipUnreadable: Bool, unreadable: inout [String]) throws -> [URL] {
+        var seen = Set<FileID>()
+        return try listFiles(at: url, skipUnreadable: skipUnreadable, unreadable: &unreadable)
+            .filter { $0.id.map { seen.insert($0).inserted } ?? true }.map(\.url)
+    }
+
+    /// The files below `url` with their identity (nil for a link to nothing), sorted by path.
+    static func listFiles(at url: URL, skipUnreadable: Bool, unreadable: inout [String]) throws -> [(url: URL, id: FileID?)] {
         var info = stat()
         guard stat(url.path, &info) == 0 else {
+            let code = errno
+            if code == ELOOP {
+                throw FlowDataError.io(path: url.path, message: describeStatFailure(url.path, code))
+            }
             if lstat(url.path, &info) == 0 {
-                throw FlowDataError.io(path: url.path, message: "a link to nothing (\(String(cString: strerror(errno))))")
+                throw FlowDataError.io(path: url.path, message: "a link to nothing (\(String(cString: strerror(code))))")
             }
             throw FlowDataError.notFound(path: url.path)
         }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else { return [url] }
-        var files: [URL] = []
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return [(url, FileID(info))] }
+        var files: [(url: URL, id: FileID?)] = []
         var visited = Set<[UInt64]>()
         try walk(url, info, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
         guard !files.isEmpty else {
@@ -77,10 +186,10 @@ public enum FlowLoader {
             }
             throw FlowDataError.noCSVFiles(path: url.path)
         }
-        return files.sorted { $0.path < $1.path }
+        return files.sorted { $0.url.path < $1.url.path }
     }
 
-    private static func walk(_ folder: URL, _ info: stat, into files: inout [URL], visited: inout Set<[UInt64]>,
+    private static func walk(_ folder: URL, _ info: stat, into files: inout [(url: URL, id: FileID?)], visited: inout Set<[UInt64]>,
                              skipUnreadable: Bool, unreadable: inout [String]) throws {
         guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { return }
         let names: [String]
@@ -97,13 +206,13 @@ public enum FlowLoader {
             var childInfo = stat()
             if stat(child.path, &childInfo) != 0 {
                 // A dangling link named *.csv is a file the user meant to give us; say so when it is read.
-                if name.lowercased().hasSuffix(".csv") { files.append(child) }
+                if name.lowercased().hasSuffix(".csv") { files.append((child, nil)) }
                 continue
             }
             switch childInfo.st_mode & S_IFMT {
             case S_IFDIR:
                 try walk(child, childInfo, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
-            case S_IFREG where child.pathExtension.lowercased() == "csv": files.append(child)
+            case S_IFREG where child.pathExtension.lowercased() == "csv": files.append((child, FileID(childInfo)))
             default: continue
             }
         }
@@ -149,9 +258,18 @@ public enum FlowLoader {
         }
     }
 
-    /// Parses one file's bytes (`path` names it in messages and decides its folder label).
-    static func parse(_ data: Data, path: String, options: FlowLoadOptions,
+    /// Parses one file's bytes (`path` names it in messages and decides its folder label), handed
+    /// over `chunk` bytes at a time as a file read would; for tests.
+    static func parse(_ data: Data, path: String, options: FlowLoadOptions, registry: inout ScenarioRegistry,
+                      chunk: Int = chunkSize) throws -> FlowTable {
+        try parse(CSVRecordReader(path: path, data: data, chunk: chunk), sizeHint: data.count, options: options,
+                  registry: &registry)
+    }
+
+    /// Parses the records of one file (`records.path` names it in messages and decides its folder label).
+    static func parse(_ records: CSVRecordReader, sizeHint: Int, options: FlowLoadOptions,
                       registry: inout ScenarioRegistry) throws -> FlowTable {
+        let path = records.path
         let url = URL(fileURLWithPath: path)
         let folderBenign = folderSaysBenign(url)
         let scenario = scenarioName(ofFile: url)
@@ -164,28 +282,11 @@ public enum FlowLoader {
         var timestamps: [Double]?
         var report = FlowLoadReport()
         report.filesRead = 1
-        report.bytesRead = data.count
         var textNames: [[UInt8]: (id: Int, name: String)] = [:]
 
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let count = raw.count
-            guard count > 0, let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+        do {
+            guard case .names(let headerNames) = try records.readHeader(mayWait: true) else {
                 throw FlowDataError.emptyFile(path: path)
-            }
-            if looksBinary(base, count) { throw FlowDataError.notCSV(path: path, reason: "binary data in the first bytes") }
-            var scanner = LineScanner(base: base, count: count)
-            // The header: line 1 (leading blank lines are tolerated).
-            var header: (start: Int, end: Int)?
-            while let line = scanner.next() {
-                if !isBlank(base, line.start, line.end) { header = (line.start, line.end); break }
-            }
-            guard var h = header else { throw FlowDataError.emptyFile(path: path) }
-            if h.end - h.start >= 3 && base[h.start] == 0xEF && base[h.start + 1] == 0xBB && base[h.start + 2] == 0xBF {
-                h.start += 3
-            }
-            let headerNames = splitFields(base, h.start, h.end)
-            guard headerNames.count > 1 else {
-                throw FlowDataError.notCSV(path: path, reason: "the header line has no commas")
             }
             let plan = try ColumnPlan(header: headerNames, features: options.features, readLabels: true,
                                       wantIdentifiers: options.readEndpoints, path: path)
@@ -210,24 +311,35 @@ public enum FlowLoader {
             }
             report.filesByDialect[plan.dialect] = 1
             report.unitNotes = plan.unitNotes
-            let estimate = count / max(1, h.end - h.start + 1)
+            let estimate = sizeHint / max(1, headerNames.reduce(headerNames.count) { $0 + $1.utf8.count })
             values.reserveCapacity(estimate * f)
             labels.reserveCapacity(estimate)
             var rowBuffer = [Float](repeating: .nan, count: f)
-            var dataRows = 0
             var firstUnlabelled: FlowDataError?
             try rowBuffer.withUnsafeMutableBufferPointer { row in
                 let out = row.baseAddress!
-                while let line = scanner.next() {
-                    if isBlank(base, line.start, line.end) { continue }
-                    dataRows += 1
+                reading: while true {
+                    let record: CSVRecord
+                    switch try records.nextDataRecord(mayWait: true) {
+                    case .record(let r): record = r
+                    case .tooLong(let line):
+                        let error = FlowDataError.recordTooLong(path: path, line: line)
+                        guard options.skipBadRows else { throw error }
+                        report.recordBadRow(BadRow(path: path, line: line, error: error))
+                        continue reading
+                    case .waiting, .end: break reading
+                    }
+                    let base = UnsafePointer(records.buffer)
+                    let lineNumber = record.line
                     var label = fixedLabel
                     var text = (0, 0)
-                    if let problem = plan.parseLine(base, line.start, line.end, into: out, label: &label, labelText: &text,
-                                                    outOfRange: &report.valuesOutOfRange, identifiers: identifiers) {
-                        let error = problem.error(plan: plan, path: path, line: scanner.lineNumber, bytes: base)
+                    var problem = plan.parseLine(base, record.start, record.end, into: out, label: &label, labelText: &text,
+                                                 outOfRange: &report.valuesOutOfRange, identifiers: identifiers)
+                    if record.unclosedQuote { problem = .unclosedQuote }
+                    if let problem {
+                        let error = problem.error(plan: plan, path: path, line: lineNumber, bytes: base)
                         guard options.skipBadRows else { throw error }
-                        report.recordBadRow(BadRow(path: path, line: scanner.lineNumber, error: error))
+                        report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
                         continue
                     }
                     var name: String
@@ -245,11 +357,11 @@ public enum FlowLoader {
                         name = benign ? "benign" : scenario
                     } else if label == ColumnPlan.unlabelled {
                         if options.requireLabels {
-                            let error = FlowDataError.noLabels(path: path, line: scanner.lineNumber,
+                            let error = FlowDataError.noLabels(path: path, line: lineNumber,
                                                                text: excerpt(base, text.0, text.1))
                             guard options.skipBadRows else { throw error }
                             if firstUnlabelled == nil { firstUnlabelled = error }
-                            report.recordBadRow(BadRow(path: path, line: scanner.lineNumber, error: error))
+                            report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
                             continue
                         }
                         name = "unlabelled"
@@ -262,8 +374,7 @@ public enum FlowLoader {
                     if readEndpoints {
                         func field(_ k: Int) -> String {
                             let (a, b) = idRanges[k]
-                            return String(decoding: UnsafeBufferPointer(start: base + a, count: b - a), as: UTF8.self)
-                                .trimmingCharacters(in: .whitespaces)
+                            return fieldText(base, record.start, a, b).trimmingCharacters(in: .whitespaces)
                         }
                         endpoints?.append("\(field(1))>\(field(3)):\(field(4))")
                     }
@@ -271,63 +382,31 @@ public enum FlowLoader {
                         var when = Double.nan
                         if readTimestamps {
                             let (a, b) = idRanges[timestampSlot]
-                            when = FlowTimestamp.parse(String(decoding: UnsafeBufferPointer(start: base + a, count: b - a), as: UTF8.self)) ?? .nan
+                            when = FlowTimestamp.parse(fieldText(base, record.start, a, b)) ?? .nan
                         }
                         timestamps?.append(when)
                     }
-                    lines.append(Int32(truncatingIfNeeded: scanner.lineNumber))
+                    lines.append(Int32(truncatingIfNeeded: lineNumber))
                 }
             }
-            if dataRows == 0 { throw FlowDataError.headerOnly(path: path) }
+            try records.checkHasData()
             // A file with no labelled row at all says so, rather than "no usable rows".
             if labels.isEmpty, let firstUnlabelled { throw firstUnlabelled }
+        } catch let error as FlowDataError {
+            // A file that cannot be read to its end is unreadable; every other problem is its content's.
+            if case .io = error, options.skipBadRows {
+                report = FlowLoadReport()
+                report.unreadableFiles = [path]
+                return FlowTable(featureNames: options.features, values: [], labels: [], scenarioNames: [], report: report,
+                                 endpoints: options.readEndpoints ? [] : nil, timestamps: options.readEndpoints ? [] : nil)
+            }
+            throw error
         }
+        report.bytesRead = records.bytesRead
         report.rowsRead = labels.count
         report.rowsByDialect = report.filesByDialect.mapValues { _ in labels.count }
         return FlowTable(featureNames: options.features, values: values, labels: labels, scenarioNames: names,
                          sourceFiles: [path], rowFiles: [Int32](repeating: 0, count: labels.count),
                          rowLines: lines, report: report, endpoints: endpoints, timestamps: timestamps)
     }
-}
-
-/// Yields the lines of a byte buffer (without the newline or a trailing CR), counting them from 1.
-struct LineScanner {
-    let base: UnsafePointer<UInt8>
-    let count: Int
-    var position = 0
-    /// The 1-based number of the line last returned.
-    var lineNumber = 0
-
-    init(base: UnsafePointer<UInt8>, count: Int) {
-        self.base = base
-        self.count = count
-    }
-
-    @inline(__always)
-    mutating func next() -> (start: Int, end: Int)? {
-        guard position < count else { return nil }
-        let start = position
-        var end: Int
-        if let hit = memchr(base + start, 0x0A, count - start) {
-            end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            position = end + 1
-        } else {
-            end = count
-            position = count
-        }
-        lineNumber += 1
-        if end > start && base[end - 1] == 0x0D { end -= 1 }
-        return (start, end)
-    }
-}
-
-@inline(__always)
-func isBlank(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
-    var i = start
-    while i < end {
-        let b = p[i]
-        if b != 0x20 && b != 0x09 && b != 0x0D { return false }
-        i += 1
-    }
-    return true
 }

@@ -47,26 +47,33 @@ public struct FollowOptions: Sendable {
     public var pollInterval: TimeInterval
     /// Asked between polls; true ends the stream (as at the end of a file).
     public var shouldStop: @Sendable () -> Bool
-    /// Hears about truncations and rotations as they are noticed.
+    /// Hears about truncations and rotations as they are noticed, and, when a new file's header
+    /// is in another dialect than the one before, its dialect line, unit notes and (given
+    /// `trainedDialect`) the mismatch warning, one line per call.
     public var onRestart: @Sendable (String) -> Void
+    /// The dialect the model was trained on, for the mismatch warning after a rotation.
+    public var trainedDialect: FlowDialect?
 
     public init(pollInterval: TimeInterval = 0.2, shouldStop: @escaping @Sendable () -> Bool,
-                onRestart: @escaping @Sendable (String) -> Void = { _ in }) {
+                onRestart: @escaping @Sendable (String) -> Void = { _ in }, trainedDialect: FlowDialect? = nil) {
         self.pollInterval = pollInterval
         self.shouldStop = shouldStop
         self.onRestart = onRestart
+        self.trainedDialect = trainedDialect
     }
 }
 
 /// Reads a flow-meter CSV file or standard input in batches, with memory that stays flat
-/// however long the input: a fixed read buffer (grown only for a line longer than it) and one
-/// batch at a time. Same parser, dialects and error messages as `FlowLoader`; labels are never
-/// read, so no row is dropped for its label.
+/// however long the input: a fixed read buffer (grown only for a record longer than it, up to
+/// 1 MiB) and one batch at a time. Same CSV framing (`CSVRecordReader`), parser, dialects and
+/// error messages as `FlowLoader`; labels are never read, so no row is dropped for its label.
 ///
 /// With `follow`, the reader keeps reading a file that grows (like `tail -F`): a batch is handed
-/// out as soon as no complete line is waiting, an incomplete last line waits for its newline, a
-/// file truncated below what was read is read again from its start, and a file replaced under its
-/// name (rotation) is finished and then the new one is opened. Each new start expects a header.
+/// out as soon as no complete record is waiting, an incomplete last record waits for its line
+/// break, and a file truncated, or truncated and written again (its header or first data line
+/// changed, even past the old end), is read again from its header; a file replaced under its name
+/// (rotation, another inode) is finished and then the new one is opened. Each new start expects a
+/// header, and line numbers start again.
 public final class FlowStreamReader {
     /// The name used in messages: the path, or `<stdin>`.
     public let path: String
@@ -76,6 +83,8 @@ public final class FlowStreamReader {
     public var hasLabel: Bool { plan?.hasLabel ?? false }
     /// The dialect of the input's header (the latest one under `follow`).
     public var dialect: FlowDialect { plan?.dialect ?? .cicflowmeter }
+    /// The dialect of each header read, in order (several under `follow` after rotations).
+    public private(set) var dialects: [FlowDialect] = []
     /// The identifier columns present in the first header; the output keeps these columns.
     public private(set) var identifierColumnsPresent: [String] = []
     /// Rows, bytes, dialect and skipped rows so far.
@@ -89,33 +98,31 @@ public final class FlowStreamReader {
     private let follow: FollowOptions?
     private var fd: Int32
     private let ownsDescriptor: Bool
-    /// Whether the input is a pipe or terminal: a batch is then handed out when no complete line
+    /// Whether the input is a pipe or terminal: a batch is then handed out when no complete record
     /// is buffered, rather than after blocking for more, so piped live flows are scored promptly.
     private let isStream: Bool
-    private var buffer: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private var start = 0, end = 0
-    private var atEOF = false
-    private var lineNumber = 0
-    private var dataRows = 0
-    /// Bytes read from the current descriptor: a file shorter than this was truncated.
-    private var offset: Int64 = 0
+    private let records: CSVRecordReader
     /// The file now under the input's name, opened when a rotation is noticed; read once the old
     /// file has been drained to its end.
     private var rotatedFD: Int32 = -1
     private var plan: ColumnPlan?
     private var firstHeader = true
     private var rowBuffer: [Float]
+    /// Under `follow`: the length and fingerprint of the file's first bytes read (the header, then
+    /// the header and the first data record), to notice the file being rewritten.
+    private var signature: (length: Int64, hash: UInt64, withData: Bool)?
+
+    /// Thrown by the check after a read when the file was rewritten under the reader.
+    private struct Rewritten: Error {}
 
     /// Opens `url`, or standard input when nil, and reads the header (under `follow`, waits for it).
     public init(url: URL?, options: FlowLoadOptions = FlowLoadOptions(), batchSize: Int = 4096,
                 readBufferSize: Int = 1 << 20, follow: FollowOptions? = nil) throws {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
+        try FeatureSet.checkFeatures(options.features)
         self.featureNames = options.features
         self.skipBadRows = options.skipBadRows
         self.batchSize = max(1, batchSize)
-        self.capacity = max(64, readBufferSize)
-        self.buffer = .allocate(capacity: capacity)
         self.rowBuffer = [Float](repeating: .nan, count: options.features.count)
         self.follow = follow
         if let url {
@@ -124,9 +131,8 @@ public final class FlowStreamReader {
             ownsDescriptor = true
             if fd < 0 {
                 let code = errno
-                buffer.deallocate()
-                throw code == ENOENT ? FlowDataError.notFound(path: url.path)
-                    : FlowDataError.io(path: url.path, message: String(cString: strerror(code)))
+                if code == ENOENT { throw FlowDataError.notFound(path: url.path) }
+                throw FlowDataError.io(path: url.path, message: FlowLoader.describeStatFailure(url.path, code))
             }
         } else {
             path = "<stdin>"
@@ -135,19 +141,20 @@ public final class FlowStreamReader {
         }
         var info = stat()
         isStream = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
-        // From here every stored property is set, so a throw runs deinit, which closes and frees.
+        records = CSVRecordReader(path: path, descriptor: fd, capacity: readBufferSize, waitsAtEnd: follow != nil,
+                                  isStream: isStream)
+        // From here every stored property is set, so a throw runs deinit, which closes.
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw FlowDataError.io(path: path, message: "is a folder; detect reads one CSV file (or - for standard input)")
         }
-        try fill()
-        if end > 0 && looksBinary(buffer, end) {
-            throw FlowDataError.notCSV(path: path, reason: "binary data in the first bytes")
+        if follow != nil && !isStream && ownsDescriptor {
+            records.afterRead = { [unowned self] in if self.wasRewritten() { throw Rewritten() } }
         }
         if follow == nil {
             guard try readHeader() else { throw FlowDataError.emptyFile(path: path) }
         } else {
             // A flow meter may create the file before it writes the header.
-            while try !readHeader() {
+            while try !readHeaderFollowing() {
                 guard try waitForMore() else { break }
             }
         }
@@ -163,7 +170,6 @@ public final class FlowStreamReader {
     deinit {
         if ownsDescriptor && fd >= 0 { close(fd) }
         if rotatedFD >= 0 { close(rotatedFD) }
-        buffer.deallocate()
     }
 
     /// The next batch of good rows, or nil at the end of the input (under `follow`: once stopped).
@@ -174,170 +180,154 @@ public final class FlowStreamReader {
         var idRanges = [(Int, Int)](repeating: (0, 0), count: FeatureSet.identifierColumns.count)
         reading: while batch.rowCount < batchSize {
             if plan == nil {
-                if try readHeader() { continue }
+                if try readHeaderFollowing() { continue }
                 if batch.rowCount > 0 { break }
                 guard follow != nil, try waitForMore() else { break }
                 continue
             }
             guard let plan else { break }
-            let line: (start: Int, end: Int)
-            switch try nextLine(mayWait: batch.rowCount == 0) {
-            case .line(let s, let e): line = (s, e)
+            let record: CSVRecord
+            let next: CSVRecordReader.Next
+            do {
+                next = try records.nextDataRecord(mayWait: batch.rowCount == 0)
+            } catch is Rewritten {
+                restart(reason: "\(path) was truncated and written again; reading it again from its header")
+                continue
+            }
+            switch next {
+            case .record(let r): record = r
+            case .tooLong(let line):
+                let error = FlowDataError.recordTooLong(path: path, line: line)
+                guard skipBadRows else { throw error }
+                report.recordBadRow(BadRow(path: path, line: line, error: error))
+                continue
             case .end: break reading
             case .waiting:
                 if batch.rowCount > 0 { break reading }
                 guard follow != nil, try waitForMore() else { break reading }
                 continue
             }
-            if isBlank(buffer, line.start, line.end) { continue }
-            dataRows += 1
+            if signature?.withData == false { sign(withData: true) }
+            let buffer = UnsafePointer(records.buffer)
             for k in idRanges.indices { idRanges[k] = (0, 0) }
             var label = 0, labelText = (0, 0)
-            let problem = rowBuffer.withUnsafeMutableBufferPointer { row in
+            var problem = rowBuffer.withUnsafeMutableBufferPointer { row in
                 idRanges.withUnsafeMutableBufferPointer { ids in
-                    plan.parseLine(buffer, line.start, line.end, into: row.baseAddress!, label: &label,
+                    plan.parseLine(buffer, record.start, record.end, into: row.baseAddress!, label: &label,
                                    labelText: &labelText, outOfRange: &report.valuesOutOfRange,
                                    identifiers: ids.baseAddress!)
                 }
             }
+            if record.unclosedQuote { problem = .unclosedQuote }
             if let problem {
-                let error = problem.error(plan: plan, path: path, line: lineNumber, bytes: buffer)
+                let error = problem.error(plan: plan, path: path, line: record.line, bytes: buffer)
                 guard skipBadRows else { throw error }
-                report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
+                report.recordBadRow(BadRow(path: path, line: record.line, error: error))
                 continue
             }
             batch.values += rowBuffer
-            batch.lineNumbers.append(lineNumber)
+            batch.lineNumbers.append(record.line)
             func text(_ k: Int) -> String {
                 let (s, e) = idRanges[k]
-                return String(decoding: UnsafeBufferPointer(start: buffer + s, count: e - s), as: UTF8.self)
+                return fieldText(buffer, record.start, s, e)
             }
             batch.identifiers.append(FlowIdentifiers(flowID: text(0), sourceIP: text(1), sourcePort: text(2),
                                                      destinationIP: text(3), destinationPort: text(4), timestamp: text(5)))
         }
         report.rowsRead += batch.rowCount
+        report.bytesRead = bytesBefore + records.bytesRead
         if let plan { report.rowsByDialect[plan.dialect, default: 0] += batch.rowCount }
         if batch.rowCount == 0 {
-            if dataRows == 0 && follow == nil { throw FlowDataError.headerOnly(path: path) }
+            if follow == nil { try records.checkHasData() }
             return nil
         }
         return batch
     }
 
-    /// Reads the header line if a complete one is buffered (or the input ended); false when none is yet.
+    /// Bytes read by the record reader before it was pointed at a rotated file.
+    private var bytesBefore = 0
+
+    /// `readHeader`, restarting when the file was rewritten while its header was read.
+    private func readHeaderFollowing() throws -> Bool {
+        do {
+            return try readHeader()
+        } catch is Rewritten {
+            restart(reason: "\(path) was truncated and written again; reading it again from its header")
+            return false
+        }
+    }
+
+    /// Reads the header if a complete one is buffered (or the input ended); false when none is yet.
     private func readHeader() throws -> Bool {
-        var header: (start: Int, end: Int)?
-        headerSearch: while true {
-            switch try nextLine(mayWait: true) {
-            case .line(let s, let e):
-                if !isBlank(buffer, s, e) { header = (s, e); break headerSearch }
-            case .end, .waiting:
-                return false
-            }
-        }
-        guard var h = header else { return false }
-        if h.end - h.start >= 3 && buffer[h.start] == 0xEF && buffer[h.start + 1] == 0xBB && buffer[h.start + 2] == 0xBF {
-            h.start += 3
-        }
-        let names = splitFields(buffer, h.start, h.end)
-        guard names.count > 1 else { throw FlowDataError.notCSV(path: path, reason: "the header line has no commas") }
+        guard case .names(let names) = try records.readHeader(mayWait: true) else { return false }
         let plan = try ColumnPlan(header: names, features: featureNames, readLabels: false, wantIdentifiers: true, path: path)
+        let previous = self.plan?.dialect ?? dialects.last
         self.plan = plan
+        dialects.append(plan.dialect)
         report.filesRead += 1
         report.filesByDialect[plan.dialect, default: 0] += 1
         for note in plan.unitNotes where !report.unitNotes.contains(note) { report.unitNotes.append(note) }
         if firstHeader {
             identifierColumnsPresent = zip(FeatureSet.identifierColumns, plan.identifierColumns).compactMap { $1 == nil ? nil : $0 }
             firstHeader = false
+        } else if let follow, let previous, previous != plan.dialect {
+            // A normal run says these once at the start; a rotation to another flow meter says them again.
+            follow.onRestart(FlowLoadReport.dialectLine(plan.dialect))
+            for note in plan.unitNotes { follow.onRestart(note) }
+            if let warning = FlowDialect.mismatchWarning(trained: follow.trainedDialect, scoring: plan.dialect) {
+                follow.onRestart(warning)
+            }
         }
+        if follow != nil && !isStream && ownsDescriptor { sign(withData: false) }
         return true
     }
 
-    private enum LineResult {
-        case line(Int, Int)
-        /// No complete line is buffered and the input has no more bytes now (follow, or a pipe).
-        case waiting
-        case end
+    /// Records the fingerprint of the file's bytes read so far (up to the header, or the first data record).
+    private func sign(withData: Bool) {
+        let length = records.consumedPosition
+        guard let hash = prefixHash(length) else { return }
+        signature = (length, hash, withData)
     }
 
-    /// The next line's byte range in `buffer` (valid until the following call). `mayWait` false
-    /// hands back `.waiting` instead of blocking on a pipe for more bytes.
-    private func nextLine(mayWait: Bool) throws -> LineResult {
-        while true {
-            if start < end, let hit = memchr(buffer + start, 0x0A, end - start) {
-                let lineStart = start
-                var lineEnd = buffer.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                start = lineEnd + 1
-                lineNumber += 1
-                if lineEnd > lineStart && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                return .line(lineStart, lineEnd)
-            }
-            if atEOF {
-                if follow != nil {
-                    // An incomplete last line waits for the rest of it.
-                    atEOF = false
-                    return .waiting
-                }
-                guard start < end else { return .end }
-                let lineStart = start
-                var lineEnd = end
-                start = end
-                lineNumber += 1
-                if lineEnd > lineStart && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                return .line(lineStart, lineEnd)
-            }
-            if isStream && !mayWait { return .waiting }
-            try fill()
+    /// The fingerprint of the file's first `length` bytes, or nil when it has fewer.
+    private func prefixHash(_ length: Int64) -> UInt64? {
+        guard length > 0, length <= Int64(CSVRecordReader.maxRecordBytes) * 2 + 2 else { return nil }
+        let count = Int(length)
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 1)
+        defer { bytes.deallocate() }
+        var got = 0
+        while got < count {
+            let n = pread(fd, bytes + got, count - got, off_t(got))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            got += n
         }
+        return fingerprint(bytes, count)
     }
 
-    /// Moves the unread bytes to the front (growing the buffer if a line fills it) and reads more.
-    private func fill() throws {
-        if start > 0 {
-            if end > start { buffer.update(from: buffer + start, count: end - start) }
-            end -= start
-            start = 0
-        }
-        if end == capacity {
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
-            bigger.update(from: buffer, count: end)
-            buffer.deallocate()
-            buffer = bigger
-            capacity *= 2
-        }
-        while true {
-            let n = read(fd, buffer + end, capacity - end)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FlowDataError.io(path: path, message: "read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { atEOF = true }
-            end += n
-            offset += Int64(n)
-            report.bytesRead += n
-            return
-        }
+    /// Whether the file under the descriptor no longer starts with what was read: truncated below
+    /// what was read, or its header or first data record changed (truncated and written again).
+    private func wasRewritten() -> Bool {
+        var current = stat()
+        if fstat(fd, &current) == 0, Int64(current.st_size) < records.offset { return true }
+        guard let signature else { return false }
+        return prefixHash(signature.length) != signature.hash
     }
 
-    /// Under `follow`, with nothing new to read: notices truncation and rotation, else sleeps one
-    /// poll interval. False when asked to stop.
+    /// Under `follow`, with nothing new to read: notices truncation, rewriting and rotation, else
+    /// sleeps one poll interval. False when asked to stop.
     private func waitForMore() throws -> Bool {
         guard let follow else { return false }
         if follow.shouldStop() { return false }
+        if noticeRewrite() { return true }
         var current = stat(), named = stat()
-        if fstat(fd, &current) == 0, Int64(current.st_size) < offset {
-            restart(reason: "\(path) was truncated; reading it again from the start")
-            if lseek(fd, 0, SEEK_SET) < 0 {
-                throw FlowDataError.io(path: path, message: "cannot seek after truncation: \(String(cString: strerror(errno)))")
-            }
-            return true
-        }
         if rotatedFD >= 0 {
             // The old file has been read to its end once more since the rotation was noticed, so
-            // nothing written to it before the rename is lost; an incomplete last line never will be finished.
-            if start < end {
-                report.recordBadRow(BadRow(path: path, line: lineNumber + 1, error: .io(
-                    path: path, message: "line \(lineNumber + 1): incomplete last line of the rotated file, dropped")))
+            // nothing written to it before the rename is lost; an incomplete last record never will be finished.
+            if records.hasPartialRecord {
+                let line = records.nextLine
+                report.recordBadRow(BadRow(path: path, line: line, error: .io(
+                    path: path, message: "line \(line): incomplete last line of the rotated file, dropped")))
             }
             close(fd)
             fd = rotatedFD
@@ -345,23 +335,35 @@ public final class FlowStreamReader {
             restart(reason: "\(path) was replaced (rotated); reading the new file from its start")
             return true
         }
-        if ownsDescriptor, stat(path, &named) == 0, named.st_ino != current.st_ino || named.st_dev != current.st_dev {
+        if ownsDescriptor, fstat(fd, &current) == 0, stat(path, &named) == 0,
+           named.st_ino != current.st_ino || named.st_dev != current.st_dev {
             rotatedFD = open(path, O_RDONLY)
             if rotatedFD >= 0 { return true }
         }
         Thread.sleep(forTimeInterval: follow.pollInterval)
-        return !follow.shouldStop()
+        if follow.shouldStop() { return false }
+        _ = noticeRewrite()
+        return true
     }
 
-    /// Forgets the buffered bytes and expects a header again.
+    /// Restarts from the header when the file was truncated or written again; whether it did.
+    private func noticeRewrite() -> Bool {
+        guard !isStream, ownsDescriptor, wasRewritten() else { return false }
+        var current = stat()
+        let shorter = fstat(fd, &current) == 0 && Int64(current.st_size) < records.offset
+        restart(reason: shorter ? "\(path) was truncated; reading it again from the start"
+                    : "\(path) was truncated and written again; reading it again from its header")
+        return true
+    }
+
+    /// Forgets the buffered bytes and expects a header again, from the start of `fd`.
     private func restart(reason: String) {
         restarts.append(reason)
         follow?.onRestart(reason)
-        start = 0
-        end = 0
-        offset = 0
-        atEOF = false
-        lineNumber = 0
+        bytesBefore += records.bytesRead
+        _ = lseek(fd, 0, SEEK_SET)
+        records.reset(descriptor: fd)
+        signature = nil
         plan = nil
     }
 }

@@ -30,6 +30,11 @@ public struct FlowLoadReport: Sendable, Equatable {
     public var valuesOutOfRange: Int = 0
     /// Files that could not be read, skipped under `skipBadRows` (strict loads fail instead).
     public var unreadableFiles: [String] = []
+    /// Files not read because they are a file already read under another name (a link, a hard
+    /// link, or two paths to it): "path (the same file as first)".
+    public var sameFiles: [String] = []
+    /// Rows with an exact twin (another row with the same value in every feature) in the load.
+    public var rowsWithTwin: Int = 0
 
     public init() {}
 
@@ -37,6 +42,11 @@ public struct FlowLoadReport: Sendable, Equatable {
     public var dialect: FlowDialect? {
         rowsByDialect.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key
             ?? filesByDialect.keys.sorted { $0.rawValue < $1.rawValue }.first
+    }
+
+    /// The line that names a dialect, as `notes` says it.
+    public static func dialectLine(_ dialect: FlowDialect) -> String {
+        "dialect: \(dialect.displayName) [\(dialect.rawValue)]"
     }
 
     /// The lines a command prints once on stderr about a load: the dialect, unit conversions and
@@ -59,6 +69,16 @@ public struct FlowLoadReport: Sendable, Equatable {
             lines.append("warning: skipped \(unreadableFiles.count) unreadable file\(unreadableFiles.count == 1 ? "" : "s"): "
                 + unreadableFiles.prefix(5).joined(separator: ", ") + (unreadableFiles.count > 5 ? ", ..." : ""))
         }
+        if !sameFiles.isEmpty {
+            lines.append("read once: \(sameFiles.count) file\(sameFiles.count == 1 ? " is" : "s are") the same as a file "
+                + "already read (a link, or a second path to it): " + sameFiles.prefix(5).joined(separator: ", ")
+                + (sameFiles.count > 5 ? ", ..." : ""))
+        }
+        if rowsWithTwin * 2 > rowsRead {
+            lines.append("warning: \(rowsWithTwin) of \(rowsRead) flows have an exact twin (the same value in every feature): "
+                + "is the same input loaded twice (a copy of a file, or overlapping paths)? Twins make the baseline look "
+                + "tighter than it is and move the threshold")
+        }
         return lines
     }
 
@@ -74,6 +94,8 @@ public struct FlowLoadReport: Sendable, Equatable {
         for note in other.unitNotes where !unitNotes.contains(note) { unitNotes.append(note) }
         valuesOutOfRange += other.valuesOutOfRange
         unreadableFiles += other.unreadableFiles
+        sameFiles += other.sameFiles
+        rowsWithTwin += other.rowsWithTwin
     }
 
     mutating func recordBadRow(_ row: BadRow) {

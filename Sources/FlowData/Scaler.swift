@@ -51,10 +51,24 @@ public struct Scaler: Codable, Equatable, Sendable {
 
     public var featureCount: Int { featureNames.count }
 
-    /// Fits on `rows` of `table` (the caller passes the training benign rows).
+    /// Fits on `rows` of `table` (the caller passes the training benign rows). Throws
+    /// `featureAllMissing` for a feature missing in every one of them: it has nothing to fill a
+    /// missing value with or to scale by, and every flow that has it would look far from normal.
     public static func fit(_ table: FlowTable, rows: [Int], transform: FeatureTransform,
-                           quantileKnots: Int = QuantileMap.defaultKnots) -> Scaler {
+                           quantileKnots: Int = QuantileMap.defaultKnots) throws -> Scaler {
         let f = table.featureCount
+        if !rows.isEmpty {
+            var present = [Bool](repeating: false, count: f)
+            var left = f
+            table.values.withUnsafeBufferPointer { v in
+                for r in rows where left > 0 {
+                    for j in 0..<f where !present[j] && !v[r * f + j].isNaN { present[j] = true; left -= 1 }
+                }
+            }
+            if let j = present.firstIndex(of: false) {
+                throw FlowDataError.featureAllMissing(feature: table.featureNames[j], rows: rows.count)
+            }
+        }
         if transform == .quantile {
             var columns = [[Float]](repeating: [], count: f)
             table.values.withUnsafeBufferPointer { v in

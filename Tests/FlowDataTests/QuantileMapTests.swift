@@ -44,7 +44,7 @@ final class QuantileMapTests: XCTestCase {
         let values: [Float] = [1, 10, 2, 10, 3, 20, 4, 30, 5, .nan, 100, 100]
         let table = FlowTable(featureNames: ["a", "b"], values: values, labels: [0, 0, 0, 0, 0, 1],
                               scenarioNames: ["benign", "benign", "benign", "benign", "benign", "x"])
-        let scaler = Scaler.fit(table, rows: [0, 1, 2, 3, 4], transform: .quantile)
+        let scaler = try Scaler.fit(table, rows: [0, 1, 2, 3, 4], transform: .quantile)
         XCTAssertEqual(scaler.quantiles?.knots, [[1, 2, 3, 4, 5], [10, 10, 20, 30]])
         XCTAssertEqual(scaler.fillValues, [3, 20])
         let out = scaler.scale(values: [3, .nan])

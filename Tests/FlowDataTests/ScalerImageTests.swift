@@ -11,14 +11,14 @@ final class ScalerImageTests: XCTestCase {
                   labels: [0, 0, 2], scenarioNames: ["benign", "benign", "reconnaissance"])
     }
 
-    func testScalerFitsOnTheGivenRowsOnly() {
+    func testScalerFitsOnTheGivenRowsOnly() throws {
         let t = smallTable()
-        let s = Scaler.fit(t, rows: t.benignRows, transform: .none)
+        let s = try Scaler.fit(t, rows: t.benignRows, transform: .none)
         XCTAssertEqual(s.fillValues, [2, 10, 5])
         XCTAssertEqual(s.means, [2, 10, 5])
         XCTAssertEqual(s.stds, [1, 0, 0])  // population std; B constant; C one value + its own fill
         // The malicious row's 100 would move the statistics if it leaked into the fit.
-        let all = Scaler.fit(t, rows: [0, 1, 2], transform: .none)
+        let all = try Scaler.fit(t, rows: [0, 1, 2], transform: .none)
         XCTAssertNotEqual(all.means[0], s.means[0])
         XCTAssertEqual(s.scale(t), [-1, 0, 0,
                                     1, 0, 0,
@@ -29,10 +29,10 @@ final class ScalerImageTests: XCTestCase {
         XCTAssertEqual(decoded, s)
     }
 
-    func testLogTransformIsSignedLog1pBeforeTheZScore() {
+    func testLogTransformIsSignedLog1pBeforeTheZScore() throws {
         let t = FlowTable(featureNames: ["A"], values: [-3, 0, 3, .nan], labels: [0, 0, 0, 0],
                           scenarioNames: Array(repeating: "benign", count: 4))
-        let s = Scaler.fit(t, rows: [0, 1, 2, 3], transform: .log)
+        let s = try Scaler.fit(t, rows: [0, 1, 2, 3], transform: .log)
         XCTAssertEqual(s.fillValues, [0])
         XCTAssertEqual(s.means[0], 0, accuracy: 1e-6)
         let l = Float(log1p(3.0))
@@ -44,9 +44,9 @@ final class ScalerImageTests: XCTestCase {
         XCTAssertEqual(z[2], 0, accuracy: 1e-6)
     }
 
-    func testImageOfAKnownRowEqualsTheHandComputedOne() {
+    func testImageOfAKnownRowEqualsTheHandComputedOne() throws {
         let t = smallTable()
-        let s = Scaler.fit(t, rows: t.benignRows, transform: .none)
+        let s = try Scaler.fit(t, rows: t.benignRows, transform: .none)
         let z = s.scale(t)
         // Row 2 scales to [98, 0, 0]; pixel k = z[k mod 3]: 98 at k = 0, 3, 6, ..., 1023.
         let image = FlowImage.render(z[6..<9])

@@ -56,7 +56,8 @@ struct Detect: ParsableCommand {
         // Signal handlers go in before anything they must clean up exists (see DetectSignals).
         DetectSignals.install(follow: follow)
         let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
-                                                   onRestart: { Console.note($0) }) : nil
+                                                   onRestart: { Console.note($0) },
+                                                   trainedDialect: Self.trainedDialect(detector.model)) : nil
         let options = FlowLoadOptions(features: detector.model.scaler.featureNames, skipBadRows: !strict,
                                       requireLabels: false)
         let reader = try FlowStreamReader(path: input, options: options, batchSize: follow ? 1024 : 4096,

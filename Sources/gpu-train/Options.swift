@@ -57,12 +57,19 @@ struct DataOptions: ParsableArguments {
     /// Reads flows from `data` (a file or folder) and says on stderr what it read.
     static func load(_ data: String, features: [String], skipBadRows: Bool, readEndpoints: Bool = false,
                      requireLabels: Bool = true) throws -> FlowTable {
-        let url = URL(fileURLWithPath: data)
+        try load([data], features: features, skipBadRows: skipBadRows, readEndpoints: readEndpoints, requireLabels: requireLabels)
+    }
+
+    /// Reads flows from several files or folders as one table (a file named twice, or reached
+    /// through a link, is read once) and says on stderr what it read.
+    static func load(_ paths: [String], features: [String], skipBadRows: Bool, readEndpoints: Bool = false,
+                     requireLabels: Bool = true) throws -> FlowTable {
         let started = Date()
-        let table = try FlowLoader.load(url, options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
-                                                                      requireLabels: requireLabels, readEndpoints: readEndpoints))
+        let table = try FlowLoader.load(paths.map { URL(fileURLWithPath: $0) },
+                                        options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
+                                                                 requireLabels: requireLabels, readEndpoints: readEndpoints))
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, data,
+        Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, paths.joined(separator: ", "),
                             Date().timeIntervalSince(started), counts))
         for note in table.report.notes { Console.note(note) }
         if !table.report.badRowSummary.isEmpty { Console.note(table.report.badRowSummary) }

@@ -319,13 +319,12 @@ struct Train: ParsableCommand {
             guard options.recipe == .baseline else { throw ValidationError("--baseline needs --recipe baseline") }
             let attacks = table.maliciousRows
             let offset = table.rowCount
-            for path in baseline {
-                var normal = try DataOptions.load(path, features: features, skipBadRows: dataOptions.skipBadRows,
-                                                  readEndpoints: true, requireLabels: false)
-                normal.labels = [Int](repeating: 0, count: normal.rowCount)
-                normal.scenarioNames = [String](repeating: "benign", count: normal.rowCount)
-                table.append(normal)
-            }
+            // One load: a file named twice, or reached through a link, is read once.
+            var normal = try DataOptions.load(baseline, features: features, skipBadRows: dataOptions.skipBadRows,
+                                              readEndpoints: true, requireLabels: false)
+            normal.labels = [Int](repeating: 0, count: normal.rowCount)
+            normal.scenarioNames = [String](repeating: "benign", count: normal.rowCount)
+            table.append(normal)
             rows = attacks + Array(offset..<table.rowCount)
             Console.note("baseline: \(table.rowCount - offset) flows from \(baseline.joined(separator: ", ")); attacks from \(dataOptions.data): \(attacks.count)")
         }

@@ -43,13 +43,8 @@ struct Update: ParsableCommand {
         guard original.options.recipe == .baseline else {
             throw ValidationError("\(model) uses the seed recipe; update adds periods to baseline-recipe models")
         }
-        var table: FlowTable?
-        for path in baseline {
-            let part = try DataOptions.load(path, features: original.scaler.featureNames, skipBadRows: skipBadRows,
-                                            readEndpoints: true, requireLabels: false)
-            if table == nil { table = part } else { table?.append(part) }
-        }
-        guard var table else { return }
+        var table = try DataOptions.load(baseline, features: original.scaler.featureNames, skipBadRows: skipBadRows,
+                                         readEndpoints: true, requireLabels: false)
         table.labels = [Int](repeating: 0, count: table.rowCount)
         table.scenarioNames = [String](repeating: "benign", count: table.rowCount)
         let periods = try Train.periods(of: table, rows: Array(0..<table.rowCount), seconds: period)

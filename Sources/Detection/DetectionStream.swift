@@ -14,16 +14,77 @@ public struct FlowVerdict: Sendable, Equatable {
     public var malicious: Bool
     /// Why the detector decided so, in a few words (empty until the detector explains verdicts).
     public var why: String
+    /// The same reasons as (feature, signed difference in transformed units), for JSON.
+    public var reasons: [FlowReason]
+    /// How far past the threshold the score is (`Severity.of`).
+    public var severity: Severity
+    /// Whether the flow's edge (source address to destination address and port) is absent from
+    /// the baseline; nil when the model or the input cannot say.
+    public var newEdge: Bool?
 
-    public init(row: Int, identifiers: FlowIdentifiers, score: Float, malicious: Bool, why: String = "") {
+    public init(row: Int, identifiers: FlowIdentifiers, score: Float, malicious: Bool, why: String = "",
+                reasons: [FlowReason] = [], severity: Severity? = nil, newEdge: Bool? = nil) {
         self.row = row
         self.identifiers = identifiers
         self.score = score
         self.malicious = malicious
         self.why = why
+        self.reasons = reasons
+        self.severity = severity ?? (malicious ? .low : .info)
+        self.newEdge = newEdge
     }
 
     public var verdict: String { malicious ? "malicious" : "benign" }
+}
+
+/// One feature that makes a flow unusual: its signed difference from the nearest normal flow, in
+/// transformed units (baseline standard deviations for the quantile transform).
+public struct FlowReason: Sendable, Equatable {
+    public var feature: String
+    public var deviation: Float
+
+    public init(feature: String, deviation: Float) {
+        self.feature = feature
+        self.deviation = deviation
+    }
+}
+
+/// How urgent a verdict is: `info` for a benign verdict; for a malicious one, how far its score is
+/// past the threshold (`low` below 1.5 times the threshold, `medium` below 2 times, `high` from
+/// there). A flow far from everything normal comes first in a queue; the ratio needs no tuning
+/// per site because the threshold itself is calibrated per site.
+public enum Severity: String, Sendable, CaseIterable, Codable {
+    case info, low, medium, high
+
+    public static func of(score: Float, threshold: Double) -> Severity {
+        guard Double(score) >= threshold else { return .info }
+        guard score.isFinite, threshold > 0 else { return .high }
+        let ratio = Double(score) / threshold
+        return ratio >= 2 ? .high : (ratio >= 1.5 ? .medium : .low)
+    }
+
+    /// Orders severities: info < low < medium < high.
+    public var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+}
+
+/// What every line of detect's output says about where it came from (schema v1).
+public struct OutputContext: Sendable {
+    /// "sha256:" and the first 16 hex digits of the model file's SHA-256.
+    public var modelID: String
+    public var threshold: Double
+
+    public init(modelID: String = "", threshold: Double = .nan) {
+        self.modelID = modelID
+        self.threshold = threshold
+    }
+
+    /// The model id of a model file's bytes.
+    public static func modelID(of data: Data) -> String {
+        "sha256:" + String(SHA256.hex(data).prefix(16))
+    }
+
+    public static let flowSchema = "gpu-train.flow/v1"
+    public static let incidentSchema = "gpu-train.incident/v1"
 }
 
 /// The output formats of `detect`.
@@ -34,22 +95,31 @@ public enum DetectionFormat: String, CaseIterable, Sendable {
     case jsonl
 }
 
-/// Writes `FlowVerdict`s as CSV rows or JSON lines. The fields, in order: `row`, the identifier
-/// columns the input has (`FeatureSet.identifierColumns`), `score`, `verdict`, `why`.
+/// Writes `FlowVerdict`s as CSV rows or JSON lines.
+///
+/// CSV: `row`, the identifier columns the input has (`FeatureSet.identifierColumns`), `score`,
+/// `verdict`, `why`, `severity`, `new_edge` (`true`, `false` or empty).
+///
+/// JSON lines follow schema v1 (`schemas/flow-v1.schema.json`): every key on every line, `null`
+/// where unknown; ports and the protocol as numbers; `timestamp` in ISO 8601 UTC (the input's text
+/// in `timestamp_text`); `score`, `threshold`, `verdict`, `severity`, `why`, `reasons`,
+/// `model_id`, `new_edge`, and `schema` = "gpu-train.flow/v1".
 public struct VerdictFormatter: Sendable {
     public let format: DetectionFormat
-    /// The identifier columns written, a subset of `FeatureSet.identifierColumns` in its order.
+    /// The identifier columns written to CSV, a subset of `FeatureSet.identifierColumns` in its order.
     public let identifierColumns: [String]
     private let identifierIndices: [Int]
+    public let context: OutputContext
 
-    public init(format: DetectionFormat, identifierColumns: [String]) {
+    public init(format: DetectionFormat, identifierColumns: [String], context: OutputContext = OutputContext()) {
         self.format = format
         self.identifierColumns = FeatureSet.identifierColumns.filter(identifierColumns.contains)
         self.identifierIndices = self.identifierColumns.compactMap { FeatureSet.identifierColumns.firstIndex(of: $0) }
+        self.context = context
     }
 
     /// The field names in order (CSV header names).
-    public var fieldNames: [String] { ["row"] + identifierColumns + ["score", "verdict", "why"] }
+    public var fieldNames: [String] { ["row"] + identifierColumns + ["score", "verdict", "why", "severity", "new_edge"] }
 
     /// The JSON key of a field: lowercase, spaces as underscores (`Src IP` -> `src_ip`).
     public static func jsonKey(_ field: String) -> String {
@@ -71,15 +141,31 @@ public struct VerdictFormatter: Sendable {
             var s = "\(v.row),"
             // Identifiers come from the input: a leading = + - @ is neutralised (CSVText).
             for k in identifierIndices { s += CSVText.textField(ids[k]); s += "," }
-            s += score + "," + v.verdict + "," + CSVText.textField(v.why) + "\n"
+            s += score + "," + v.verdict + "," + CSVText.textField(v.why) + "," + v.severity.rawValue + ","
+                + (v.newEdge.map { $0 ? "true" : "false" } ?? "") + "\n"
             return s
         case .jsonl:
-            var s = "{\"row\":\(v.row)"
-            for (name, k) in zip(identifierColumns, identifierIndices) {
-                s += ",\"" + Self.jsonKey(name) + "\":" + Self.jsonString(ids[k])
+            let id = v.identifiers
+            func text(_ t: String) -> String { t.isEmpty ? "null" : Self.jsonString(t) }
+            func number(_ t: String) -> String {
+                let trimmed = t.trimmingCharacters(in: .whitespaces)
+                return UInt32(trimmed).map(String.init) ?? "null"
             }
+            let time = FlowTimestamp.parse(id.timestamp)
+            var s = "{\"schema\":\"\(OutputContext.flowSchema)\",\"row\":\(v.row)"
+            s += ",\"flow_id\":" + text(id.flowID) + ",\"src_ip\":" + text(id.sourceIP) + ",\"src_port\":" + number(id.sourcePort)
+            s += ",\"dst_ip\":" + text(id.destinationIP) + ",\"dst_port\":" + number(id.destinationPort)
+            s += ",\"protocol\":" + number(id.protocolNumber)
+            s += ",\"timestamp\":" + (time.map { Self.jsonString(FlowTimestamp.iso8601($0)) } ?? "null")
+            s += ",\"timestamp_text\":" + text(id.timestamp)
             s += ",\"score\":" + (v.score.isFinite ? score : "null")
-            s += ",\"verdict\":\"" + v.verdict + "\",\"why\":" + Self.jsonString(v.why) + "}\n"
+            s += ",\"threshold\":" + (context.threshold.isFinite ? "\(context.threshold)" : "null")
+            s += ",\"verdict\":\"" + v.verdict + "\",\"severity\":\"" + v.severity.rawValue + "\""
+            s += ",\"why\":" + Self.jsonString(v.why) + ",\"reasons\":["
+            s += v.reasons.map { "{\"feature\":" + Self.jsonString($0.feature) + ",\"deviation\":" + ($0.deviation.isFinite ? "\($0.deviation)" : "null") + "}" }
+                .joined(separator: ",")
+            s += "],\"model_id\":" + text(context.modelID)
+            s += ",\"new_edge\":" + (v.newEdge.map { $0 ? "true" : "false" } ?? "null") + "}\n"
             return s
         }
     }
@@ -183,13 +269,15 @@ public enum DetectionStream {
     /// soon as it is scored. The header goes out with the first batch (or at the end), so a failure
     /// on the first rows leaves nothing half-written. `onlyAlerts` writes malicious flows only.
     public static func run(detector: Detector, reader: FlowStreamReader, format: DetectionFormat = .csv,
-                           onlyAlerts: Bool = false, incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
+                           onlyAlerts: Bool = false, context: OutputContext = OutputContext(),
+                           incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
                            warn: (String) -> Void = { _ in }, write: (String) throws -> Void,
                            progress: (Summary) -> Void = { _ in }) throws -> Summary {
         let started = Date()
         var grouper = incidents.map { IncidentGrouper(window: $0.window) }
         var driftGuard = driftGuard
-        let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent)
+        let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent, context: context)
+        let edges = detector.model.edges
         var headerWritten = false
         var summary = Summary()
         while let batch = try reader.next() {
@@ -206,14 +294,21 @@ public enum DetectionStream {
                 if onlyAlerts && !bad { continue }
                 let reasons = detector.explanation(scaledRow: scaled[i * f ..< (i + 1) * f], nearest: nearest[i])
                 let why = Detector.explanationText(reasons)
-                text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: batch.identifiers[i],
-                                                   score: scores[i], malicious: bad, why: why))
+                let id = batch.identifiers[i]
+                let newEdge = edges.flatMap { known -> Bool? in
+                    guard !id.sourceIP.isEmpty, !id.destinationIP.isEmpty, !id.destinationPort.isEmpty else { return nil }
+                    return !known.contains(Detector.edge(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort))
+                }
+                let severity = Severity.of(score: scores[i], threshold: detector.model.threshold)
+                text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: id, score: scores[i], malicious: bad, why: why,
+                                                   reasons: reasons.map { FlowReason(feature: $0.feature, deviation: $0.deviation) },
+                                                   severity: severity, newEdge: newEdge))
                 summary.written += 1
                 if bad, let incidents, grouper != nil {
-                    let id = batch.identifiers[i]
                     let closed = grouper?.add(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort,
                                               time: FlowTimestamp.parse(id.timestamp) ?? .nan, score: scores[i],
-                                              reasons: reasons.map(\.feature), why: why, row: batch.lineNumbers[i]) ?? []
+                                              reasons: reasons.map(\.feature), why: why, row: batch.lineNumbers[i],
+                                              severity: severity, newEdge: newEdge) ?? []
                     for incident in closed { try incidents.emit(incident) }
                 }
             }

@@ -197,6 +197,13 @@ public final class Detector {
         reasons.map { String(format: "%@ %+.1f", $0.feature, $0.deviation) }.joined(separator: "; ")
     }
 
+    /// A flow's edge as the model's `edges` hold it: source address to destination address and
+    /// port ("10.16.0.5>10.96.0.1:443"), the same form as `FlowTable.endpoints`.
+    public static func edge(source: String, destination: String, port: String) -> String {
+        source.trimmingCharacters(in: .whitespaces) + ">" + destination.trimmingCharacters(in: .whitespaces) + ":"
+            + port.trimmingCharacters(in: .whitespaces)
+    }
+
     /// The verdict for a score under the model's threshold.
     public func isMalicious(_ score: Float) -> Bool { Double(score) >= model.threshold }
 }

@@ -25,6 +25,10 @@ public struct Incident: Sendable, Equatable {
     public var reasonCounts: [String: Int]
     /// The highest-scoring flow's reasons, as detect writes them.
     public var topFlowWhy: String
+    /// The highest severity among its flows.
+    public var severity: Severity = .low
+    /// Whether any of its flows' edges is new to the baseline (nil: unknown for all).
+    public var newEdge: Bool?
 
     /// The most common reasons, most frequent first (ties by name), at most `top`.
     public func topReasons(_ top: Int = 3) -> [(feature: String, flows: Int)] {
@@ -40,17 +44,26 @@ public struct Incident: Sendable, Equatable {
         return "inc-" + String(String(hash, radix: 16).suffix(12)).leftPadded(to: 12)
     }
 
-    /// One JSON object (a line of `detect --incidents`), keys in snake_case.
-    public var jsonLine: String {
+    /// One JSON object (a line of `detect --incidents`, schema v1: `schemas/incident-v1.schema.json`).
+    public var jsonLine: String { jsonLine(OutputContext()) }
+
+    public func jsonLine(_ context: OutputContext) -> String {
         func string(_ s: String) -> String { VerdictFormatter.jsonString(s) }
         func time(_ t: Double) -> String { t.isFinite ? string(FlowTimestamp.iso8601(t)) : "null" }
         let reasons = topReasons().map { "{\"feature\":\(string($0.feature)),\"flows\":\($0.flows)}" }.joined(separator: ",")
-        let ports = destinationPorts.prefix(20).map(string).joined(separator: ",")
-        return "{\"incident_id\":\(string(id)),\"src_ip\":\(string(sourceIP)),\"dst_ip\":\(string(destinationIP)),"
+        // Ports as numbers where they are numbers (they always are in CICFlowMeter exports).
+        let ports = destinationPorts.prefix(20).compactMap { UInt32($0.trimmingCharacters(in: .whitespaces)) }.map(String.init)
+            .joined(separator: ",")
+        return "{\"schema\":\"\(OutputContext.incidentSchema)\",\"incident_id\":\(string(id)),\"src_ip\":\(string(sourceIP)),"
+            + "\"dst_ip\":\(string(destinationIP)),"
             + "\"dst_ports\":[\(ports)],\"distinct_dst_ports\":\(destinationPorts.count),\"flows\":\(flows),"
             + "\"first_seen\":\(time(firstSeen)),\"last_seen\":\(time(lastSeen)),"
             + "\"max_score\":\(maxScore.isFinite ? "\(maxScore)" : "null"),\"max_score_row\":\(maxScoreRow),"
-            + "\"first_row\":\(firstRow),\"last_row\":\(lastRow),\"top_reasons\":[\(reasons)],\"top_flow_why\":\(string(topFlowWhy))}\n"
+            + "\"first_row\":\(firstRow),\"last_row\":\(lastRow),\"severity\":\"\(severity.rawValue)\","
+            + "\"new_edge\":\(newEdge.map { $0 ? "true" : "false" } ?? "null"),"
+            + "\"threshold\":\(context.threshold.isFinite ? "\(context.threshold)" : "null"),"
+            + "\"model_id\":\(context.modelID.isEmpty ? "null" : string(context.modelID)),"
+            + "\"top_reasons\":[\(reasons)],\"top_flow_why\":\(string(topFlowWhy))}\n"
     }
 }
 
@@ -75,7 +88,7 @@ public struct IncidentGrouper: Sendable {
 
     /// Adds one flagged flow; returns the incidents this closes (quiet for longer than `window`).
     public mutating func add(source: String, destination: String, port: String, time: Double, score: Float,
-                             reasons: [String], why: String, row: Int) -> [Incident] {
+                             reasons: [String], why: String, row: Int, severity: Severity = .low, newEdge: Bool? = nil) -> [Incident] {
         flows += 1
         var closed: [Incident] = []
         let key = source + ">" + destination
@@ -99,6 +112,8 @@ public struct IncidentGrouper: Sendable {
             incident.firstRow = min(incident.firstRow, row)
             incident.lastRow = max(incident.lastRow, row)
             for r in reasons { incident.reasonCounts[r, default: 0] += 1 }
+            if severity.rank > incident.severity.rank { incident.severity = severity }
+            if let newEdge { incident.newEdge = (incident.newEdge ?? false) || newEdge }
             open[key] = incident
         } else {
             opened += 1
@@ -106,7 +121,7 @@ public struct IncidentGrouper: Sendable {
             for r in reasons { counts[r, default: 0] += 1 }
             open[key] = Incident(number: opened, sourceIP: source, destinationIP: destination, destinationPorts: [port], flows: 1,
                                  firstSeen: time, lastSeen: time, maxScore: score, maxScoreRow: row, firstRow: row, lastRow: row,
-                                 reasonCounts: counts, topFlowWhy: why)
+                                 reasonCounts: counts, topFlowWhy: why, severity: severity, newEdge: newEdge)
         }
         return closed + closeQuiet(except: key)
     }

@@ -81,6 +81,9 @@ public enum ModelUpdate {
         }
         var updated = model
         updated.bank = merged
+        // Edges only grow: a retired period's edges stay known (the model does not record which
+        // period brought an edge).
+        if let known = model.edges, let e = table.endpoints { updated.edges = known.union(rows.map { e[$0] }) }
         let detector = try Detector(model: updated, network: network, backend: backend)
         (updated.threshold, updated.calibration) = try ThresholdFitting.fit(detector: detector)
         if capacity != nil { updated.options.bankSize = limit }

@@ -17,6 +17,8 @@ struct TrainingPlan {
     /// Baseline recipe: each bank entry's period (index into `periodNames`).
     var bankPeriods: [Int] = []
     var periodNames: [String] = []
+    /// Baseline recipe: the edges of every baseline flow, when the table has endpoints.
+    var edges: Set<String>?
     /// How each epoch's training pairs come about.
     var pairs: PairSource
     var validationPairs: [Pair]
@@ -118,6 +120,7 @@ public final class Trainer {
             var plan = TrainingPlan(scaler: scaler, support: shots, images: [], bankRows: bankRows, bankFeatures: bankFeatures,
                                     pairs: .fixed([]), validationPairs: [])
             (plan.bankPeriods, plan.periodNames) = Self.bankPeriods(rows: bankRows, periods: periods ?? .byFile(table))
+            plan.edges = table.endpoints.map { e in Set(benign.map { e[$0] }) }
             guard options.encoder == .siamese else { return plan }
             // Images: the baseline flows (all benign rows, not only the bank's), then the shots.
             let baselineScaled = scaler.scale(values: table.subset(benign).values)
@@ -253,6 +256,7 @@ public final class Trainer {
                                  history: history, epochsCompleted: epochs, adamStep: network?.step ?? 0, tensors: tensors,
                                  timings: ["training_seconds": trainingSeconds])
         model.dialect = dialect
+        model.edges = plan.edges
         if options.recipe == .baseline {
             let f = plan.scaler.featureCount
             progress(.buildingBank(flows: plan.bankRows.count))

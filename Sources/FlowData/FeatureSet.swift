@@ -15,7 +15,7 @@ public enum FeatureSet {
 
     /// The columns passed through to `detect` output as text, when present.
     public static let identifierColumns: [String] = [
-        "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp",
+        "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp", "Protocol",
     ]
 
     /// The label column: 0 (or `BENIGN`, `Benign`, `benign`) benign; any other number is the
@@ -26,7 +26,7 @@ public enum FeatureSet {
     /// The columns that say which flow this is, where it goes or what it was labelled, rather than
     /// how it behaved: never features (see DESIGN.md). A model that used them would learn the
     /// capture (AUC 1.0 on a Label) and score nothing it had not seen.
-    public static let nonFeatureColumns: [String] = identifierColumns + ["Protocol", labelColumn]
+    public static let nonFeatureColumns: [String] = identifierColumns + [labelColumn]
 
     private static let nonFeatureKeys = Set(nonFeatureColumns.map(FlowDialect.normalize))
 

@@ -121,6 +121,7 @@ enum DialectTable {
         ColumnAlias(canonical: "Dst IP", v3: "Destination IP", v4: "Dst IP", python: "dst_ip", pythonUnit: .same),
         ColumnAlias(canonical: "Dst Port", v3: "Destination Port", v4: "Dst Port", python: "dst_port", pythonUnit: .same),
         ColumnAlias(canonical: "Timestamp", v3: "Timestamp", v4: "Timestamp", python: "timestamp", pythonUnit: .same),
+        ColumnAlias(canonical: "Protocol", v3: "Protocol", v4: "Protocol", python: "protocol", pythonUnit: .same),
         ColumnAlias(canonical: "Label", v3: "Label", v4: "Label", python: nil, pythonUnit: .same),
     ]
 

@@ -9,19 +9,22 @@ public struct FlowIdentifiers: Sendable, Equatable {
     public var destinationIP: String
     public var destinationPort: String
     public var timestamp: String
+    /// The IP protocol number (6 TCP, 17 UDP, ...) as the flow meter wrote it.
+    public var protocolNumber: String
 
     public init(flowID: String = "", sourceIP: String = "", sourcePort: String = "",
-                destinationIP: String = "", destinationPort: String = "", timestamp: String = "") {
+                destinationIP: String = "", destinationPort: String = "", timestamp: String = "", protocolNumber: String = "") {
         self.flowID = flowID
         self.sourceIP = sourceIP
         self.sourcePort = sourcePort
         self.destinationIP = destinationIP
         self.destinationPort = destinationPort
         self.timestamp = timestamp
+        self.protocolNumber = protocolNumber
     }
 
     /// The values in the order of `FeatureSet.identifierColumns`.
-    public var values: [String] { [flowID, sourceIP, sourcePort, destinationIP, destinationPort, timestamp] }
+    public var values: [String] { [flowID, sourceIP, sourcePort, destinationIP, destinationPort, timestamp, protocolNumber] }
 }
 
 /// Up to `batchSize` consecutive good rows of a stream.
@@ -232,7 +235,8 @@ public final class FlowStreamReader {
                 return fieldText(buffer, record.start, s, e)
             }
             batch.identifiers.append(FlowIdentifiers(flowID: text(0), sourceIP: text(1), sourcePort: text(2),
-                                                     destinationIP: text(3), destinationPort: text(4), timestamp: text(5)))
+                                                     destinationIP: text(3), destinationPort: text(4), timestamp: text(5),
+                                                     protocolNumber: text(6)))
         }
         report.rowsRead += batch.rowCount
         report.bytesRead = bytesBefore + records.bytesRead

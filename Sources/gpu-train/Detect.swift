@@ -53,6 +53,9 @@ struct Detect: ParsableCommand {
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
                                     backend: backend, batchSize: batchSize)
+        // Every output line names the model by its file's hash (schema v1's model_id).
+        let context = OutputContext(modelID: (try? Data(contentsOf: URL(fileURLWithPath: model))).map(OutputContext.modelID(of:)) ?? "",
+                                    threshold: detector.model.threshold)
         // Signal handlers go in before anything they must clean up exists (see DetectSignals).
         DetectSignals.install(follow: follow)
         let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
@@ -73,14 +76,15 @@ struct Detect: ParsableCommand {
         var incidentLines = ""
         let incidentOptions = incidents.map { _ in
             DetectionStream.IncidentOptions(window: incidentWindow) { incident in
-                if let incidentSink { try incidentSink.write(incident.jsonLine) } else { incidentLines += incident.jsonLine }
+                let line = incident.jsonLine(context)
+                if let incidentSink { try incidentSink.write(line) } else { incidentLines += line }
             }
         }
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
             summary = try DetectionStream.run(detector: detector, reader: reader, format: format, onlyAlerts: onlyAlerts,
-                                              incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
+                                              context: context, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
                                               warn: { Console.endStatus(); Console.note($0) },
                                               write: { try sink.write($0) }) { s in
                 guard Date().timeIntervalSince(lastReport) > 0.5 else { return }

@@ -89,7 +89,7 @@ final class DetectCLITests: XCTestCase {
         defer { if p.isRunning { p.terminate() } }
         // Generous bounds: the machine running the suite may be loaded; a hang still fails.
         XCTAssertTrue(wait(60) { outputLines(out).count == 3 }, "the first rows are scored: \(outputLines(out))")
-        XCTAssertEqual(outputLines(out).first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict,why")
+        XCTAssertEqual(outputLines(out).first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,Protocol,score,verdict,why,severity,new_edge")
 
         // Appended rows, the last one arriving in two pieces: nothing is scored from half a line.
         let half = lines[4].count / 2
@@ -186,7 +186,7 @@ final class DetectCLITests: XCTestCase {
     func testJSONLinesOnlyAlertsAndTheRowColumn() throws {
         // Unlabelled (NeedManualLabel), one bad row, and no identifier columns at all.
         let columns = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let keep = columns.indices.filter { !["Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp"].contains(columns[$0]) }
+        let keep = columns.indices.filter { !["Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp", "Protocol"].contains(columns[$0]) }
         func strip(_ line: String, label: String) -> String {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             return keep.map { columns[$0] == "Label" ? label : fields[$0] }.joined(separator: ",")
@@ -201,7 +201,7 @@ final class DetectCLITests: XCTestCase {
         let csv = try run(["detect", "--model", model, "--input", input.path, "--backend", "cpu"])
         XCTAssertEqual(csv.status, 0, csv.stderr)
         let rows = csv.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(rows[0], "row,score,verdict,why")
+        XCTAssertEqual(rows[0], "row,score,verdict,why,severity,new_edge")
         XCTAssertEqual(rows.dropFirst().map { Int($0.split(separator: ",")[0])! }, [2, 3, 4] + Array(6...13),
                        "every labelled-or-not flow is scored; the row column skips only the bad line 5")
         XCTAssertTrue(csv.stderr.contains("skipped 1 bad row"), csv.stderr)
@@ -214,14 +214,19 @@ final class DetectCLITests: XCTestCase {
             try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
         XCTAssertEqual(objects.count, rows.count - 1)
+        let schema = try JSONSchemaSubset.load("flow-v1.schema.json")
         for (object, row) in zip(objects, rows.dropFirst()) {
-            XCTAssertEqual(Set(object.keys), ["row", "score", "verdict", "why"])
+            // Schema v1: every key, null where the input has no identifier.
+            XCTAssertEqual(JSONSchemaSubset.violations(object, schema: schema), [])
+            XCTAssertTrue(object["src_ip"] is NSNull && object["dst_port"] is NSNull && object["timestamp"] is NSNull)
             let fields = row.split(separator: ",", omittingEmptySubsequences: false)
             XCTAssertEqual(object["row"] as? Int, Int(fields[0]))
             XCTAssertEqual(Float((object["score"] as! NSNumber).doubleValue), Float(fields[1]))
             XCTAssertEqual(object["verdict"] as? String, String(fields[2]))
             // The same explanation in both formats (it never holds a comma, so the CSV field is bare).
             XCTAssertEqual(object["why"] as? String, String(fields[3]))
+            XCTAssertEqual(object["severity"] as? String, String(fields[4]))
+            XCTAssertTrue(object["new_edge"] is NSNull && fields[5].isEmpty, "no addresses, no edge")
         }
 
         let alerts = try run(["detect", "--model", model, "--input", input.path, "--only-alerts", "--backend", "cpu"])

@@ -97,8 +97,10 @@ final class OperatorCLITests: XCTestCase {
         let lines = try String(contentsOfFile: incidents, encoding: .utf8).split(separator: "\n")
         XCTAssertGreaterThan(lines.count, 0)
         var flows = 0
+        let incidentSchema = try JSONSchemaSubset.load("incident-v1.schema.json")
         for line in lines {
             let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertEqual(JSONSchemaSubset.violations(o, schema: incidentSchema), [], String(line))
             flows += try XCTUnwrap(o["flows"] as? Int)
             XCTAssertNotNil(o["incident_id"] as? String)
             XCTAssertNotNil(o["first_seen"] as? String)
@@ -110,6 +112,29 @@ final class OperatorCLITests: XCTestCase {
         let flagged = String(scored[afterScored.upperBound...].prefix { $0.isNumber })
         XCTAssertEqual(flows, Int(flagged), "every flagged flow is in exactly one incident")
         XCTAssertTrue(r.stderr.contains("incidents: \(lines.count) from \(flagged) flagged flows"), r.stderr)
+        // Flows as JSON lines, schema v1: numbers as numbers, ISO timestamps, severity, model id, new edges.
+        let flowsOut = try runGPUTrain(["detect", "--model", model, "--input", all, "--format", "jsonl", "--backend", "cpu"])
+        XCTAssertEqual(flowsOut.status, 0, flowsOut.stderr)
+        let flowSchema = try JSONSchemaSubset.load("flow-v1.schema.json")
+        let modelID = "sha256:" + String(try sha256Hex(URL(fileURLWithPath: model)).prefix(16))
+        var newEdges = 0
+        var bySeverity: [String: [Double]] = [:]
+        for line in flowsOut.stdout.split(separator: "\n") {
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertEqual(JSONSchemaSubset.violations(o, schema: flowSchema), [], String(line))
+            XCTAssertEqual(o["model_id"] as? String, modelID)
+            XCTAssertNotNil(o["dst_port"] as? Int, "ports are numbers")
+            if o["new_edge"] as? Bool == true { newEdges += 1 }
+            bySeverity[try XCTUnwrap(o["severity"] as? String), default: []].append(try XCTUnwrap(o["score"] as? Double))
+            if o["verdict"] as? String == "benign" { XCTAssertEqual(o["severity"] as? String, "info") }
+        }
+        XCTAssertGreaterThan(newEdges, 0, "the attack captures' flows go to edges the baseline never saw")
+        // Severity rises with the score: every flow of a higher level scores above every flow of a lower one.
+        let levels = ["info", "low", "medium", "high"].filter { bySeverity[$0] != nil }
+        XCTAssertGreaterThanOrEqual(levels.count, 3, "\(bySeverity.mapValues(\.count))")
+        for (lower, higher) in zip(levels, levels.dropFirst()) {
+            XCTAssertLessThan(try XCTUnwrap(bySeverity[lower]?.max()), try XCTUnwrap(bySeverity[higher]?.min()), "\(lower) < \(higher)")
+        }
         // Normal traffic of the baseline's kind: quiet, no warning.
         let quiet = try runGPUTrain(["detect", "--model", model, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"])
         XCTAssertEqual(quiet.status, 0, quiet.stderr)
@@ -176,4 +201,17 @@ final class FlowRolesCrossvalTests: XCTestCase {
         XCTAssertLessThanOrEqual(try XCTUnwrap(none["later_benign_flagged_mean"] as? Double), 0.02)
         XCTAssertEqual((none["calibration"] as? [String: Any])?["method"] as? String, "cross-period")
     }
+}
+
+/// SHA-256 of a file by the system's sha256sum, to check the model id independently.
+func sha256Hex(_ url: URL) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    p.arguments = [url.path]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: out, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
 }

@@ -104,9 +104,9 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(rest.count, 1)
         XCTAssertEqual(rest[0].flows, 1)
         XCTAssertEqual(g.incidentsOpened, 3)
-        XCTAssertTrue(first.jsonLine.contains("\"dst_ports\":[\"22\",\"23\"]"), first.jsonLine)
+        XCTAssertTrue(first.jsonLine.contains("\"dst_ports\":[22,23]"), first.jsonLine)
         XCTAssertTrue(first.jsonLine.contains("\"first_seen\":\"1970-01-01T00:00:00.000Z\""), first.jsonLine)
-        XCTAssertTrue(first.jsonLine.hasPrefix("{\"incident_id\":\"inc-"), first.jsonLine)
+        XCTAssertTrue(first.jsonLine.hasPrefix("{\"schema\":\"gpu-train.incident/v1\",\"incident_id\":\"inc-"), first.jsonLine)
         XCTAssertNotEqual(first.id, rest[0].id)
     }
 

@@ -21,6 +21,9 @@ public struct FlowVerdict: Sendable, Equatable {
     /// Whether the flow's edge (source address to destination address and port) is absent from
     /// the baseline; nil when the model or the input cannot say.
     public var newEdge: Bool?
+    /// The pods at either end (`--k8s-pods`); nil where the address is no pod's or no list was given.
+    public var sourceName: KubernetesName?
+    public var destinationName: KubernetesName?
 
     public init(row: Int, identifiers: FlowIdentifiers, score: Float, malicious: Bool, why: String = "",
                 reasons: [FlowReason] = [], severity: Severity? = nil, newEdge: Bool? = nil) {
@@ -110,16 +113,24 @@ public struct VerdictFormatter: Sendable {
     public let identifierColumns: [String]
     private let identifierIndices: [Int]
     public let context: OutputContext
+    /// Whether CSV rows carry the Kubernetes names of both ends (with `--k8s-pods`).
+    public let kubernetesColumns: Bool
 
-    public init(format: DetectionFormat, identifierColumns: [String], context: OutputContext = OutputContext()) {
+    public init(format: DetectionFormat, identifierColumns: [String], context: OutputContext = OutputContext(),
+                kubernetesColumns: Bool = false) {
         self.format = format
         self.identifierColumns = FeatureSet.identifierColumns.filter(identifierColumns.contains)
         self.identifierIndices = self.identifierColumns.compactMap { FeatureSet.identifierColumns.firstIndex(of: $0) }
         self.context = context
+        self.kubernetesColumns = kubernetesColumns
     }
 
+    static let kubernetesFieldNames = ["src_namespace", "src_pod", "src_workload", "dst_namespace", "dst_pod", "dst_workload"]
+
     /// The field names in order (CSV header names).
-    public var fieldNames: [String] { ["row"] + identifierColumns + ["score", "verdict", "why", "severity", "new_edge"] }
+    public var fieldNames: [String] {
+        ["row"] + identifierColumns + ["score", "verdict", "why", "severity", "new_edge"] + (kubernetesColumns ? Self.kubernetesFieldNames : [])
+    }
 
     /// The JSON key of a field: lowercase, spaces as underscores (`Src IP` -> `src_ip`).
     public static func jsonKey(_ field: String) -> String {
@@ -142,8 +153,14 @@ public struct VerdictFormatter: Sendable {
             // Identifiers come from the input: a leading = + - @ is neutralised (CSVText).
             for k in identifierIndices { s += CSVText.textField(ids[k]); s += "," }
             s += score + "," + v.verdict + "," + CSVText.textField(v.why) + "," + v.severity.rawValue + ","
-                + (v.newEdge.map { $0 ? "true" : "false" } ?? "") + "\n"
-            return s
+                + (v.newEdge.map { $0 ? "true" : "false" } ?? "")
+            if kubernetesColumns {
+                for name in [v.sourceName, v.destinationName] {
+                    s += "," + [name?.namespace, name?.pod, name.map { "\($0.workloadKind)/\($0.workload)" }]
+                        .map { CSVText.textField($0 ?? "") }.joined(separator: ",")
+                }
+            }
+            return s + "\n"
         case .jsonl:
             let id = v.identifiers
             func text(_ t: String) -> String { t.isEmpty ? "null" : Self.jsonString(t) }
@@ -165,7 +182,8 @@ public struct VerdictFormatter: Sendable {
             s += v.reasons.map { "{\"feature\":" + Self.jsonString($0.feature) + ",\"deviation\":" + ($0.deviation.isFinite ? "\($0.deviation)" : "null") + "}" }
                 .joined(separator: ",")
             s += "],\"model_id\":" + text(context.modelID)
-            s += ",\"new_edge\":" + (v.newEdge.map { $0 ? "true" : "false" } ?? "null") + "}\n"
+            s += ",\"new_edge\":" + (v.newEdge.map { $0 ? "true" : "false" } ?? "null")
+            s += ",\"src_k8s\":" + (v.sourceName?.json ?? "null") + ",\"dst_k8s\":" + (v.destinationName?.json ?? "null") + "}\n"
             return s
         }
     }
@@ -269,14 +287,15 @@ public enum DetectionStream {
     /// soon as it is scored. The header goes out with the first batch (or at the end), so a failure
     /// on the first rows leaves nothing half-written. `onlyAlerts` writes malicious flows only.
     public static func run(detector: Detector, reader: FlowStreamReader, format: DetectionFormat = .csv,
-                           onlyAlerts: Bool = false, context: OutputContext = OutputContext(),
+                           onlyAlerts: Bool = false, context: OutputContext = OutputContext(), names: KubernetesDirectory? = nil,
                            incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
                            warn: (String) -> Void = { _ in }, write: (String) throws -> Void,
                            progress: (Summary) -> Void = { _ in }) throws -> Summary {
         let started = Date()
         var grouper = incidents.map { IncidentGrouper(window: $0.window) }
         var driftGuard = driftGuard
-        let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent, context: context)
+        let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent, context: context,
+                                         kubernetesColumns: names != nil)
         let edges = detector.model.edges
         var headerWritten = false
         var summary = Summary()
@@ -300,15 +319,19 @@ public enum DetectionStream {
                     return !known.contains(Detector.edge(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort))
                 }
                 let severity = Severity.of(score: scores[i], threshold: detector.model.threshold)
-                text += formatter.line(FlowVerdict(row: batch.lineNumbers[i], identifiers: id, score: scores[i], malicious: bad, why: why,
-                                                   reasons: reasons.map { FlowReason(feature: $0.feature, deviation: $0.deviation) },
-                                                   severity: severity, newEdge: newEdge))
+                var verdict = FlowVerdict(row: batch.lineNumbers[i], identifiers: id, score: scores[i], malicious: bad, why: why,
+                                          reasons: reasons.map { FlowReason(feature: $0.feature, deviation: $0.deviation) },
+                                          severity: severity, newEdge: newEdge)
+                verdict.sourceName = names?.name(of: id.sourceIP)
+                verdict.destinationName = names?.name(of: id.destinationIP)
+                text += formatter.line(verdict)
                 summary.written += 1
                 if bad, let incidents, grouper != nil {
                     let closed = grouper?.add(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort,
                                               time: FlowTimestamp.parse(id.timestamp) ?? .nan, score: scores[i],
                                               reasons: reasons.map(\.feature), why: why, row: batch.lineNumbers[i],
-                                              severity: severity, newEdge: newEdge) ?? []
+                                              severity: severity, newEdge: newEdge,
+                                              names: (verdict.sourceName, verdict.destinationName)) ?? []
                     for incident in closed { try incidents.emit(incident) }
                 }
             }

@@ -29,6 +29,9 @@ public struct Incident: Sendable, Equatable {
     public var severity: Severity = .low
     /// Whether any of its flows' edges is new to the baseline (nil: unknown for all).
     public var newEdge: Bool?
+    /// The pods at either end (`--k8s-pods`), as its first flow had them.
+    public var sourceName: KubernetesName?
+    public var destinationName: KubernetesName?
 
     /// The most common reasons, most frequent first (ties by name), at most `top`.
     public func topReasons(_ top: Int = 3) -> [(feature: String, flows: Int)] {
@@ -63,6 +66,7 @@ public struct Incident: Sendable, Equatable {
             + "\"new_edge\":\(newEdge.map { $0 ? "true" : "false" } ?? "null"),"
             + "\"threshold\":\(context.threshold.isFinite ? "\(context.threshold)" : "null"),"
             + "\"model_id\":\(context.modelID.isEmpty ? "null" : string(context.modelID)),"
+            + "\"src_k8s\":\(sourceName?.json ?? "null"),\"dst_k8s\":\(destinationName?.json ?? "null"),"
             + "\"top_reasons\":[\(reasons)],\"top_flow_why\":\(string(topFlowWhy))}\n"
     }
 }
@@ -88,7 +92,8 @@ public struct IncidentGrouper: Sendable {
 
     /// Adds one flagged flow; returns the incidents this closes (quiet for longer than `window`).
     public mutating func add(source: String, destination: String, port: String, time: Double, score: Float,
-                             reasons: [String], why: String, row: Int, severity: Severity = .low, newEdge: Bool? = nil) -> [Incident] {
+                             reasons: [String], why: String, row: Int, severity: Severity = .low, newEdge: Bool? = nil,
+                             names: (KubernetesName?, KubernetesName?) = (nil, nil)) -> [Incident] {
         flows += 1
         var closed: [Incident] = []
         let key = source + ">" + destination
@@ -121,7 +126,8 @@ public struct IncidentGrouper: Sendable {
             for r in reasons { counts[r, default: 0] += 1 }
             open[key] = Incident(number: opened, sourceIP: source, destinationIP: destination, destinationPorts: [port], flows: 1,
                                  firstSeen: time, lastSeen: time, maxScore: score, maxScoreRow: row, firstRow: row, lastRow: row,
-                                 reasonCounts: counts, topFlowWhy: why, severity: severity, newEdge: newEdge)
+                                 reasonCounts: counts, topFlowWhy: why, severity: severity, newEdge: newEdge,
+                                 sourceName: names.0, destinationName: names.1)
         }
         return closed + closeQuiet(except: key)
     }

@@ -32,6 +32,8 @@ struct Detect: ParsableCommand {
     @Option(help: "Also write incidents as JSON lines to this file: flagged flows grouped by source and destination host, each within --incident-window of the last, with count, first and last seen, highest score and top reasons. With --follow each incident is written as it closes.")
     var incidents: String?
     @Option(parsing: .unconditional, help: "Seconds of quiet (by the flows' timestamps) that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
+    @Option(name: .customLong("k8s-pods"), help: "The JSON of `kubectl get pods -A -o json`: names both ends of every flow and incident by namespace, pod and owning workload (re-read when the file changes). Names never enter the score.")
+    var k8sPods: String?
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -53,6 +55,11 @@ struct Detect: ParsableCommand {
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
                                     backend: backend, batchSize: batchSize)
+        let names = try k8sPods.map { path -> KubernetesDirectory in
+            let directory = try KubernetesDirectory(path: path)
+            Console.note("kubernetes: \(directory.count) pod addresses from \(path)")
+            return directory
+        }
         // Every output line names the model by its file's hash (schema v1's model_id).
         let context = OutputContext(modelID: (try? Data(contentsOf: URL(fileURLWithPath: model))).map(OutputContext.modelID(of:)) ?? "",
                                     threshold: detector.model.threshold)
@@ -84,7 +91,7 @@ struct Detect: ParsableCommand {
         let summary: DetectionStream.Summary
         do {
             summary = try DetectionStream.run(detector: detector, reader: reader, format: format, onlyAlerts: onlyAlerts,
-                                              context: context, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
+                                              context: context, names: names, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
                                               warn: { Console.endStatus(); Console.note($0) },
                                               write: { try sink.write($0) }) { s in
                 guard Date().timeIntervalSince(lastReport) > 0.5 else { return }

@@ -65,6 +65,6 @@ extension Detect {
     /// --output and --incidents against --input and --model.
     func refuseOverwritingInputs() throws {
         try SameFile.refuseOverwritingInputs(outputs: [("--output", output)] + (incidents.map { [("--incidents", $0)] } ?? []),
-                                             inputs: [("--input", input), ("--model", model)])
+                                             inputs: [("--input", input), ("--model", model)] + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
     }
 }

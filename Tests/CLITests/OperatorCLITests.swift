@@ -135,6 +135,24 @@ final class OperatorCLITests: XCTestCase {
         for (lower, higher) in zip(levels, levels.dropFirst()) {
             XCTAssertLessThan(try XCTUnwrap(bySeverity[lower]?.max()), try XCTUnwrap(bySeverity[higher]?.min()), "\(lower) < \(higher)")
         }
+        // --k8s-pods names the ends: the first attack flow's source address as a Deployment's pod.
+        let firstFlow = try XCTUnwrap(flowsOut.stdout.split(separator: "\n").first)
+        let firstObject = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(firstFlow.utf8)) as? [String: Any])
+        let address = try XCTUnwrap(firstObject["src_ip"] as? String)
+        let pods = dir.appendingPathComponent("pods.json").path
+        try #"{"items": [{"metadata": {"name": "api-7f9c-x1", "namespace": "shop", "labels": {"pod-template-hash": "7f9c"}, "ownerReferences": [{"kind": "ReplicaSet", "name": "api-7f9c"}]}, "spec": {}, "status": {"phase": "Running", "podIP": "ADDRESS"}}]}"#
+            .replacingOccurrences(of: "ADDRESS", with: address).write(toFile: pods, atomically: true, encoding: .utf8)
+        let named = try runGPUTrain(["detect", "--model", model, "--input", all, "--format", "jsonl", "--k8s-pods", pods,
+                                     "--incidents", incidents, "--backend", "cpu"])
+        XCTAssertEqual(named.status, 0, named.stderr)
+        let namedFirst = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(named.stdout.split(separator: "\n").first).utf8)) as? [String: Any])
+        XCTAssertEqual(JSONSchemaSubset.violations(namedFirst, schema: flowSchema), [])
+        XCTAssertEqual((namedFirst["src_k8s"] as? [String: Any])?["workload"] as? String, "api")
+        XCTAssertEqual((namedFirst["src_k8s"] as? [String: Any])?["workload_kind"] as? String, "Deployment")
+        XCTAssertTrue(try String(contentsOfFile: incidents, encoding: .utf8).contains("\"workload\":\"api\""))
+        let namedCSV = try runGPUTrain(["detect", "--model", model, "--input", all, "--k8s-pods", pods, "--backend", "cpu"])
+        XCTAssertTrue(namedCSV.stdout.hasPrefix("row,") && namedCSV.stdout.contains(",src_namespace,src_pod,src_workload,dst_namespace,dst_pod,dst_workload\n"))
+        XCTAssertTrue(namedCSV.stdout.contains(",shop,api-7f9c-x1,Deployment/api,"), String(namedCSV.stdout.prefix(600)))
         // Normal traffic of the baseline's kind: quiet, no warning.
         let quiet = try runGPUTrain(["detect", "--model", model, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"])
         XCTAssertEqual(quiet.status, 0, quiet.stderr)

@@ -165,6 +165,21 @@ void bias_gradient_nchw(__global const float* restrict dy, const int dyOffset,
 #define MAX_K 64   // capacity of the private top-k list; the backend passes the next power of two >= k
 #endif
 
+// Inserts a candidate into a sorted list of the k smallest squared distances. Rows arrive in index
+// order, so an equal distance never displaces an earlier row (ties keep the lower index).
+inline void offer(float* best, float* bestIndex, const int k, const float d2, const float index)
+{
+    if (!(d2 < best[k - 1])) return;
+    int i = k - 1;
+    while (i > 0 && best[i - 1] > d2) {
+        best[i] = best[i - 1];
+        bestIndex[i] = bestIndex[i - 1];
+        --i;
+    }
+    best[i] = d2;
+    bestIndex[i] = index;
+}
+
 __kernel void row_norms(__global const float* restrict x, const int xOffset, const int rows, const int dim,
                         __global float* restrict norms)
 {
@@ -199,15 +214,7 @@ __kernel void topk_merge(__global const float* restrict dots, const int cols, co
     __global const float* line = dots + (size_t)q * cols;
     for (int c = 0; c < cols; ++c) {
         const float d2 = fmax(qn + bankNorms[chunkStart + c] - 2.0f * line[c], 0.0f);
-        if (!(d2 < best[k - 1])) continue;   // rows arrive in index order: an equal distance keeps the earlier row
-        int i = k - 1;
-        while (i > 0 && best[i - 1] > d2) {
-            best[i] = best[i - 1];
-            bestIndex[i] = bestIndex[i - 1];
-            --i;
-        }
-        best[i] = d2;
-        bestIndex[i] = (float)(chunkStart + c);
+        offer(best, bestIndex, k, d2, (float)(chunkStart + c));
     }
     for (int j = 0; j < k; ++j) {
         d[j] = last ? sqrt(best[j]) : best[j];
@@ -243,15 +250,7 @@ __kernel void clipped_topk(__global const float* restrict queries, const int qOf
             const float t = fmin(fabs(query[j] - row[j]), clip);
             d2 = fma(t, t, d2);
         }
-        if (!(d2 < best[k - 1])) continue;   // rows arrive in index order: an equal distance keeps the earlier row
-        int i = k - 1;
-        while (i > 0 && best[i - 1] > d2) {
-            best[i] = best[i - 1];
-            bestIndex[i] = bestIndex[i - 1];
-            --i;
-        }
-        best[i] = d2;
-        bestIndex[i] = (float)(chunkStart + c);
+        offer(best, bestIndex, k, d2, (float)(chunkStart + c));
     }
     for (int j = 0; j < k; ++j) {
         d[j] = last ? sqrt(best[j]) : best[j];

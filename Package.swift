@@ -16,6 +16,9 @@ let products: [Product] = [
 
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // Prometheus text exposition (detect --metrics-listen) and a small HTTP server to serve it.
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
 ]
 
 // MARK: - System libraries
@@ -56,8 +59,13 @@ let modules: [Target] = [
     // The benchmark harness behind `gpu-train bench`: peak probe, per-op and end-to-end timings, JSON.
     .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "Siamese", "Reporting"],
             path: "Sources/Bench"),
+    // What detect shows an operator's stack: Prometheus metrics served over HTTP.
+    .target(name: "Operations", dependencies: ["Detection",
+                                               .product(name: "Prometheus", package: "swift-prometheus"),
+                                               .product(name: "FlyingFox", package: "FlyingFox")],
+            path: "Sources/Operations"),
     .executableTarget(name: "gpu-train",
-                      dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "Siamese", "Reporting",
+                      dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "Operations", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
 ]
@@ -68,6 +76,7 @@ let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Backend"], path: "Sources/TestSupport"),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests"),
     .testTarget(name: "CommonTests", dependencies: ["Common"], path: "Tests/CommonTests"),
+    .testTarget(name: "OperationsTests", dependencies: ["Operations", "Detection", "FlowData", "Siamese", "TestSupport"], path: "Tests/OperationsTests"),
     .testTarget(name: "BackendTests", dependencies: ["Backend", "CKernels", "TestSupport"], path: "Tests/BackendTests"),
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],

@@ -266,6 +266,24 @@ public enum DetectionStream {
         }
     }
 
+    /// One scored batch, for metrics: its scores and verdicts, the time it took, and the stream's
+    /// running totals of skipped rows and incidents.
+    public struct BatchObservation: Sendable {
+        public var scores: [Float]
+        public var flagged: [Bool]
+        public var seconds: Double
+        public var badRowsSkipped: Int
+        public var incidentsOpened: Int
+
+        public init(scores: [Float], flagged: [Bool], seconds: Double, badRowsSkipped: Int, incidentsOpened: Int) {
+            self.scores = scores
+            self.flagged = flagged
+            self.seconds = seconds
+            self.badRowsSkipped = badRowsSkipped
+            self.incidentsOpened = incidentsOpened
+        }
+    }
+
     public struct Summary: Sendable {
         public var flows = 0
         public var malicious = 0
@@ -289,7 +307,8 @@ public enum DetectionStream {
     public static func run(detector: Detector, reader: FlowStreamReader, format: DetectionFormat = .csv,
                            onlyAlerts: Bool = false, context: OutputContext = OutputContext(), names: KubernetesDirectory? = nil,
                            incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
-                           warn: (String) -> Void = { _ in }, write: (String) throws -> Void,
+                           warn: (String) -> Void = { _ in }, observe: (BatchObservation) -> Void = { _ in },
+                           write: (String) throws -> Void,
                            progress: (Summary) -> Void = { _ in }) throws -> Summary {
         let started = Date()
         var grouper = incidents.map { IncidentGrouper(window: $0.window) }
@@ -338,6 +357,9 @@ public enum DetectionStream {
             if !text.isEmpty { try write(text) }
             summary.flows += batch.rowCount
             summary.incidents = grouper?.incidentsOpened ?? 0
+            observe(BatchObservation(scores: scores, flagged: scores.map(detector.isMalicious),
+                                     seconds: Date().timeIntervalSince(batchStarted), badRowsSkipped: reader.report.badRowsSkipped,
+                                     incidentsOpened: summary.incidents))
             if let message = driftGuard?.check(flows: summary.flows, flagged: summary.malicious) { warn(message) }
             summary.busySeconds += Date().timeIntervalSince(batchStarted)
             summary.skipped = reader.report.badRowsSkipped

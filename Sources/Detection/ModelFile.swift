@@ -35,6 +35,8 @@ public struct TrainedModel {
     public var dialect: FlowDialect?
     /// How the threshold was chosen (nil for the seed recipe and models written before it was recorded).
     public var calibration: Calibration?
+    /// When the model was trained (ISO 8601 UTC), when known.
+    public var trainedAt: String?
     /// The baseline's edges (source address to destination address and port, `Detector.edge`), so
     /// that detect can say whether a flow's edge is new; nil when the baseline had no such columns.
     /// Context for the analyst only, never part of the score.
@@ -81,6 +83,7 @@ public struct TrainedModel {
         if let dialect { metadata["dialect"] = dialect.rawValue }
         if let calibration { metadata["calibration"] = try text(calibration) }
         if let edges { metadata["edges"] = try text(edges.sorted()) }
+        if let trainedAt { metadata["trained_at"] = trainedAt }
         if let bank { metadata["periods"] = try text(bank.periodNames) }
         var list: [NamedTensor] = []
         if usesNetwork {
@@ -242,6 +245,7 @@ public struct TrainedModel {
         model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
         model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
         if m["edges"] != nil { model.edges = Set(try json("edges", [String].self)) }
+        model.trainedAt = m["trained_at"]
         if m["calibration"] != nil {
             let c = try json("calibration", Calibration.self)
             guard c.flaggedRate.isFinite, (0...1).contains(c.flaggedRate), c.fpr.isFinite, c.periods >= 0, c.scores >= 0 else {

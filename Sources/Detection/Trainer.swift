@@ -257,6 +257,7 @@ public final class Trainer {
                                  timings: ["training_seconds": trainingSeconds])
         model.dialect = dialect
         model.edges = plan.edges
+        model.trainedAt = FlowTimestamp.iso8601(Date().timeIntervalSince1970)
         if options.recipe == .baseline {
             let f = plan.scaler.featureCount
             progress(.buildingBank(flows: plan.bankRows.count))

@@ -40,3 +40,30 @@ public func makeTensor(_ backend: Backend, _ shape: [Int], _ values: [Float]) th
 public func openCLBackend() -> (Backend?, String) {
     do { return (try OpenCLBackend(), "") } catch { return (nil, "\(error)") }
 }
+
+/// A minimal HTTP/1.1 GET over a TCP socket to 127.0.0.1 (so the test depends on no HTTP client).
+public func httpGet(port: UInt16, path: String, timeout: Double = 10) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw NSError(domain: "socket", code: Int(errno)) }
+    defer { close(fd) }
+    var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
+    let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        data.append(buffer, count: n)
+    }
+    return String(decoding: data, as: UTF8.self)
+}

@@ -3,6 +3,7 @@ import Backend
 import Common
 import FlowData
 import Foundation
+import Operations
 import Detection
 import Siamese
 
@@ -34,6 +35,8 @@ struct Detect: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds of quiet (by the flows' timestamps) that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
     @Option(name: .customLong("k8s-pods"), help: "The JSON of `kubectl get pods -A -o json`: names both ends of every flow and incident by namespace, pod and owning workload (re-read when the file changes). Names never enter the score.")
     var k8sPods: String?
+    @Option(help: "Serve Prometheus metrics on http://HOST:PORT/metrics while detect runs (for example 127.0.0.1:9464; an IPv6 address in brackets).")
+    var metricsListen: String?
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -63,6 +66,15 @@ struct Detect: ParsableCommand {
         // Every output line names the model by its file's hash (schema v1's model_id).
         let context = OutputContext(modelID: (try? Data(contentsOf: URL(fileURLWithPath: model))).map(OutputContext.modelID(of:)) ?? "",
                                     threshold: detector.model.threshold)
+        let metrics = metricsListen.map { _ in DetectMetrics(model: detector.model, modelID: context.modelID) }
+        let metricsServer = try metricsListen.flatMap { listen -> MetricsServer? in
+            guard let metrics else { return nil }
+            let server = try MetricsServer(listen: listen, metrics: metrics)
+            try server.start()
+            Console.note("metrics: http://\(listen)/metrics")
+            return server
+        }
+        defer { metricsServer?.stop() }
         // Signal handlers go in before anything they must clean up exists (see DetectSignals).
         DetectSignals.install(follow: follow)
         let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
@@ -93,6 +105,7 @@ struct Detect: ParsableCommand {
             summary = try DetectionStream.run(detector: detector, reader: reader, format: format, onlyAlerts: onlyAlerts,
                                               context: context, names: names, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
                                               warn: { Console.endStatus(); Console.note($0) },
+                                              observe: { metrics?.observe($0) },
                                               write: { try sink.write($0) }) { s in
                 guard Date().timeIntervalSince(lastReport) > 0.5 else { return }
                 lastReport = Date()

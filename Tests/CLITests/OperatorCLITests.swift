@@ -159,6 +159,39 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertFalse(quiet.stderr.contains("warning:"), quiet.stderr)
     }
 
+    func testDetectServesPrometheusMetricsWhileItFollowsAFile() throws {
+        let model = dir.appendingPathComponent("m.safetensors").path
+        XCTAssertEqual(try train([dayOne], out: model).status, 0)
+        // A port of our own: free when bound and released just before (another process could take it
+        // in between; then detect says it cannot listen, and the test says so).
+        let port = UInt16.random(in: 30000...60000)
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["detect", "--model", model, "--input", dayTwo, "--follow", "--poll-interval", "0.05", "--output", "/dev/null",
+                       "--metrics-listen", "127.0.0.1:\(port)", "--backend", "cpu"]
+        let err = dir.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: err)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            text = (try? httpGet(port: port, path: "/metrics", timeout: 2)) ?? ""
+            if text.contains("gpu_train_flows_total{verdict=\"benign\"}") && text.contains("gpu_train_score_count 300") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+            if !p.isRunning { break }
+        }
+        XCTAssertTrue(text.contains("gpu_train_score_count 300"), "scraped: \(text)\nstderr: \((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
+        XCTAssertTrue(text.contains("gpu_train_model_info{model_id=\"sha256:"), text)
+        XCTAssertTrue(text.contains("gpu_train_calibrated_flagged_ratio"), text)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("metrics: http://127.0.0.1:\(port)/metrics"))
+    }
+
     func testUpdateAddsPeriodsRetiresTheOldestAndRecalibrates() throws {
         let model = dir.appendingPathComponent("m.safetensors").path, updated = dir.appendingPathComponent("m2.safetensors").path
         XCTAssertEqual(try train([dayOne], out: model).status, 0)

@@ -1,0 +1,64 @@
+import Detection
+import Foundation
+import Prometheus
+
+/// The metrics `detect --metrics-listen` exports in the Prometheus text format (swift-prometheus):
+///
+/// - `gpu_train_flows_total{verdict}`: flows scored, by verdict;
+/// - `gpu_train_incidents_total`: incidents opened (with `--incidents`);
+/// - `gpu_train_bad_rows_total`: input rows skipped as bad;
+/// - `gpu_train_score`: a histogram of scores, with a bucket edge at the threshold;
+/// - `gpu_train_batch_seconds`: time to score and write one batch (a histogram);
+/// - `gpu_train_flagged_ratio` and `gpu_train_calibrated_flagged_ratio`: the share flagged so far,
+///   and the share the model was calibrated to flag on normal traffic of another period;
+/// - `gpu_train_model_info{model_id,recipe,encoder,trained_at}` = 1.
+public final class DetectMetrics: @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let benign: Counter, malicious: Counter, incidents: Counter, badRows: Counter
+    let score: ValueHistogram
+    let batchSeconds: DurationHistogram
+    let flaggedRatio: Gauge
+    private let lock = NSLock()
+    private var flows = 0, flagged = 0, badRowsSeen = 0, incidentsSeen = 0
+
+    public init(model: TrainedModel, modelID: String) {
+        benign = registry.makeCounter(name: "gpu_train_flows_total", labels: [("verdict", "benign")], help: "Flows scored, by verdict.")
+        malicious = registry.makeCounter(name: "gpu_train_flows_total", labels: [("verdict", "malicious")], help: "Flows scored, by verdict.")
+        incidents = registry.makeCounter(name: "gpu_train_incidents_total", help: "Incidents opened (flagged flows grouped by source and destination host).")
+        badRows = registry.makeCounter(name: "gpu_train_bad_rows_total", help: "Input rows skipped as bad.")
+        // Buckets around the threshold: a quarter of it up to four times it.
+        let t = model.threshold.isFinite && model.threshold > 0 ? model.threshold : 1
+        score = registry.makeValueHistogram(name: "gpu_train_score", buckets: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4].map { $0 * t },
+                                            help: "Scores of the flows (the threshold is the bucket at 1x).")
+        batchSeconds = registry.makeDurationHistogram(name: "gpu_train_batch_seconds",
+                                                      buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100),
+                                                                .milliseconds(500), .seconds(2), .seconds(10)],
+                                                      help: "Time to score and write one batch of flows.")
+        flaggedRatio = registry.makeGauge(name: "gpu_train_flagged_ratio", help: "Share of the flows scored so far that were flagged.")
+        registry.makeGauge(name: "gpu_train_calibrated_flagged_ratio",
+                           help: "Share of normal traffic of another period the model was calibrated to flag.")
+            .set(to: model.calibration?.flaggedRate ?? model.options.fpr)
+        registry.makeGauge(name: "gpu_train_model_info",
+                           labels: [("model_id", modelID), ("recipe", model.options.recipe.rawValue),
+                                    ("encoder", model.options.encoder.rawValue), ("trained_at", model.trainedAt ?? "unknown")],
+                           help: "The model scoring the flows.").set(to: 1.0)
+    }
+
+    /// Records one scored batch.
+    public func observe(_ batch: DetectionStream.BatchObservation) {
+        lock.lock(); defer { lock.unlock() }
+        let bad = batch.flagged.filter { $0 }.count
+        malicious.increment(by: Int64(bad))
+        benign.increment(by: Int64(batch.flagged.count - bad))
+        for s in batch.scores where s.isFinite { score.record(Double(s)) }
+        batchSeconds.record(.nanoseconds(Int64(batch.seconds * 1e9)))
+        flows += batch.flagged.count
+        flagged += bad
+        flaggedRatio.set(to: flows > 0 ? Double(flagged) / Double(flows) : 0)
+        if batch.badRowsSkipped > badRowsSeen { badRows.increment(by: Int64(batch.badRowsSkipped - badRowsSeen)); badRowsSeen = batch.badRowsSkipped }
+        if batch.incidentsOpened > incidentsSeen { incidents.increment(by: Int64(batch.incidentsOpened - incidentsSeen)); incidentsSeen = batch.incidentsOpened }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func text() -> String { registry.emitToString() }
+}

@@ -60,7 +60,7 @@ let modules: [Target] = [
     .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "Siamese", "Reporting"],
             path: "Sources/Bench"),
     // What detect shows an operator's stack: Prometheus metrics served over HTTP.
-    .target(name: "Operations", dependencies: ["Detection",
+    .target(name: "Operations", dependencies: ["Detection", "FlowData",
                                                .product(name: "Prometheus", package: "swift-prometheus"),
                                                .product(name: "FlyingFox", package: "FlyingFox")],
             path: "Sources/Operations"),
@@ -76,7 +76,8 @@ let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Backend"], path: "Sources/TestSupport"),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests"),
     .testTarget(name: "CommonTests", dependencies: ["Common"], path: "Tests/CommonTests"),
-    .testTarget(name: "OperationsTests", dependencies: ["Operations", "Detection", "FlowData", "Siamese", "TestSupport"], path: "Tests/OperationsTests"),
+    .testTarget(name: "OperationsTests", dependencies: ["Operations", "Detection", "FlowData", "Siamese", "TestSupport",
+                                                     .product(name: "FlyingFox", package: "FlyingFox")], path: "Tests/OperationsTests"),
     .testTarget(name: "BackendTests", dependencies: ["Backend", "CKernels", "TestSupport"], path: "Tests/BackendTests"),
     .testTarget(name: "FlowDataTests", dependencies: ["FlowData", "TestSupport"], path: "Tests/FlowDataTests"),
     .testTarget(name: "SiameseTests", dependencies: ["Siamese", "Backend", "FlowData", "TestSupport"],

@@ -308,6 +308,7 @@ public enum DetectionStream {
                            onlyAlerts: Bool = false, context: OutputContext = OutputContext(), names: KubernetesDirectory? = nil,
                            incidents: IncidentOptions? = nil, driftGuard: DriftGuard? = nil,
                            warn: (String) -> Void = { _ in }, observe: (BatchObservation) -> Void = { _ in },
+                           alert: ((FlowVerdict, String) -> Void)? = nil,
                            write: (String) throws -> Void,
                            progress: (Summary) -> Void = { _ in }) throws -> Summary {
         let started = Date()
@@ -316,6 +317,8 @@ public enum DetectionStream {
         let formatter = VerdictFormatter(format: format, identifierColumns: reader.identifierColumnsPresent, context: context,
                                          kubernetesColumns: names != nil)
         let edges = detector.model.edges
+        // Alerts carry the schema v1 JSON line whatever the output format.
+        let alertFormatter = VerdictFormatter(format: .jsonl, identifierColumns: FeatureSet.identifierColumns, context: context)
         var headerWritten = false
         var summary = Summary()
         while let batch = try reader.next() {
@@ -344,6 +347,7 @@ public enum DetectionStream {
                 verdict.sourceName = names?.name(of: id.sourceIP)
                 verdict.destinationName = names?.name(of: id.destinationIP)
                 text += formatter.line(verdict)
+                if bad, let alert { alert(verdict, alertFormatter.line(verdict)) }
                 summary.written += 1
                 if bad, let incidents, grouper != nil {
                     let closed = grouper?.add(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort,

@@ -59,6 +59,26 @@ public final class DetectMetrics: @unchecked Sendable {
         if batch.incidentsOpened > incidentsSeen { incidents.increment(by: Int64(batch.incidentsOpened - incidentsSeen)); incidentsSeen = batch.incidentsOpened }
     }
 
+    /// Alert outputs whose counts the scrape reports (`gpu_train_alerts_total{destination,outcome}`).
+    public var alerts: AlertDispatcher?
+    private var alertGauges: [String: Gauge] = [:]
+
     /// The Prometheus text exposition of every metric.
-    public func text() -> String { registry.emitToString() }
+    public func text() -> String {
+        if let alerts {
+            lock.lock()
+            for (destination, counts) in alerts.counts {
+                for (outcome, value) in [("sent", counts.sent), ("dropped", counts.dropped), ("failed", counts.failed), ("retried", counts.retries)] {
+                    let key = "\(destination)|\(outcome)"
+                    let gauge = alertGauges[key] ?? registry.makeGauge(name: "gpu_train_alerts_total",
+                                                                        labels: [("destination", destination.description), ("outcome", outcome)],
+                                                                        help: "Alerts per output: sent, dropped (queue full), failed (after every retry), retried.")
+                    alertGauges[key] = gauge
+                    gauge.set(to: Double(value))
+                }
+            }
+            lock.unlock()
+        }
+        return registry.emitToString()
+    }
 }

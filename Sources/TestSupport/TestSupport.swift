@@ -67,3 +67,18 @@ public func httpGet(port: UInt16, path: String, timeout: Double = 10) throws -> 
     }
     return String(decoding: data, as: UTF8.self)
 }
+
+/// A UDP socket bound to 127.0.0.1 on a free port (receives time out after 10 s), and the port.
+public func udpListener() throws -> (Int32, UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { throw NSError(domain: "socket", code: Int(errno)) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    var tv = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    return (fd, UInt16(bigEndian: a.sin_port))
+}

@@ -37,6 +37,10 @@ struct Detect: ParsableCommand {
     var k8sPods: String?
     @Option(help: "Serve Prometheus metrics on http://HOST:PORT/metrics while detect runs (for example 127.0.0.1:9464; an IPv6 address in brackets).")
     var metricsListen: String?
+    @Option(help: ArgumentHelp("Also send alerts to this output, repeatable: file:PATH, stdout, syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT (RFC 5424) or http://HOST:PORT/PATH (a JSON POST), each optionally ending in #incidents (the default), #flows or #both.", valueName: "output"))
+    var alertsTo: [String] = []
+    @Option(parsing: .unconditional, help: "Alerts queued per output before new ones are dropped (and counted): scoring never waits for a slow receiver.")
+    var alertsQueue = 1000
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -66,7 +70,15 @@ struct Detect: ParsableCommand {
         // Every output line names the model by its file's hash (schema v1's model_id).
         let context = OutputContext(modelID: (try? Data(contentsOf: URL(fileURLWithPath: model))).map(OutputContext.modelID(of:)) ?? "",
                                     threshold: detector.model.threshold)
+        let destinations = try alertsTo.map { try AlertDestination(parsing: $0) }
+        if destinations.contains(where: { $0.target == .stdout }) && output == "-" {
+            throw ValidationError("--alerts-to stdout needs --output FILE: the verdicts already go to standard output")
+        }
+        guard (1...1_000_000).contains(alertsQueue) else { throw ValidationError("--alerts-queue must be between 1 and 1000000, got \(alertsQueue)") }
+        let dispatcher = destinations.isEmpty ? nil : try AlertDispatcher(destinations: destinations, queueCapacity: alertsQueue)
+        defer { dispatcher?.finish(timeout: 5) }
         let metrics = metricsListen.map { _ in DetectMetrics(model: detector.model, modelID: context.modelID) }
+        metrics?.alerts = dispatcher
         let metricsServer = try metricsListen.flatMap { listen -> MetricsServer? in
             guard let metrics else { return nil }
             let server = try MetricsServer(listen: listen, metrics: metrics)
@@ -93,12 +105,13 @@ struct Detect: ParsableCommand {
         // Incidents: with --follow written as each closes; otherwise gathered and written whole at the end.
         let incidentSink = try incidents.flatMap { follow ? try OutputSink(path: $0, direct: true) : nil }
         var incidentLines = ""
-        let incidentOptions = incidents.map { _ in
-            DetectionStream.IncidentOptions(window: incidentWindow) { incident in
-                let line = incident.jsonLine(context)
-                if let incidentSink { try incidentSink.write(line) } else { incidentLines += line }
-            }
-        }
+        let alertsIncidents = destinations.contains { $0.events != .flows }
+        let incidentOptions = incidents != nil || alertsIncidents ? DetectionStream.IncidentOptions(window: incidentWindow) { incident in
+            let line = incident.jsonLine(context)
+            dispatcher?.post(.incidents, json: line, severity: incident.severity)
+            guard incidents != nil else { return }
+            if let incidentSink { try incidentSink.write(line) } else { incidentLines += line }
+        } : nil
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
@@ -106,6 +119,7 @@ struct Detect: ParsableCommand {
                                               context: context, names: names, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
                                               warn: { Console.endStatus(); Console.note($0) },
                                               observe: { metrics?.observe($0) },
+                                              alert: dispatcher.map { d in { verdict, json in d.post(.flows, json: json, severity: verdict.severity) } },
                                               write: { try sink.write($0) }) { s in
                 guard Date().timeIntervalSince(lastReport) > 0.5 else { return }
                 lastReport = Date()
@@ -121,6 +135,13 @@ struct Detect: ParsableCommand {
             throw error
         }
         DetectSignals.removeOnSignal(nil)
+        if let dispatcher {
+            // What is still queued gets a few seconds to go out; the counts say what did.
+            dispatcher.finish(timeout: 5)
+            for (destination, c) in dispatcher.counts {
+                Console.note("alerts to \(destination): \(c.sent) sent, \(c.dropped) dropped (queue full), \(c.failed) failed after retries")
+            }
+        }
         Console.endStatus()
         let received = DetectSignals.received
         let stopped = received == 0 ? "" : "stopped by \(received == SIGINT ? "SIGINT" : "SIGTERM"): "

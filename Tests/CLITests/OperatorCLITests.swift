@@ -192,6 +192,34 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("metrics: http://127.0.0.1:\(port)/metrics"))
     }
 
+    func testDetectSendsIncidentsToSyslogAndAFile() throws {
+        let model = dir.appendingPathComponent("m.safetensors").path
+        XCTAssertEqual(try train([dayOne], out: model).status, 0)
+        let (fd, port) = try udpListener()
+        defer { close(fd) }
+        let attacks = try FileManager.default.subpathsOfDirectory(atPath: self.attacks).filter { $0.hasSuffix(".csv") }.sorted()
+        let input = self.attacks + "/" + (try XCTUnwrap(attacks.first))
+        let file = dir.appendingPathComponent("alerts.jsonl").path
+        let r = try runGPUTrain(["detect", "--model", model, "--input", input, "--output", "/dev/null",
+                                 "--alerts-to", "syslog+udp://127.0.0.1:\(port)", "--alerts-to", "file:\(file)#flows", "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("alerts to syslog+udp://127.0.0.1:\(port): "), r.stderr)
+        XCTAssertTrue(r.stderr.contains(" dropped (queue full), 0 failed after retries"), r.stderr)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        XCTAssertGreaterThan(n, 0, "an incident arrives over UDP")
+        let message = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        XCTAssertTrue(message.range(of: "^<13[0-4]>1 [0-9T:.Z-]+ \\S+ gpu-train [0-9]+ incident - \\{\"schema\":\"gpu-train.incident/v1\"",
+                                    options: .regularExpression) != nil, message)
+        let flows = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(flows.count, 0)
+        XCTAssertTrue(flows.allSatisfy { $0.contains("\"verdict\":\"malicious\"") })
+        // stdout is the verdicts' unless --output names a file.
+        let clash = try runGPUTrain(["detect", "--model", model, "--input", input, "--alerts-to", "stdout", "--backend", "cpu"])
+        XCTAssertNotEqual(clash.status, 0)
+        XCTAssertTrue(clash.stderr.contains("--alerts-to stdout needs --output FILE"), clash.stderr)
+    }
+
     func testUpdateAddsPeriodsRetiresTheOldestAndRecalibrates() throws {
         let model = dir.appendingPathComponent("m.safetensors").path, updated = dir.appendingPathComponent("m2.safetensors").path
         XCTAssertEqual(try train([dayOne], out: model).status, 0)

@@ -35,6 +35,22 @@ public struct TrainedModel {
     public var dialect: FlowDialect?
     /// How the threshold was chosen (nil for the seed recipe and models written before it was recorded).
     public var calibration: Calibration?
+    /// What the transform was fitted on (`dataFingerprint`): `--resume` refuses other data, whose
+    /// bank would be rebuilt on a scaler fitted elsewhere. Nil in models written before it was recorded.
+    public var trainingData: String?
+
+    /// "N flows, F features, hash H": the benign training flows, in order (FNV-1a over their
+    /// values' bits), so that another file, another row count or one changed value differs.
+    public static func dataFingerprint(_ table: FlowTable, rows: [Int]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let f = table.featureCount
+        table.values.withUnsafeBufferPointer { v in
+            for r in rows {
+                for j in 0..<f { hash = (hash ^ UInt64(v[r * f + j].bitPattern)) &* 0x0000_0100_0000_01b3 }
+            }
+        }
+        return "\(rows.count) flows, \(f) features, hash \(String(hash, radix: 16))"
+    }
 
     /// Whether scoring needs the encoder network: the seed recipe, or the Siamese encoder.
     public var usesNetwork: Bool { options.recipe == .seed || options.encoder == .siamese }
@@ -75,6 +91,7 @@ public struct TrainedModel {
             "best_epoch": "\(bestEpoch)",
         ]
         if let dialect { metadata["dialect"] = dialect.rawValue }
+        if let trainingData { metadata["training_data"] = trainingData }
         if let calibration { metadata["calibration"] = try text(calibration) }
         if let bank { metadata["periods"] = try text(bank.periodNames) }
         var list: [NamedTensor] = []
@@ -238,6 +255,7 @@ public struct TrainedModel {
         model.bank = bank
         model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
         model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
+        model.trainingData = m["training_data"]
         if m["calibration"] != nil {
             let c = try json("calibration", Calibration.self)
             guard c.flaggedRate.isFinite, (0...1).contains(c.flaggedRate), c.fpr.isFinite, c.periods >= 0, c.scores >= 0 else {

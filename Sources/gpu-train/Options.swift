@@ -19,9 +19,16 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "OpenCL device: an index from `gpu-train devices` or a case-insensitive substring of its name.")
     var device: String?
 
+    func validate() throws {
+        if backend == .cpu, let device {
+            throw ValidationError("--device \(device) selects an OpenCL device; --backend cpu uses none (drop one of them)")
+        }
+    }
+
     /// Creates the backend and says on stderr which one runs.
     func make(quiet: Bool = false) throws -> Backend {
         try CPUISA.checkEnvironment()
+        if let error = CPUConvolution.environmentError { throw error }
         let made: Backend
         switch backend {
         case .cpu:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backend
 import FlowData
+import Common
 import Foundation
 import Reporting
 import Detection
@@ -265,14 +266,14 @@ struct TrainingProgress {
 /// `gpu-train train`: learns normal traffic from the benign baseline (or the original few-shot recipe).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Learn normal traffic from the benign flows (plus a few labelled attacks) and write the model, history.csv and curves.svg.")
+        abstract: "Learn normal traffic from the benign flows (plus a few labelled attacks) and write the model (and, when a network is trained, history.csv and curves.svg).")
 
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Benign baseline (CSV file or folder, labelled or not), repeatable: every flow in it is normal traffic, and --data then supplies only the labelled attacks. Each file is a period (an hour, a day) unless --period says otherwise; the threshold is calibrated across periods.", valueName: "path"))
     var baseline: [String] = []
     @Option(parsing: .unconditional, help: "Split the baseline into periods of this many seconds by the flows' Timestamp column, instead of one period per file.")
     var period: Double?
-    @Option(help: "Model file to write (safetensors); history.csv and curves.svg go beside it.") var out: String
+    @Option(help: "Model file to write (safetensors); when a network is trained, history.csv (not inside a --data or --baseline folder, whose *.csv files are flows) and curves.svg go beside it.") var out: String
     @Option(help: "Continue training from this model file (its support set, scaler and optimizer state).") var resume: String?
     @Flag(help: "Write an inference-only model: no Adam moments (a third of the size; it cannot be resumed).")
     var noOptimizerState = false
@@ -304,6 +305,10 @@ struct Train: ParsableCommand {
                                       conflicts.joined(separator: ", ") + ". Drop them, or start a new run.")
             }
             config = r.config
+            if let epochs = model.epochs, epochs < r.epochsCompleted {
+                throw ValidationError("--epochs \(epochs) is below the \(r.epochsCompleted) epochs \(resume) has completed; --resume "
+                                      + "trains on up to --epochs in all, so give at least \(r.epochsCompleted) (or drop --resume)")
+            }
             let epochs = model.epochs ?? r.options.epochs
             options = r.options
             options.epochs = max(epochs, r.epochsCompleted)
@@ -339,12 +344,20 @@ struct Train: ParsableCommand {
         if noOptimizerState { trained = trained.inferenceOnly() }
         if noOptimizerState { try trained.write(to: outURL) }
         let seconds = Date().timeIntervalSince(started)
-        try HistoryCSV.write(trained.history, to: outURL.sibling("history.csv"))
-        try SVG.trainingCurves(history: trained.history).write(to: outURL.sibling("curves.svg"))
         let last = trained.history.last
         print("model: \(out)")
-        print("history: \(outURL.sibling("history.csv").path)")
-        print("curves: \(outURL.sibling("curves.svg").path)")
+        // Only a network has a training history (--encoder none trains none: no empty files).
+        if trained.usesNetwork {
+            if let folder = dataFolderHolding(outURL) {
+                Console.note("history.csv not written: \(outURL.deletingLastPathComponent().path) is within \(folder), whose *.csv files are "
+                             + "read as flows; the history is in the model file (gpu-train report shows it)")
+            } else {
+                try HistoryCSV.write(trained.history, to: outURL.sibling("history.csv"))
+                print("history: \(outURL.sibling("history.csv").path)")
+            }
+            try SVG.trainingCurves(history: trained.history).write(to: outURL.sibling("curves.svg"))
+            print("curves: \(outURL.sibling("curves.svg").path)")
+        }
         if let bank = trained.bank {
             print(String(format: "recipe baseline, encoder %@, bank %d flows in %d periods, k %d, threshold %.4f (%@), training time %.1f s, backend %@",
                          options.encoder.rawValue, bank.count, bank.periodNames.count, options.k, trained.threshold,
@@ -361,6 +374,12 @@ struct Train: ParsableCommand {
                          trained.epochsCompleted, seconds, last?.loss ?? .nan,
                          last?.valLoss.map { String(format: "%.4f", $0) } ?? "n/a", trained.threshold, backend.name))
         }
+    }
+
+    /// The --data or --baseline folder that the folder of `out` is, or lies within, if any: the
+    /// flow loader reads every *.csv under it, so history.csv is not written there.
+    func dataFolderHolding(_ out: URL) -> String? {
+        ([dataOptions.data] + baseline).first { SameFile.folder(out.deletingLastPathComponent().path, isWithin: $0) }
     }
 
     /// The baseline periods: one per file, or with `seconds` windows of that length by the flows'

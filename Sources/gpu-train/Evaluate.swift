@@ -50,6 +50,7 @@ struct Evaluate: ParsableCommand {
         Console.note(String(format: "scored %d flows in %.2f s (%.0f flows/s)", result.scores.count, result.seconds,
                             Double(result.scores.count) / max(result.seconds, 1e-9)))
         print(result.report.textSummary)
+        for line in result.undefinedMetrics { Console.note(line) }
         if let json { try result.report.writeJSON(to: URL(fileURLWithPath: json)); print("json: \(json)") }
         if let roc {
             try SVG.rocCurve(points: result.rocCurve, auc: result.report.auc).write(to: URL(fileURLWithPath: roc))

@@ -275,10 +275,20 @@ struct Train: ParsableCommand {
     var period: Double?
     @Option(help: "Model file to write (safetensors); when a network is trained, history.csv (not inside a --data or --baseline folder, whose *.csv files are flows) and curves.svg go beside it.") var out: String
     @Option(help: "Continue training from this model file (its support set, scaler and optimizer state).") var resume: String?
+    @Option(parsing: .unconditional, help: "Baseline recipe: hold out this fraction of the benign flows, the latest in file order, train on the rest and print the false-positive rate on them (attacks are not held out).")
+    var holdoutFraction: Double?
     @Flag(help: "Write an inference-only model: no Adam moments (a third of the size; it cannot be resumed).")
     var noOptimizerState = false
     @OptionGroup var model: ModelOptions
     @OptionGroup var backendOptions: BackendOptions
+
+    func validate() throws {
+        if let holdoutFraction {
+            guard holdoutFraction.isFinite, holdoutFraction > 0, holdoutFraction < 1 else {
+                throw ValidationError("--holdout-fraction must be in (0, 1), got \(holdoutFraction)")
+            }
+        }
+    }
 
     func run() throws {
         try refuseOverwritingInputs()
@@ -333,6 +343,21 @@ struct Train: ParsableCommand {
             rows = attacks + Array(offset..<table.rowCount)
             Console.note("baseline: \(table.rowCount - offset) flows from \(baseline.joined(separator: ", ")); attacks from \(dataOptions.data): \(attacks.count)")
         }
+        var heldOut: [Int] = []
+        if let holdoutFraction {
+            guard options.recipe == .baseline else { throw ValidationError("--holdout-fraction needs --recipe baseline") }
+            // Table rows are in file order (files in the order read, rows as written): the latest last.
+            let all = rows ?? Array(0..<table.rowCount)
+            let benign = all.filter { !table.isMalicious($0) }
+            let count = Int((Double(benign.count) * holdoutFraction).rounded(.up))
+            guard benign.count - count > options.k else {
+                throw ValidationError("--holdout-fraction \(holdoutFraction) leaves \(benign.count - count) of \(benign.count) benign flows "
+                                      + "to train on; --k \(options.k) needs more than \(options.k)")
+            }
+            heldOut = Array(benign.suffix(count))
+            let held = Set(heldOut)
+            rows = all.filter { !held.contains($0) }
+        }
         let periods = try Self.periods(of: table, rows: rows ?? table.benignRows, seconds: period)
         let backend = try backendOptions.make()
         Console.note(describe(options, config))
@@ -346,6 +371,13 @@ struct Train: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let last = trained.history.last
         print("model: \(out)")
+        if !heldOut.isEmpty {
+            let detector = try Detector(model: trained, backend: backend)
+            let scores = try detector.scores(rawRows: table.subset(heldOut).values, count: heldOut.count)
+            let flagged = scores.filter(detector.isMalicious).count
+            print(String(format: "held out: the latest %d benign flows (file order), not trained on: false_positive_rate %.4f (%d flagged)",
+                         heldOut.count, Double(flagged) / Double(heldOut.count), flagged))
+        }
         // Only a network has a training history (--encoder none trains none: no empty files).
         if trained.usesNetwork {
             if let folder = dataFolderHolding(outURL) {

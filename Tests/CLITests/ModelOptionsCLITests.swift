@@ -92,3 +92,32 @@ extension CLITests {
         XCTAssertTrue(bad.stderr.contains("quantile"), bad.stderr)
     }
 }
+
+/// Metrics that cannot be computed say why, and train can measure normal traffic it never saw
+/// (issue 20, item 24).
+extension CLITests {
+    func testEvaluateOnTheTrainingDataSaysWhyMetricsAreUndefined() throws {
+        let data = try synthData()
+        let model = dir.appendingPathComponent("model.safetensors").path
+        XCTAssertEqual(try run(["train", "--data", data, "--out", model, "--backend", "cpu"]).status, 0)
+        let r = try run(["evaluate", "--model", model, "--data", data, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("false_positive_rate undefined: no benign flow was scored ("), r.stderr)
+        XCTAssertTrue(r.stderr.contains("auc undefined: every scored flow is malicious"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--include-support"), r.stderr)
+    }
+
+    func testHoldoutFractionMeasuresTheLatestBenignFlows() throws {
+        let data = try synthData()
+        let model = dir.appendingPathComponent("model.safetensors").path
+        let r = try run(["train", "--data", data, "--out", model, "--holdout-fraction", "0.25", "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("held out: the latest") && r.stdout.contains("false_positive_rate"), r.stdout)
+        // The held-out flows are not in the bank: evaluate now scores benign flows.
+        let e = try run(["evaluate", "--model", model, "--data", data, "--backend", "cpu"])
+        XCTAssertFalse(e.stderr.contains("false_positive_rate undefined"), e.stderr)
+        let bad = try run(["train", "--data", data, "--out", model, "--holdout-fraction", "1", "--backend", "cpu"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--holdout-fraction must be in (0, 1), got 1.0"), bad.stderr)
+    }
+}

@@ -230,6 +230,7 @@ struct ModelOptions: ParsableArguments {
 /// Renders training events on stderr: a live bar on a terminal, plain lines otherwise.
 struct TrainingProgress {
     var epochs = 0
+    var trainPairs = 0
     var firstEpoch = 1
     var started = Date()
 
@@ -237,6 +238,7 @@ struct TrainingProgress {
         switch event {
         case let .started(trainPairs, validationPairs, steps, first, epochs):
             self.epochs = epochs
+            self.trainPairs = trainPairs
             firstEpoch = first
             started = Date()
             Console.note("training on \(trainPairs) pairs, validating on \(validationPairs); \(steps) steps per epoch, epochs \(first)...\(epochs)")
@@ -250,7 +252,10 @@ struct TrainingProgress {
             Console.endStatus()
             var line = String(format: "epoch %d/%d  loss %.4f  acc %.3f", r.epoch, epochs, r.loss, r.accuracy)
             if let vl = r.valLoss, let va = r.valAccuracy { line += String(format: "  val_loss %.4f  val_acc %.3f", vl, va) }
-            if let s = r.seconds { line += String(format: "  %.1fs", s) }
+            if let s = r.seconds {
+                line += String(format: "  %.1fs", s)
+                if s > 0 && trainPairs > 0 { line += String(format: "  %.0f pairs/s", Double(trainPairs) / s) }
+            }
             line += "  ETA \(Console.duration(secondsLeft))" + (best ? "  *" : "")
             Console.note(line)
         case let .earlyStop(epoch, bestEpoch):

@@ -63,7 +63,10 @@ extension CLITests {
         let data = try synthData()
         let other = try synthData("other", seed: 4)
         let model = dir.appendingPathComponent("model.safetensors").path
-        XCTAssertEqual(try run(["train", "--data", data, "--out", model] + tiny).status, 0)
+        let first = try run(["train", "--data", data, "--out", model] + tiny)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        // The epoch line says how fast pairs went (make demo shows it).
+        XCTAssertNotNil(first.stderr.range(of: #"epoch 3/3  loss .* [0-9]+ pairs/s"#, options: .regularExpression), first.stderr)
         let r = try run(["train", "--data", other, "--out", model, "--resume", model, "--epochs", "4", "--backend", "cpu"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--resume continues a run on the data it was started with"), r.stderr)

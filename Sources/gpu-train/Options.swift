@@ -192,40 +192,11 @@ struct ModelOptions: ParsableArguments {
 
     typealias Limits = TrainingLimits
 
-    /// Range checks while the command line is parsed, naming the option; the rest (batch size
-    /// against the network, option combinations) when the options are put together.
+    /// Range checks while the command line is parsed, naming the option, each option's in
+    /// `ModelOptionSpec.all` (the batch size against the network among them); option combinations
+    /// when the options are put together (`trainingOptions`).
     func validate() throws {
-        func within<T: Comparable>(_ option: String, _ value: T?, _ range: ClosedRange<T>) throws {
-            guard let value else { return }
-            guard range.contains(value) else {
-                throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
-            }
-        }
-        try within("--benign-shots", benignShots, 2...Limits.maxShots)
-        try within("--malicious-shots", maliciousShots, 0...Limits.maxShots)
-        try within("--epochs", epochs, 1...Limits.maxEpochs)
-        try within("--pairs-per-epoch", pairsPerEpoch, 2...Limits.maxPairsPerEpoch)
-        try within("--bank-size", bankSize, 2...NeighborGeometry.maxBankRows)
-        try within("--k", k, 1...(NeighborGeometry.maxK - 1))
-        if let patience { guard patience >= 0 else { throw ValidationError("--patience must be 0 or more, got \(patience)") } }
-        if let lr { guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") } }
-        if let margin { guard margin.isFinite, margin > 0 else { throw ValidationError("--margin must be a positive number, got \(margin)") } }
-        if let valSplit { guard valSplit.isFinite, (0..<1).contains(valSplit) else { throw ValidationError("--val-split must be in [0, 1), got \(valSplit)") } }
-        if let fpr { guard fpr.isFinite, fpr > 0, fpr < 1 else { throw ValidationError("--fpr must be in (0, 1), got \(fpr)") } }
-        if let checkpointInterval {
-            guard checkpointInterval.isFinite, checkpointInterval >= 0 else {
-                throw ValidationError("--checkpoint-interval must be 0 or more seconds, got \(checkpointInterval)")
-            }
-        }
-        if let embedding { guard embedding > 0 else { throw ValidationError("--embedding must be positive, got \(embedding)") } }
-        _ = try distanceClip()
-        let config = try modelConfig()
-        if let batchSize {
-            let maxBatch = (try? config.maxPairsPerBatch()) ?? 1
-            guard (1...maxBatch).contains(batchSize) else {
-                throw ValidationError("--batch-size must be between 1 and \(maxBatch) for this network, got \(batchSize)")
-            }
-        }
+        for spec in ModelOptionSpec.all { try spec.check(self) }
     }
 
     /// --clip: nil when not given, .some(nil) for none, else the positive number.
@@ -261,29 +232,13 @@ struct ModelOptions: ParsableArguments {
         return config
     }
 
-    /// Options given on the command line that `recipe` with `encoder` does not use.
+    /// Options given on the command line that `recipe` with `encoder` does not use, each with
+    /// why in parentheses when there is more to say.
     func inapplicable(recipe: Recipe, encoder: EncoderKind?) -> [String] {
-        var out: [String] = []
-        let siamese = recipe == .seed || encoder == .siamese
-        if recipe == .baseline {
-            if benignShots != nil { out.append("--benign-shots (the baseline recipe uses every benign flow)") }
-            if pairMalicious { out.append("--pair-malicious") }
-            if score != nil { out.append("--score (the baseline recipe scores by distance to the bank)") }
-            if clip != nil && encoder == .siamese { out.append("--clip (it clips transformed features; the encoder's embedding has its own units)") }
-        } else {
-            for (given, name) in [(encoder != nil, "--encoder"), (bankSize != nil, "--bank-size"), (k != nil, "--k"), (clip != nil, "--clip"),
-                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (positivePairs != nil, "--positive-pairs")] where given { out.append(name) }
+        ModelOptionSpec.all.compactMap { spec in
+            guard spec.given(self), let why = spec.unused(recipe, encoder) else { return nil }
+            return spec.name + (why.isEmpty ? "" : " (\(why))")
         }
-        if !siamese {
-            for (given, name) in [(lr != nil, "--lr"), (batchSize != nil, "--batch-size"), (epochs != nil, "--epochs"),
-                                  (pairsPerEpoch != nil, "--pairs-per-epoch"), (positivePairs != nil, "--positive-pairs"),
-                                  (patience != nil, "--patience"),
-                                  (loss != nil, "--loss"), (margin != nil, "--margin"), (channels != nil, "--channels"),
-                                  (embedding != nil, "--embedding"), (valSplit != nil, "--val-split")] where given {
-                out.append(name + " (--encoder none trains no network)")
-            }
-        }
-        return out
     }
 
     /// Refuses options that `recipe` with `encoder` would silently ignore.
@@ -295,64 +250,202 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// The run's options: the recipe's defaults with every given option applied.
     func trainingOptions() throws -> TrainingOptions {
         var o = TrainingOptions.defaults(for: recipe)
-        if let encoder { o.encoder = encoder }
-        if let benignShots { o.benignShots = benignShots }
-        if let maliciousShots { o.maliciousShots = maliciousShots }
-        o.pairMalicious = pairMalicious
-        if let seed { o.seed = seed }
-        if let lr { o.learningRate = lr }
-        if let batchSize { o.batchSize = batchSize }
-        if let epochs { o.epochs = epochs }
-        if let pairsPerEpoch { o.pairsPerEpoch = pairsPerEpoch }
-        if let positivePairs { o.positivePairs = positivePairs }
-        if let valSplit { o.valSplit = valSplit }
-        if let patience { o.patience = patience }
-        if let transform { o.transform = transform }
-        if let score { o.scoreMethod = score }
-        if let bankSize { o.bankSize = bankSize }
-        if let k { o.k = k }
-        if let fpr { o.fpr = fpr }
-        if let clip = try distanceClip() { o.distanceClip = clip }
-        if let thresholdRule { o.thresholdRule = thresholdRule }
-        if let checkpointInterval { o.checkpointInterval = checkpointInterval }
+        for spec in ModelOptionSpec.all { try spec.apply(self, &o) }
         do { try o.validate() } catch { throw ValidationError("\(error)") }
         return o
     }
 
-    /// Options given on the command line that differ from a checkpoint's, as "--name given (checkpoint had x)".
+    /// Options given on the command line that differ from a checkpoint's, as "--name given (the checkpoint has x)".
     func conflicts(with stored: TrainingOptions, config storedConfig: ModelConfig, features storedFeatures: [String]) -> [String] {
-        var out: [String] = []
-        func check<T: Equatable>(_ name: String, _ given: T?, _ had: T) {
-            if let given, given != had { out.append("--\(name) \(given) (the checkpoint has \(had))") }
-        }
-        if recipe != stored.recipe && recipe != .baseline { out.append("--recipe \(recipe.rawValue) (the checkpoint has \(stored.recipe.rawValue))") }
-        check("encoder", encoder, stored.encoder)
-        check("benign-shots", benignShots, stored.benignShots)
-        check("malicious-shots", maliciousShots, stored.maliciousShots)
-        if pairMalicious != stored.pairMalicious { out.append("--pair-malicious (the checkpoint has \(stored.pairMalicious))") }
-        check("seed", seed, stored.seed)
-        check("lr", lr, stored.learningRate)
-        check("batch-size", batchSize, stored.batchSize)
-        check("pairs-per-epoch", pairsPerEpoch, stored.pairsPerEpoch)
-        check("positive-pairs", positivePairs, stored.positivePairs)
-        check("val-split", valSplit, stored.valSplit)
-        check("patience", patience, stored.patience)
-        check("loss", loss, storedConfig.loss)
-        check("margin", margin, storedConfig.margin)
-        check("transform", transform, stored.transform)
-        check("score", score, stored.scoreMethod)
-        check("bank-size", bankSize, stored.bankSize)
-        check("k", k, stored.k)
-        check("fpr", fpr, stored.fpr)
-        if let given = try? distanceClip(), given != stored.distanceClip {
-            out.append("--clip \(clip ?? "") (the checkpoint has \(stored.distanceClip.map { "\($0)" } ?? "none"))")
-        }
-        check("threshold-rule", thresholdRule, stored.thresholdRule)
-        check("embedding", embedding, storedConfig.embedding)
-        if let channels, (try? modelConfig().channels) != storedConfig.channels { out.append("--channels \(channels) (the checkpoint has \(storedConfig.channels))") }
-        if features != nil, (try? featureList()) != storedFeatures { out.append("--features (the checkpoint has \(storedFeatures.count) other columns)") }
-        return out
+        let checkpoint = ModelOptionSpec.Checkpoint(options: stored, config: storedConfig, features: storedFeatures)
+        return ModelOptionSpec.all.compactMap { $0.conflict(self, checkpoint) }
     }
+}
+
+/// One option of `ModelOptions`: the single description from which the command line is
+/// range-checked, the run's `TrainingOptions` are built, a `--resume` is compared with its
+/// checkpoint and an option a recipe does not use is refused. `all` lists them in the order of
+/// `--help`, which is the order of every message that lists several.
+struct ModelOptionSpec {
+    /// What a checkpoint was trained with.
+    struct Checkpoint {
+        var options: TrainingOptions
+        var config: ModelConfig
+        var features: [String]
+    }
+
+    var name: String
+    /// Whether the option was given on the command line.
+    var given: (ModelOptions) -> Bool
+    /// Throws a `ValidationError` naming the option when its value is out of range.
+    var check: (ModelOptions) throws -> Void = { _ in }
+    /// Sets the given value in the run's options (the network's options go to `modelConfig`).
+    var apply: (ModelOptions, inout TrainingOptions) throws -> Void = { _, _ in }
+    /// "--name value (the checkpoint has x)" when the given value differs from the checkpoint's.
+    var conflict: (ModelOptions, Checkpoint) -> String? = { _, _ in nil }
+    /// Why `recipe` with `encoder` does not use the option ("" when there is nothing to add), or
+    /// nil when it does.
+    var unused: (Recipe, EncoderKind?) -> String? = { _, _ in nil }
+
+    typealias Limits = TrainingLimits
+
+    /// A checkpoint conflict of an optional value.
+    static func differs<T: Equatable>(_ name: String, _ given: T?, _ had: T) -> String? {
+        guard let given, given != had else { return nil }
+        return "\(name) \(given) (the checkpoint has \(had))"
+    }
+
+    static func within<T: Comparable>(_ name: String, _ value: T?, _ range: ClosedRange<T>) throws {
+        guard let value else { return }
+        guard range.contains(value) else {
+            throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+    }
+
+    /// Used only when a network is trained: the seed recipe or the Siamese encoder.
+    static let networkOnly: (Recipe, EncoderKind?) -> String? = { recipe, encoder in
+        recipe == .seed || encoder == .siamese ? nil : "--encoder none trains no network"
+    }
+    /// Used by the baseline recipe only (with or without a network).
+    static let baselineOnly: (Recipe, EncoderKind?) -> String? = { recipe, _ in recipe == .seed ? "" : nil }
+    /// Used by the baseline recipe's Siamese encoder only.
+    static let baselineNetworkOnly: (Recipe, EncoderKind?) -> String? = { recipe, encoder in
+        recipe == .seed ? "" : networkOnly(recipe, encoder)
+    }
+
+    static let all: [ModelOptionSpec] = [
+        ModelOptionSpec(name: "--recipe", given: { $0.recipe != .baseline },
+                        conflict: { m, c in m.recipe != c.options.recipe && m.recipe != .baseline
+                            ? "--recipe \(m.recipe.rawValue) (the checkpoint has \(c.options.recipe.rawValue))" : nil }),
+        ModelOptionSpec(name: "--encoder", given: { $0.encoder != nil },
+                        apply: { m, o in if let v = m.encoder { o.encoder = v } },
+                        conflict: { m, c in differs("--encoder", m.encoder, c.options.encoder) },
+                        unused: baselineOnly),
+        ModelOptionSpec(name: "--benign-shots", given: { $0.benignShots != nil },
+                        check: { try within("--benign-shots", $0.benignShots, 2...Limits.maxShots) },
+                        apply: { m, o in if let v = m.benignShots { o.benignShots = v } },
+                        conflict: { m, c in differs("--benign-shots", m.benignShots, c.options.benignShots) },
+                        unused: { recipe, _ in recipe == .baseline ? "the baseline recipe uses every benign flow" : nil }),
+        ModelOptionSpec(name: "--malicious-shots", given: { $0.maliciousShots != nil },
+                        check: { try within("--malicious-shots", $0.maliciousShots, 0...Limits.maxShots) },
+                        apply: { m, o in if let v = m.maliciousShots { o.maliciousShots = v } },
+                        conflict: { m, c in differs("--malicious-shots", m.maliciousShots, c.options.maliciousShots) }),
+        ModelOptionSpec(name: "--pair-malicious", given: { $0.pairMalicious },
+                        apply: { m, o in o.pairMalicious = m.pairMalicious },
+                        conflict: { m, c in m.pairMalicious != c.options.pairMalicious
+                            ? "--pair-malicious (the checkpoint has \(c.options.pairMalicious))" : nil },
+                        unused: { recipe, _ in recipe == .baseline ? "" : nil }),
+        ModelOptionSpec(name: "--seed", given: { $0.seed != nil },
+                        apply: { m, o in if let v = m.seed { o.seed = v } },
+                        conflict: { m, c in differs("--seed", m.seed, c.options.seed) }),
+        ModelOptionSpec(name: "--lr", given: { $0.lr != nil },
+                        check: { m in if let lr = m.lr { guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") } } },
+                        apply: { m, o in if let v = m.lr { o.learningRate = v } },
+                        conflict: { m, c in differs("--lr", m.lr, c.options.learningRate) },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--batch-size", given: { $0.batchSize != nil },
+                        check: { m in
+                            guard let batchSize = m.batchSize else { return }
+                            let maxBatch = (try? m.modelConfig().maxPairsPerBatch()) ?? 1
+                            _ = try m.modelConfig()
+                            guard (1...maxBatch).contains(batchSize) else {
+                                throw ValidationError("--batch-size must be between 1 and \(maxBatch) for this network, got \(batchSize)")
+                            }
+                        },
+                        apply: { m, o in if let v = m.batchSize { o.batchSize = v } },
+                        conflict: { m, c in differs("--batch-size", m.batchSize, c.options.batchSize) },
+                        unused: networkOnly),
+        // --epochs and --checkpoint-interval may change on --resume: no conflict.
+        ModelOptionSpec(name: "--epochs", given: { $0.epochs != nil },
+                        check: { try within("--epochs", $0.epochs, 1...Limits.maxEpochs) },
+                        apply: { m, o in if let v = m.epochs { o.epochs = v } },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--pairs-per-epoch", given: { $0.pairsPerEpoch != nil },
+                        check: { try within("--pairs-per-epoch", $0.pairsPerEpoch, 2...Limits.maxPairsPerEpoch) },
+                        apply: { m, o in if let v = m.pairsPerEpoch { o.pairsPerEpoch = v } },
+                        conflict: { m, c in differs("--pairs-per-epoch", m.pairsPerEpoch, c.options.pairsPerEpoch) },
+                        unused: baselineNetworkOnly),
+        ModelOptionSpec(name: "--positive-pairs", given: { $0.positivePairs != nil },
+                        apply: { m, o in if let v = m.positivePairs { o.positivePairs = v } },
+                        conflict: { m, c in differs("--positive-pairs", m.positivePairs, c.options.positivePairs) },
+                        unused: baselineNetworkOnly),
+        ModelOptionSpec(name: "--val-split", given: { $0.valSplit != nil },
+                        check: { m in if let v = m.valSplit { guard v.isFinite, (0..<1).contains(v) else { throw ValidationError("--val-split must be in [0, 1), got \(v)") } } },
+                        apply: { m, o in if let v = m.valSplit { o.valSplit = v } },
+                        conflict: { m, c in differs("--val-split", m.valSplit, c.options.valSplit) },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--patience", given: { $0.patience != nil },
+                        check: { m in if let v = m.patience { guard v >= 0 else { throw ValidationError("--patience must be 0 or more, got \(v)") } } },
+                        apply: { m, o in if let v = m.patience { o.patience = v } },
+                        conflict: { m, c in differs("--patience", m.patience, c.options.patience) },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--loss", given: { $0.loss != nil },
+                        conflict: { m, c in differs("--loss", m.loss, c.config.loss) },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--margin", given: { $0.margin != nil },
+                        check: { m in if let v = m.margin { guard v.isFinite, v > 0 else { throw ValidationError("--margin must be a positive number, got \(v)") } } },
+                        conflict: { m, c in differs("--margin", m.margin, c.config.margin) },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--transform", given: { $0.transform != nil },
+                        apply: { m, o in if let v = m.transform { o.transform = v } },
+                        conflict: { m, c in differs("--transform", m.transform, c.options.transform) }),
+        ModelOptionSpec(name: "--score", given: { $0.score != nil },
+                        apply: { m, o in if let v = m.score { o.scoreMethod = v } },
+                        conflict: { m, c in differs("--score", m.score, c.options.scoreMethod) },
+                        unused: { recipe, _ in recipe == .baseline ? "the baseline recipe scores by distance to the bank" : nil }),
+        ModelOptionSpec(name: "--bank-size", given: { $0.bankSize != nil },
+                        check: { try within("--bank-size", $0.bankSize, 2...NeighborGeometry.maxBankRows) },
+                        apply: { m, o in if let v = m.bankSize { o.bankSize = v } },
+                        conflict: { m, c in differs("--bank-size", m.bankSize, c.options.bankSize) },
+                        unused: baselineOnly),
+        ModelOptionSpec(name: "--k", given: { $0.k != nil },
+                        check: { try within("--k", $0.k, 1...(NeighborGeometry.maxK - 1)) },
+                        apply: { m, o in if let v = m.k { o.k = v } },
+                        conflict: { m, c in differs("--k", m.k, c.options.k) },
+                        unused: baselineOnly),
+        ModelOptionSpec(name: "--clip", given: { $0.clip != nil },
+                        check: { _ = try $0.distanceClip() },
+                        apply: { m, o in if let v = try m.distanceClip() { o.distanceClip = v } },
+                        conflict: { m, c in
+                            guard let given = try? m.distanceClip(), given != c.options.distanceClip else { return nil }
+                            return "--clip \(m.clip ?? "") (the checkpoint has \(c.options.distanceClip.map { "\($0)" } ?? "none"))"
+                        },
+                        unused: { recipe, encoder in
+                            recipe == .seed ? "" : encoder == .siamese ? "it clips transformed features; the encoder's embedding has its own units" : nil
+                        }),
+        ModelOptionSpec(name: "--fpr", given: { $0.fpr != nil },
+                        check: { m in if let v = m.fpr { guard v.isFinite, v > 0, v < 1 else { throw ValidationError("--fpr must be in (0, 1), got \(v)") } } },
+                        apply: { m, o in if let v = m.fpr { o.fpr = v } },
+                        conflict: { m, c in differs("--fpr", m.fpr, c.options.fpr) }),
+        ModelOptionSpec(name: "--threshold-rule", given: { $0.thresholdRule != nil },
+                        apply: { m, o in if let v = m.thresholdRule { o.thresholdRule = v } },
+                        conflict: { m, c in differs("--threshold-rule", m.thresholdRule, c.options.thresholdRule) }),
+        ModelOptionSpec(name: "--checkpoint-interval", given: { $0.checkpointInterval != nil },
+                        check: { m in
+                            if let v = m.checkpointInterval {
+                                guard v.isFinite, v >= 0 else { throw ValidationError("--checkpoint-interval must be 0 or more seconds, got \(v)") }
+                            }
+                        },
+                        apply: { m, o in if let v = m.checkpointInterval { o.checkpointInterval = v } }),
+        ModelOptionSpec(name: "--features", given: { $0.features != nil },
+                        conflict: { m, c in m.features != nil && (try? m.featureList()) != c.features
+                            ? "--features (the checkpoint has \(c.features.count) other columns)" : nil }),
+        ModelOptionSpec(name: "--channels", given: { $0.channels != nil },
+                        check: { m in if m.channels != nil { _ = try m.modelConfig() } },
+                        conflict: { m, c in
+                            guard let channels = m.channels, (try? m.modelConfig().channels) != c.config.channels else { return nil }
+                            return "--channels \(channels) (the checkpoint has \(c.config.channels))"
+                        },
+                        unused: networkOnly),
+        ModelOptionSpec(name: "--embedding", given: { $0.embedding != nil },
+                        check: { m in
+                            if let v = m.embedding { guard v > 0 else { throw ValidationError("--embedding must be positive, got \(v)") } }
+                            _ = try m.modelConfig()
+                        },
+                        conflict: { m, c in differs("--embedding", m.embedding, c.config.embedding) },
+                        unused: networkOnly),
+    ]
 }

@@ -124,3 +124,29 @@ extension CLITests {
         XCTAssertTrue(bad.stderr.contains("--holdout-fraction must be in (0, 1), got 1.0"), bad.stderr)
     }
 }
+
+/// The option table (ModelOptionSpec) keeps every message of the options it describes.
+extension CLITests {
+    func testUnusedOptionsAndResumeConflictsKeepTheirMessages() throws {
+        let data = try synthData()
+        let model = dir.appendingPathComponent("model.safetensors").path
+        let none = try run(["train", "--data", data, "--out", model, "--benign-shots", "4", "--epochs", "3", "--backend", "cpu"])
+        XCTAssertEqual(none.status, 64, none.stderr)
+        XCTAssertTrue(none.stderr.contains("not used by --recipe baseline --encoder none: --benign-shots (the baseline recipe uses every "
+                                           + "benign flow), --epochs (--encoder none trains no network)"), none.stderr)
+        let seed = try run(["train", "--data", data, "--out", model, "--recipe", "seed", "--k", "3", "--clip", "2", "--backend", "cpu"])
+        XCTAssertEqual(seed.status, 64, seed.stderr)
+        XCTAssertTrue(seed.stderr.contains("not used by --recipe seed: --k, --clip"), seed.stderr)
+        let siamese = try run(["train", "--data", data, "--out", model, "--clip", "2"] + tiny)
+        XCTAssertTrue(siamese.stderr.contains("--clip (it clips transformed features; the encoder's embedding has its own units)"), siamese.stderr)
+        XCTAssertEqual(try run(["train", "--data", data, "--out", model] + tiny).status, 0)
+        let changed = try run(["train", "--data", data, "--out", model, "--resume", model, "--epochs", "4", "--fpr", "0.2", "--seed", "9",
+                               "--backend", "cpu"])
+        XCTAssertNotEqual(changed.status, 0)
+        XCTAssertTrue(changed.stderr.contains("--seed 9 (the checkpoint has 42)") && changed.stderr.contains("--fpr 0.2 (the checkpoint has 0.01)"),
+                      changed.stderr)
+        let bad = try run(["train", "--data", data, "--out", model, "--fpr", "1", "--backend", "cpu"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--fpr must be in (0, 1), got 1.0"), bad.stderr)
+    }
+}

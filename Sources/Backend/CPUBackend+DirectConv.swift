@@ -14,9 +14,19 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// direct kernels for everything else.
     case winograd
 
-    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; direct when unset or unrecognised.
+    public static let variable = "GPU_TRAIN_CPU_CONV"
+
+    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; direct when unset or unrecognised
+    /// (commands refuse an unrecognised value first: `environmentError`).
     public static var fromEnvironment: CPUConvolution {
-        ProcessInfo.processInfo.environment["GPU_TRAIN_CPU_CONV"].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
+        ProcessInfo.processInfo.environment[variable].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
+    }
+
+    /// The error an unrecognised value of the variable is, or nil when it is unset or valid.
+    public static var environmentError: BackendError? {
+        guard let value = ProcessInfo.processInfo.environment[variable], CPUConvolution(rawValue: value.lowercased()) == nil else { return nil }
+        return .invalidArgument(op: variable, detail: "'\(value)' is not " + allCases.map(\.rawValue).joined(separator: ", ")
+                                + " (the CPU backend's convolution)")
     }
 
     /// Direct kernels only for reductions of at least this many terms (Ci*K*K forward and for the

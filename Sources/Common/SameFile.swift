@@ -8,7 +8,10 @@ import Foundation
 public enum SameFile {
     /// Throws `OutputIsInputError` for the first output that is an input, naming both.
     /// `outputs` and `inputs` are (option, path) pairs, for example ("--out", "m.safetensors").
-    public static func refuseOverwritingInputs(outputs: [(String, String)], inputs: [(String, String)]) throws {
+    /// `readsInFolder` says which file names under an input folder are read (the flow loader's
+    /// *.csv): only those are inputs; default every file.
+    public static func refuseOverwritingInputs(outputs: [(String, String)], inputs: [(String, String)],
+                                               readsInFolder: (String) -> Bool = { _ in true }) throws {
         var existing: [(option: String, path: String, id: FileID)] = []
         for (option, path) in outputs where path != "-" {
             if let id = FileID(path) { existing.append((option, path, id)) }
@@ -19,7 +22,7 @@ public enum SameFile {
             guard stat(input, &info) == 0 else { continue }  // the reader says that it is missing
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 var visited = Set<FileID>()
-                if let (output, file) = find(existing, under: URL(fileURLWithPath: input), visited: &visited) {
+                if let (output, file) = find(existing, under: URL(fileURLWithPath: input), reads: readsInFolder, visited: &visited) {
                     throw OutputIsInputError(outputOption: output.option, output: output.path, inputOption: inputOption,
                                              input: input, file: file)
                 }
@@ -30,8 +33,21 @@ public enum SameFile {
         }
     }
 
+    /// Whether `folder` is the folder `input` or lies under it (each of its ancestors compared by
+    /// device and inode, links resolved); false when either does not exist or `input` is a file.
+    public static func folder(_ folder: String, isWithin input: String) -> Bool {
+        guard let target = FileID(input) else { return false }
+        var path = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        while true {
+            if FileID(path) == target { return true }
+            let parent = (path as NSString).deletingLastPathComponent
+            if parent == path || parent.isEmpty { return false }
+            path = parent
+        }
+    }
+
     /// The first of `outputs` that is a file under `folder`, and that file's path.
-    private static func find(_ outputs: [(option: String, path: String, id: FileID)], under folder: URL,
+    private static func find(_ outputs: [(option: String, path: String, id: FileID)], under folder: URL, reads: (String) -> Bool,
                              visited: inout Set<FileID>) -> ((option: String, path: String, id: FileID), String)? {
         guard let id = FileID(folder.path), visited.insert(id).inserted else { return nil }  // a link loop ends here
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return nil }
@@ -40,8 +56,8 @@ public enum SameFile {
             var info = stat()
             guard stat(item.path, &info) == 0 else { continue }
             if (info.st_mode & S_IFMT) == S_IFDIR {
-                if let found = find(outputs, under: item, visited: &visited) { return found }
-            } else if let output = outputs.first(where: { $0.id == FileID(info) }) {
+                if let found = find(outputs, under: item, reads: reads, visited: &visited) { return found }
+            } else if reads(name), let output = outputs.first(where: { $0.id == FileID(info) }) {
                 return (output, item.path)
             }
         }

@@ -16,6 +16,23 @@ public struct EvaluationResult {
     /// Rows skipped because they are the model's own support flows.
     public var supportRowsExcluded: Int
     public var seconds: Double
+
+    /// Why a metric is undefined, one line each (empty when all are defined): the AUC needs both
+    /// classes among the scored flows, the false-positive rate a benign one. Flows identical to the
+    /// model's own training flows are left out, so the training data itself may leave no benign flow.
+    public var undefinedMetrics: [String] {
+        let benign = labels.filter { !$0 }.count, malicious = labels.count - benign
+        let leftOut = supportRowsExcluded > 0
+            ? " (\(supportRowsExcluded) flows identical to the model's own training flows were left out: evaluate on flows the "
+              + "model was not trained on, or add --include-support)"
+            : ""
+        var out: [String] = []
+        if benign == 0 || malicious == 0 {
+            out.append("auc undefined: every scored flow is \(benign == 0 ? "malicious" : "benign"); it needs both classes" + (benign == 0 ? leftOut : ""))
+        }
+        if benign == 0 { out.append("false_positive_rate undefined: no benign flow was scored" + leftOut) }
+        return out
+    }
 }
 
 public enum Evaluation {

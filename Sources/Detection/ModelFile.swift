@@ -41,6 +41,22 @@ public struct TrainedModel {
     /// that detect can say whether a flow's edge is new; nil when the baseline had no such columns.
     /// Context for the analyst only, never part of the score.
     public var edges: Set<String>?
+    /// What the transform was fitted on (`dataFingerprint`): `--resume` refuses other data, whose
+    /// bank would be rebuilt on a scaler fitted elsewhere. Nil in models written before it was recorded.
+    public var trainingData: String?
+
+    /// "N flows, F features, hash H": the benign training flows, in order (FNV-1a over their
+    /// values' bits), so that another file, another row count or one changed value differs.
+    public static func dataFingerprint(_ table: FlowTable, rows: [Int]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let f = table.featureCount
+        table.values.withUnsafeBufferPointer { v in
+            for r in rows {
+                for j in 0..<f { hash = (hash ^ UInt64(v[r * f + j].bitPattern)) &* 0x0000_0100_0000_01b3 }
+            }
+        }
+        return "\(rows.count) flows, \(f) features, hash \(String(hash, radix: 16))"
+    }
 
     /// Whether scoring needs the encoder network: the seed recipe, or the Siamese encoder.
     public var usesNetwork: Bool { options.recipe == .seed || options.encoder == .siamese }
@@ -81,6 +97,7 @@ public struct TrainedModel {
             "best_epoch": "\(bestEpoch)",
         ]
         if let dialect { metadata["dialect"] = dialect.rawValue }
+        if let trainingData { metadata["training_data"] = trainingData }
         if let calibration { metadata["calibration"] = try text(calibration) }
         if let edges { metadata["edges"] = try text(edges.sorted()) }
         if let trainedAt { metadata["trained_at"] = trainedAt }
@@ -158,17 +175,7 @@ public struct TrainedModel {
             throw bad("metadata 'threshold' is not a finite number")
         }
         let f = scaler.featureCount
-        guard f > 0, scaler.means.count == f, scaler.stds.count == f, scaler.fillValues.count == f else {
-            throw bad("the scaler has inconsistent lengths for \(f) features")
-        }
-        guard (scaler.means + scaler.stds + scaler.fillValues).allSatisfy({ $0.isFinite }), scaler.stds.allSatisfy({ $0 >= 0 }) else {
-            throw bad("the scaler holds NaN, infinite or negative values")
-        }
-        if scaler.transform == .quantile {
-            guard let q = scaler.quantiles, q.featureCount == f,
-                  q.knots.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isFinite } && zip($0, $0.dropFirst()).allSatisfy { $0 <= $1 } })
-            else { throw bad("the quantile transform's knots are missing, not finite or not sorted for \(f) features") }
-        }
+        if let problem = scaler.problem() { throw bad(problem) }
         if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: 0, adamStep: 0) { throw bad(problem) }
         let usesNetwork = options.recipe == .seed || options.encoder == .siamese
         var tensors: [String: NamedTensor] = [:]
@@ -199,12 +206,24 @@ public struct TrainedModel {
                 throw bad("the memory bank (bank.features, [N, \(f)]) is missing or has the wrong shape")
             }
             guard bf.values.allSatisfy({ $0.isFinite }) else { throw bad("bank.features holds NaN or infinite values") }
+            // The bank holds transformed flows: none is beyond the transform's range, and within it
+            // a squared distance cannot overflow (Scaler.saturation).
+            guard bf.values.allSatisfy({ abs($0) <= Scaler.saturation }) else {
+                throw bad("bank.features holds values beyond ±\(Int(Scaler.saturation)), outside the range of the transform's output "
+                          + "(every distance to them would be huge or infinite); retrain the model")
+            }
             var embeddings: [Float]?
             if options.encoder == .siamese {
                 guard let be = file.tensors["bank.embeddings"], be.shape == [bf.shape[0], config.embedding] else {
                     throw bad("bank.embeddings is missing or not [\(bf.shape[0]), \(config.embedding)]")
                 }
                 guard be.values.allSatisfy({ $0.isFinite }) else { throw bad("bank.embeddings holds NaN or infinite values") }
+                // Two embeddings within ±bound differ by at most 2 bound per dimension, so a squared
+                // distance stays below Float's largest value.
+                let bound = (Float.greatestFiniteMagnitude / Float(4 * max(config.embedding, 1))).squareRoot() / 16
+                guard be.values.allSatisfy({ abs($0) <= bound }) else {
+                    throw bad("bank.embeddings holds values beyond ±\(bound), where squared distances overflow; retrain the model")
+                }
                 embeddings = be.values
             }
             guard bf.shape[0] > options.k else {
@@ -246,6 +265,7 @@ public struct TrainedModel {
         model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
         if m["edges"] != nil { model.edges = Set(try json("edges", [String].self)) }
         model.trainedAt = m["trained_at"]
+        model.trainingData = m["training_data"]
         if m["calibration"] != nil {
             let c = try json("calibration", Calibration.self)
             guard c.flaggedRate.isFinite, (0...1).contains(c.flaggedRate), c.fpr.isFinite, c.periods >= 0, c.scores >= 0 else {

@@ -22,7 +22,8 @@ struct TrainingPlan {
     /// How each epoch's training pairs come about.
     var pairs: PairSource
     var validationPairs: [Pair]
-
+    /// `TrainedModel.dataFingerprint` of the benign flows the scaler is fitted on.
+    var dataFingerprint: String? = nil
 }
 
 /// Trains a detector through the Backend protocol only: the seed recipe's few-shot Siamese
@@ -84,9 +85,14 @@ public final class Trainer {
         let benign = candidates.filter { !table.isMalicious($0) }
         guard !benign.isEmpty else { throw SiameseError.invalidData("the training data has no benign flows") }
         let scaler: Scaler
+        let fingerprint = TrainedModel.dataFingerprint(table, rows: benign)
         if let resume {
             scaler = resume.scaler
             try scaler.checkCompatible(table)
+            if let had = resume.trainingData, had != fingerprint {
+                throw SiameseError.invalidData("--resume continues a run on the data it was started with: the model was trained on "
+                    + "\(had), these benign flows are \(fingerprint). Give the same --data and --baseline, or start a new run")
+            }
         } else {
             scaler = try Scaler.fit(table, rows: benign, transform: options.transform)
         }
@@ -103,7 +109,8 @@ public final class Trainer {
             let all = support.pairs(includeMaliciousPairs: options.pairMalicious)
             let (train, validation) = stratifiedSplit(all, validationFraction: options.valSplit, seed: options.seed)
             guard !train.isEmpty else { throw SiameseError.invalidData("no training pairs left after the validation split") }
-            return TrainingPlan(scaler: scaler, support: support, images: images, pairs: .fixed(train), validationPairs: validation)
+            return TrainingPlan(scaler: scaler, support: support, images: images, pairs: .fixed(train), validationPairs: validation,
+                                dataFingerprint: fingerprint)
         case .baseline:
             guard benign.count > options.k else {
                 throw SiameseError.invalidData("the baseline has \(benign.count) benign flows; --k \(options.k) needs more than \(options.k)")
@@ -112,13 +119,21 @@ public final class Trainer {
             if let resume {
                 shots = resume.support
             } else {
+                let attacks = candidates.filter { table.isMalicious($0) }.count
+                if attacks < options.maliciousShots && options.encoder == .none && options.thresholdRule == .fpr {
+                    // The shots only feed support-f1 and the encoder's dissimilar pairs: here they
+                    // never change a score or the threshold.
+                    throw SiameseError.invalidData("the training data has \(attacks) malicious flows; --malicious-shots asks for "
+                        + "\(options.maliciousShots). With --encoder none and --threshold-rule fpr the shots never change a score "
+                        + "or the threshold: train with --malicious-shots 0")
+                }
                 (shots, _) = try SupportSet.draw(from: table, rows: candidates, scaler: scaler, benign: 0,
                                                  malicious: options.maliciousShots, seed: options.seed)
             }
             let bankRows = MemoryBank.select(benign, limit: options.bankSize, seed: options.seed)
             let bankFeatures = scaler.scale(values: table.subset(bankRows).values)
             var plan = TrainingPlan(scaler: scaler, support: shots, images: [], bankRows: bankRows, bankFeatures: bankFeatures,
-                                    pairs: .fixed([]), validationPairs: [])
+                                    pairs: .fixed([]), validationPairs: [], dataFingerprint: fingerprint)
             (plan.bankPeriods, plan.periodNames) = Self.bankPeriods(rows: bankRows, periods: periods ?? .byFile(table))
             plan.edges = table.endpoints.map { e in Set(benign.map { e[$0] }) }
             guard options.encoder == .siamese else { return plan }
@@ -258,6 +273,7 @@ public final class Trainer {
         model.dialect = dialect
         model.edges = plan.edges
         model.trainedAt = FlowTimestamp.iso8601(Date().timeIntervalSince1970)
+        model.trainingData = plan.dataFingerprint
         if options.recipe == .baseline {
             let f = plan.scaler.featureCount
             progress(.buildingBank(flows: plan.bankRows.count))
@@ -288,6 +304,8 @@ public final class Trainer {
                                  threshold: 0.5, history: state.history, epochsCompleted: state.epoch, adamStep: network.step,
                                  tensors: tensors, timings: ["training_seconds": state.trainingSeconds])
         model.bestEpoch = state.bestEpoch
+        model.trainingData = plan.dataFingerprint
+        model.dialect = dialect
         if options.recipe == .baseline {
             // The bank with the current weights' embeddings, so the checkpoint scores flows as it
             // stands; `finish` rebuilds it from the best weights at the end.

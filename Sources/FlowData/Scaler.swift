@@ -25,7 +25,23 @@ public enum FeatureTransform: String, Codable, Sendable, CaseIterable {
 ///
 /// For a raw value x of column j: v = x, or `fillValues[j]` when x is missing (NaN); then
 /// z = (transform(v) - means[j]) / stds[j], or 0 when column j had zero variance.
+///
+/// Two guards keep every transformed value finite and small enough that a squared distance
+/// between two rows cannot overflow a Float, so the CPU and OpenCL backends score alike:
+/// - a spread is never below `spreadFloor(mean:)` (a nearly constant column: 1e-45 would turn any
+///   other value into inf); `fit` floors it and `scale` applies the floor to any scaler;
+/// - z is clamped to ±`saturation` (1e4). A z of 1e4 is already 1e4 baseline standard deviations
+///   away, far beyond anything the baseline holds (the quantile transform stops near ±3.7), so
+///   the clamp never reorders flows that could be told apart; and 1e8 per squared feature keeps
+///   the sum over every feature far from Float's 3.4e38.
 public struct Scaler: Codable, Equatable, Sendable {
+    /// The largest |z| that `scale` returns.
+    public static let saturation: Float = 1e4
+
+    /// The smallest spread a column that varies is scaled by: 1e-6, or 1e-6 of the column's
+    /// mean when larger (below it the spread is Float rounding of the values, not variation).
+    public static func spreadFloor(mean: Float) -> Float { max(1e-6, abs(mean) * 1e-6) }
+
     public var featureNames: [String]
     public var transform: FeatureTransform
     /// Per column: the training mean of the raw values that were present (0 if none were).
@@ -110,10 +126,28 @@ public struct Scaler: Codable, Equatable, Sendable {
                     ss += d * d
                 }
                 means[j] = Float(mean)
-                stds[j] = lo == hi ? 0 : Float((ss / Double(rows.count)).squareRoot())
+                stds[j] = lo == hi ? 0 : max(Float((ss / Double(rows.count)).squareRoot()), Self.spreadFloor(mean: means[j]))
             }
         }
         return Scaler(featureNames: table.featureNames, transform: transform, fillValues: fill, means: means, stds: stds)
+    }
+
+    /// Why this scaler cannot be used (lengths, non-finite or negative statistics, bad quantile
+    /// knots), or nil; the model loader refuses a model with one.
+    public func problem() -> String? {
+        let f = featureCount
+        guard f > 0, means.count == f, stds.count == f, fillValues.count == f else {
+            return "the scaler has inconsistent lengths for \(f) features"
+        }
+        guard (means + stds + fillValues).allSatisfy({ $0.isFinite }), stds.allSatisfy({ $0 >= 0 }) else {
+            return "the scaler holds NaN, infinite or negative values"
+        }
+        if transform == .quantile {
+            guard let q = quantiles, q.featureCount == f,
+                  q.knots.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isFinite } && zip($0, $0.dropFirst()).allSatisfy { $0 <= $1 } })
+            else { return "the quantile transform's knots are missing, not finite or not sorted for \(f) features" }
+        }
+        return nil
     }
 
     /// Throws `featureMismatch` unless `table` has exactly this scaler's feature columns.
@@ -151,14 +185,15 @@ public struct Scaler: Codable, Equatable, Sendable {
         let f = featureCount
         precondition(f > 0 && raw.count % f == 0 && out.count >= raw.count, "scale: buffer sizes")
         var inverse = [Float](repeating: 0, count: f)
-        for j in 0..<f { inverse[j] = stds[j] > 0 ? 1 / stds[j] : 0 }
+        for j in 0..<f { inverse[j] = stds[j] > 0 ? 1 / max(stds[j], Self.spreadFloor(mean: means[j])) : 0 }
+        let limit = Self.saturation
         let rows = raw.count / f
         if transform == .quantile, let quantiles {
             for r in 0..<rows {
                 let base = r * f
                 for j in 0..<f {
                     let x = raw[base + j]
-                    out[base + j] = quantiles.map(x.isNaN ? fillValues[j] : x, feature: j)
+                    out[base + j] = min(max(quantiles.map(x.isNaN ? fillValues[j] : x, feature: j), -limit), limit)
                 }
             }
             return
@@ -168,7 +203,10 @@ public struct Scaler: Codable, Equatable, Sendable {
             for j in 0..<f {
                 let x = raw[base + j]
                 let v = x.isNaN ? fillValues[j] : x
-                out[base + j] = (transform.apply(v) - means[j]) * inverse[j]
+                let z = (transform.apply(v) - means[j]) * inverse[j]
+                // An infinite raw value gives ±inf (clamped like any large value), or NaN in a
+                // constant column, whose every value scales to 0.
+                out[base + j] = z.isNaN ? 0 : min(max(z, -limit), limit)
             }
         }
     }

@@ -22,7 +22,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Write the metrics as JSON to this file.") var json: String?
     @Option(help: "Draw the ROC curve as SVG to this file.") var roc: String?
-    @Option(help: "Anomaly score (default: the model's): benign-mean, benign-max or contrast.") var score: ScoreMethod?
+    @Option(help: "Seed-recipe models: anomaly score (default: the model's): benign-mean, benign-max or contrast.") var score: ScoreMethod?
     @Flag(help: "Also score the model's own support flows when they are in the data.") var includeSupport = false
     @Option(help: "Per-flow roles (CSV: file,row,role with role attack or background): adds, per capture, attack flows detected and normal traffic flagged.")
     var flowRoles: String?
@@ -31,6 +31,9 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try refuseOverwritingInputs()
         let (trained, table) = try loadModelAndData(model: model, data: dataOptions)
+        if let score, trained.options.recipe == .baseline {
+            throw ValidationError("--score \(score.rawValue) is not used by a baseline-recipe model: it scores by distance to its memory bank")
+        }
         let backend = try backendOptions.make()
         let detector = try Detector(model: trained, backend: backend, method: score)
         let roles = try flowRoles.map { path -> [FlowRole?] in
@@ -47,6 +50,7 @@ struct Evaluate: ParsableCommand {
         Console.note(String(format: "scored %d flows in %.2f s (%.0f flows/s)", result.scores.count, result.seconds,
                             Double(result.scores.count) / max(result.seconds, 1e-9)))
         print(result.report.textSummary)
+        for line in result.undefinedMetrics { Console.note(line) }
         if let json { try result.report.writeJSON(to: URL(fileURLWithPath: json)); print("json: \(json)") }
         if let roc {
             try SVG.rocCurve(points: result.rocCurve, auc: result.report.auc).write(to: URL(fileURLWithPath: roc))

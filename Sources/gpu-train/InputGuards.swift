@@ -6,6 +6,10 @@ import Foundation
 // ever writes over one of its own inputs. Here rather than in each command's file, so that the
 // list of what each command reads and writes is in one place.
 
+/// The files of a flow folder (--data, --baseline) that the flow loader reads: an output beside
+/// them (a model, curves.svg) is no input.
+private func flowFile(_ name: String) -> Bool { name.lowercased().hasSuffix(".csv") }
+
 /// --features names a file when it is not a comma-separated list; a file is an input.
 private func featureFile(_ features: String?) -> [(String, String)] {
     features.map { [("--features", $0)] } ?? []
@@ -16,10 +20,12 @@ extension Train {
     /// --features. (--resume may name --out: a run continues in its own checkpoint.)
     func refuseOverwritingInputs() throws {
         let url = URL(fileURLWithPath: out)
+        // history.csv is never written inside an input folder (`dataFolderHolding`).
+        let history = dataFolderHolding(url) == nil ? [("--out (history.csv beside it)", url.sibling("history.csv").path)] : []
         try SameFile.refuseOverwritingInputs(
-            outputs: [("--out", out), ("--out (history.csv beside it)", url.sibling("history.csv").path),
-                      ("--out (curves.svg beside it)", url.sibling("curves.svg").path)],
-            inputs: [("--data", dataOptions.data)] + baseline.map { ("--baseline", $0) } + featureFile(model.features))
+            outputs: [("--out", out)] + history + [("--out (curves.svg beside it)", url.sibling("curves.svg").path)],
+            inputs: [("--data", dataOptions.data)] + baseline.map { ("--baseline", $0) } + featureFile(model.features),
+            readsInFolder: flowFile)
     }
 }
 

@@ -16,8 +16,8 @@ struct TuneGemm: ParsableCommand {
             as an entry for the device. On a CPU device (PoCL) this only shows that the sweep works.
             """)
 
-    @Option(help: "OpenCL device: an index from `gpu-train devices` or part of its name (default: first GPU, else accelerator, else CPU).")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
+    var device: String? { deviceOptions.device }
 
     @Option(help: "Side of the square GEMM (size x size x size); 0 leaves it out.")
     var size = 4096

@@ -7,8 +7,8 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every op on an OpenCL device against the CPU backend (run this on a new GPU or driver).")
 
-    @Option(name: .long, help: "OpenCL device: an index from `gpu-train devices` or part of its name (default: first GPU, else accelerator, else CPU).")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
+    var device: String? { deviceOptions.device }
 
     @Flag(name: .long, help: "Print only failing checks and the summary.")
     var failuresOnly = false

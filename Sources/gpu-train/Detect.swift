@@ -15,7 +15,8 @@ struct Detect: ParsableCommand {
         discussion: """
             Reads any CICFlowMeter dialect (see the README); labels are never needed and never cause a flow \
             to be dropped. With --follow, keeps reading a file a live flow meter appends to (surviving \
-            truncation and rotation) until SIGINT or SIGTERM, then prints a summary line.
+            truncation and rotation) until SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2, then prints a \
+            summary line. Without --follow those signals remove the temporary output and exit 128 + signal.
             """)
 
     @Option(help: "Model file written by `gpu-train train`.") var model: String
@@ -99,7 +100,7 @@ struct Detect: ParsableCommand {
         DetectSignals.removeOnSignal(nil)
         Console.endStatus()
         let received = DetectSignals.received
-        let stopped = received == 0 ? "" : "stopped by \(received == SIGINT ? "SIGINT" : "SIGTERM"): "
+        let stopped = received == 0 ? "" : "stopped by \(DetectSignals.name(received)): "
         // Under --follow the wall time is mostly waiting for rows; the busy rate is what it sustains.
         let rate = follow ? String(format: "%.0f flows/s while scoring (%.2f s busy)", summary.busyFlowsPerSecond, summary.busySeconds)
             : String(format: "%.0f flows/s", summary.flowsPerSecond)
@@ -120,7 +121,7 @@ struct Detect: ParsableCommand {
     static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
 }
 
-/// SIGINT and SIGTERM in detect, through plain signal handlers installed with sigaction: the
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in detect, through plain signal handlers installed with sigaction: the
 /// handler is in place when the call returns, so no signal arrives while it is neither handled
 /// nor fatal (a dispatch source, armed asynchronously after SIG_IGN, could lose one and leave
 /// detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
@@ -156,8 +157,24 @@ enum DetectSignals {
         action.__sigaction_handler.sa_handler = detectSignalHandler
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        sigaction(SIGINT, &action, nil)
-        sigaction(SIGTERM, &action, nil)
+        for signal in handled { sigaction(signal, &action, nil) }
+    }
+
+    /// Every signal whose default action would end detect with a temporary output left behind
+    /// (SIGQUIT too: the Swift runtime's crash handler would otherwise report a crash).
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+
+    /// The signal's name as `kill -l` prints it, with the SIG prefix.
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        case SIGQUIT: "SIGQUIT"
+        case SIGUSR1: "SIGUSR1"
+        case SIGUSR2: "SIGUSR2"
+        default: "signal \(signal)"
+        }
     }
 
     /// Sets (or with nil clears) the temporary output a signal removes; called before the file is

@@ -143,7 +143,15 @@ final class DetectCLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("stopped by SIGINT: scored 0 flows"))
     }
 
+    /// Every signal that would end the run (SIGHUP, SIGQUIT and SIGUSR1 too, not only SIGINT and
+    /// SIGTERM) removes the temporary output, keeps the old one and exits 128 + signal.
     func testSignalInNormalModeRemovesTheTemporaryOutputAndKeepsTheOldOne() throws {
+        for signal in [SIGINT, SIGHUP, SIGQUIT, SIGUSR1] {
+            try signalStopsNormalRun(signal)
+        }
+    }
+
+    func signalStopsNormalRun(_ signal: Int32) throws {
         let out = dir.appendingPathComponent("scores.csv")
         try "the previous run's output\n".write(to: out, atomically: true, encoding: .utf8)
         let stdin = Pipe()
@@ -156,12 +164,15 @@ final class DetectCLITests: XCTestCase {
             return names.contains { $0.hasPrefix(".gt-") }
         }
         XCTAssertTrue(wait(60) { temporaryExists() }, "the temporary output is being written")
-        kill(p.processIdentifier, SIGINT)
+        kill(p.processIdentifier, signal)
         finish(p, within: 20)
-        XCTAssertEqual(p.terminationStatus, 128 + SIGINT)
-        XCTAssertFalse(temporaryExists(), "the temporary output is removed")
+        XCTAssertEqual(p.terminationReason, .exit, "signal \(signal)")
+        XCTAssertEqual(p.terminationStatus, 128 + signal, "signal \(signal)")
+        XCTAssertFalse(temporaryExists(), "the temporary output is removed (signal \(signal))")
         XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "the previous run's output\n")
-        XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("interrupted; no output written"))
+        let stderr = try String(contentsOf: err, encoding: .utf8)
+        XCTAssertTrue(stderr.contains("interrupted; no output written"), "signal \(signal): \(stderr)")
+        XCTAssertFalse(stderr.contains("crashed"), stderr)
         try? stdin.fileHandleForWriting.close()
     }
 

@@ -39,6 +39,17 @@ final class CLITests: XCTestCase {
         let r = try run(["devices"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("CPU backend"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("OpenBLAS OpenBLAS"), r.stdout)
+    }
+
+    /// The help and the check agree: at least 5 repeats, fewer only with --quick (refused at parse
+    /// time, before any backend is made).
+    func testBenchRefusesFewerThanFiveRepeatsWithoutQuick() throws {
+        let r = try run(["bench", "--repeats", "4", "--backend", "opencl", "--device", "no-such-device"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--repeats must be at least 5"), r.stderr)
+        let help = try run(["bench", "--help"]).stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        XCTAssertTrue(help.contains("(at least 5; with --quick, at least 1)"), help)
     }
 
     func testSynthTrainEvaluateDetectReport() throws {

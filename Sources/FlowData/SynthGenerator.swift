@@ -81,8 +81,25 @@ public enum SynthGenerator {
                                        + "would replace with other contents; choose another --out, or pass --force to replace them")
             }
         }
-        for (index, name) in names.enumerated() {
-            try AtomicFile.write(contents(ofFile: index, benign: benign, seed: seed), to: dir.appendingPathComponent(name))
+        // A failure (a full disk) takes back what this run added: new files, then new folders.
+        let subfolders = [dir.appendingPathComponent("benign"), dir.appendingPathComponent("malicious")]
+        let newSubfolders = subfolders.filter { !FileManager.default.fileExists(atPath: $0.path) }
+        try OutputFolders.creating(for: dir.appendingPathComponent(names[0])) {
+            var added: [URL] = []
+            do {
+                for (index, name) in names.enumerated() {
+                    let url = dir.appendingPathComponent(name)
+                    var info = stat()
+                    let existed = lstat(url.path, &info) == 0
+                    try AtomicFile.write(contents(ofFile: index, benign: benign, seed: seed), to: url)
+                    if !existed { added.append(url) }
+                }
+            } catch {
+                for url in added { unlink(url.path) }
+                OutputFolders.removeEmpty(newSubfolders.filter { $0.lastPathComponent != "benign" })
+                OutputFolders.removeEmpty(newSubfolders.filter { $0.lastPathComponent == "benign" })
+                throw error
+            }
         }
     }
 

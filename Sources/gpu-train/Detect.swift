@@ -205,7 +205,10 @@ private func detectSignalHandler(_ signal: Int32) {
 /// `AtomicOutput`: devices and FIFOs are written in place, symbolic links written through), or
 /// (with `direct`, for --follow) the file itself, appended to and flushed batch by batch.
 final class OutputSink: @unchecked Sendable {
-    private let handle: FileHandle
+    /// Written with write(2), so a failure (a full disk) is reported with the system's reason.
+    private let fileDescriptor: Int32
+    /// The path in messages.
+    private let name: String
     private let output: AtomicOutput?
     private let lock = NSLock()
     private var finished = false
@@ -214,8 +217,9 @@ final class OutputSink: @unchecked Sendable {
 
     /// `willCreateTemporary` hears the temporary file's path just before it is created.
     init(path: String, direct: Bool = false, willCreateTemporary: (String) -> Void = { _ in }) throws {
+        name = path == "-" ? "standard output" : path
         if path == "-" {
-            handle = .standardOutput
+            fileDescriptor = STDOUT_FILENO
             output = nil
             return
         }
@@ -227,12 +231,12 @@ final class OutputSink: @unchecked Sendable {
                 OutputFolder.removeEmpty(created)
                 throw FlowDataError.io(path: path, message: "cannot create the output (\(String(cString: strerror(errno)))); is the folder there and writable?")
             }
-            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            fileDescriptor = fd
             output = nil
         } else {
             do {
                 let made = try AtomicOutput(url, willCreateTemporary: willCreateTemporary)
-                handle = FileHandle(fileDescriptor: made.fileDescriptor, closeOnDealloc: false)
+                fileDescriptor = made.fileDescriptor
                 output = made
             } catch {
                 OutputFolder.removeEmpty(created)
@@ -242,8 +246,26 @@ final class OutputSink: @unchecked Sendable {
         createdFolders = created
     }
 
-    /// Writes at once (FileHandle does not buffer), so a follower of the output sees every batch.
-    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
+    /// The --follow file is this sink's own descriptor (an AtomicOutput closes its own).
+    deinit { if output == nil && fileDescriptor != STDOUT_FILENO { _ = close(fileDescriptor) } }
+
+    /// Writes at once (nothing is buffered), so a follower of the output sees every batch.
+    func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            guard var p = bytes.baseAddress else { return }
+            var left = bytes.count
+            while left > 0 {
+                let n = Glibc.write(fileDescriptor, p, left)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError(path: name, message: "cannot write: \(String(cString: strerror(errno)))")
+                }
+                p += n
+                left -= n
+            }
+        }
+    }
 
     /// Renames the temporary file into place.
     func commit() throws {

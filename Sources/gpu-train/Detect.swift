@@ -77,6 +77,9 @@ struct Detect: ParsableCommand {
                 if let incidentSink { try incidentSink.write(incident.jsonLine) } else { incidentLines += incident.jsonLine }
             }
         }
+        // Progress: on a terminal a line rewritten in place; elsewhere (a log) only once a run has
+        // gone on for 10 s, so a short run prints one summary, not a progress line beside it.
+        let started = Date()
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
@@ -84,7 +87,8 @@ struct Detect: ParsableCommand {
                                               incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
                                               warn: { Console.endStatus(); Console.note($0) },
                                               write: { try sink.write($0) }) { s in
-                guard Date().timeIntervalSince(lastReport) > 0.5 else { return }
+                guard Date().timeIntervalSince(lastReport) > 0.5, Console.isTerminal || Date().timeIntervalSince(started) >= 10
+                else { return }
                 lastReport = Date()
                 Console.status(String(format: "%d flows, %d malicious, %d skipped, %.0f flows/s",
                                       s.flows, s.malicious, s.skipped, s.flowsPerSecond))

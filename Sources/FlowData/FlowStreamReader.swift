@@ -292,7 +292,9 @@ public final class FlowStreamReader {
         } else if let follow, let previous, previous != plan.dialect {
             // A normal run says these once at the start; a rotation to another flow meter says them again.
             follow.onRestart(FlowLoadReport.dialectLine(plan.dialect))
-            for note in plan.unitNotes { follow.onRestart(note) }
+            for note in FlowDialect.notes(plan.unitNotes, trained: follow.trainedDialect, scoring: plan.dialect) {
+                follow.onRestart(note)
+            }
             if let warning = FlowDialect.mismatchWarning(trained: follow.trainedDialect, scoring: plan.dialect) {
                 follow.onRestart(warning)
             }

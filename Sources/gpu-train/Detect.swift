@@ -63,7 +63,9 @@ struct Detect: ParsableCommand {
                                       requireLabels: false)
         let reader = try FlowStreamReader(path: input, options: options, batchSize: follow ? 1024 : 4096,
                                           follow: followOptions)
-        for note in reader.notes { Console.note(note) }
+        for note in FlowDialect.notes(reader.notes, trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
+            Console.note(note)
+        }
         if let warning = FlowDialect.mismatchWarning(trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
             Console.note(warning)
         }

@@ -127,10 +127,10 @@ struct Detect: ParsableCommand {
     static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
 }
 
-/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in detect, through plain signal handlers installed with sigaction: the
-/// handler is in place when the call returns, so no signal arrives while it is neither handled
-/// nor fatal (a dispatch source, armed asynchronously after SIG_IGN, could lose one and leave
-/// detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in detect, through plain signal handlers
+/// installed with sigaction: the handler is in place when the call returns, so no signal arrives
+/// while it is neither handled nor fatal (a dispatch source, armed asynchronously after SIG_IGN,
+/// could lose one and leave detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
 /// write, _exit) on memory allocated before they are installed.
 /// - normal mode: remove the temporary output (if any), say so, exit 128 + signal;
 /// - follow mode: the first signal asks the reader to stop (the summary is printed), a second

@@ -80,9 +80,15 @@ public final class CPUBackend: Backend {
 
     /// OpenBLAS's build configuration and how gpu-train threads it.
     public static var blasDescription: String {
-        let config = String(cString: openblas_get_config())
-        let core = String(cString: openblas_get_corename())
-        return "OpenBLAS \(config) (core \(core)), single-threaded calls split over \(Parallel.workers) threads"
+        blasDescription(config: String(cString: openblas_get_config()), core: String(cString: openblas_get_corename()),
+                        workers: Parallel.workers)
+    }
+
+    /// `openblas_get_config()` already starts with "OpenBLAS" and its version; the name is added
+    /// only to a configuration string that lacks it.
+    static func blasDescription(config: String, core: String, workers: Int) -> String {
+        let named = config.hasPrefix("OpenBLAS") ? config : "OpenBLAS \(config)"
+        return "\(named) (core \(core)), single-threaded calls split over \(workers) threads"
     }
 
     public var deviceDescription: String {

@@ -23,17 +23,26 @@ public struct MachineInfo: Sendable {
                operatingSystem)
     }
 
-    /// `git rev-parse --short HEAD` of the working directory, "+dirty" when the tree has changes; "unknown" without git.
-    public static func commit() -> String {
-        guard let head = git(["rev-parse", "--short", "HEAD"]), !head.isEmpty else { return "unknown" }
-        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
-        return head + (dirty ? "+dirty" : "")
+    /// `git rev-parse --short HEAD` of the checkout the binary was built in (found from the
+    /// executable's own folder, as `swift build` puts it under `.build/` of the package), else of
+    /// the working directory; "+dirty" when that tree has changes. When neither is inside a git
+    /// checkout (or git is missing) it says so: "unknown (...)".
+    public static func commit(executable: URL? = Bundle.main.executableURL) -> String {
+        var places: [String?] = []
+        if let executable { places.append(executable.resolvingSymlinksInPath().deletingLastPathComponent().path) }
+        places.append(nil)  // the working directory
+        for place in places {
+            guard let head = git(["rev-parse", "--short", "HEAD"], in: place), !head.isEmpty else { continue }
+            let dirty = git(["status", "--porcelain", "--untracked-files=no"], in: place).map { !$0.isEmpty } ?? false
+            return head + (dirty ? "+dirty" : "")
+        }
+        return "unknown (neither the binary's folder nor the working directory is inside a git checkout, or git is not installed)"
     }
 
-    private static func git(_ arguments: [String]) -> String? {
+    private static func git(_ arguments: [String], in folder: String?) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
+        process.arguments = ["git"] + (folder.map { ["-C", $0] } ?? []) + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -42,6 +51,21 @@ public struct MachineInfo: Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A warning when the machine is busy: the 1-minute load average above half the cores means
+    /// something else is running and the timings will drift. Nil when the load is low (or unknown).
+    public static func loadWarning(oneMinuteLoad: Double?, cores: Int) -> String? {
+        guard let load = oneMinuteLoad, load > Double(cores) / 2 else { return nil }
+        return String(format: "warning: the 1-minute load average is %.2f on %d cores (above %.1f): something else is "
+                      + "running, so these timings will be slow and noisy; benchmark on an idle machine", load, cores,
+                      Double(cores) / 2)
+    }
+
+    /// The 1-minute load average (getloadavg), nil where it cannot be read.
+    public static var oneMinuteLoad: Double? {
+        var loads = [Double](repeating: 0, count: 3)
+        return getloadavg(&loads, 3) >= 1 ? loads[0] : nil
     }
 }
 

@@ -2,27 +2,24 @@ import Foundation
 
 /// Writes files so a reader never sees a half-written one and nothing but the output is touched:
 /// the bytes go to an exclusively created, unpredictably named temporary file beside the target,
-/// which is then renamed over it. The folder is created when missing, so every command treats a
-/// missing output folder the same way. See `AtomicOutput` for symbolic links, devices and FIFOs.
+/// which is then renamed over it. The folder is created when missing (and removed again, when
+/// still empty, if the write fails), so every command treats a missing output folder the same way. See `AtomicOutput` for symbolic links, devices and FIFOs.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to url: URL) throws {
         try write(Data(bytes), to: url)
     }
 
     public static func write(_ data: Data, to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileError(path: directory.path, message: "cannot create the folder: \(error.localizedDescription)")
-        }
-        let output = try AtomicOutput(url)
-        do {
-            try output.write(data)
-            try output.commit()
-        } catch {
-            output.abandon()
-            throw error
+        // Folders made here are removed again when the write fails (a full disk leaves nothing).
+        try OutputFolders.creating(for: url) {
+            let output = try AtomicOutput(url)
+            do {
+                try output.write(data)
+                try output.commit()
+            } catch {
+                output.abandon()
+                throw error
+            }
         }
     }
 
@@ -60,6 +57,7 @@ public final class AtomicOutput {
     /// signal handler that removes it must know it first).
     public init(_ url: URL, willCreateTemporary: (String) -> Void = { _ in }) throws {
         self.url = url
+        try OutputFolders.checkLength(url)
         let path = url.path
         var info = stat()
         let exists = stat(path, &info) == 0
@@ -191,4 +189,38 @@ public struct FileError: Error, CustomStringConvertible, LocalizedError, Equatab
 
     public var description: String { "\(path): \(message)" }
     public var errorDescription: String? { description }
+}
+
+extension FileError {
+    /// `error` in words a user can act on: Foundation's file errors (on Linux printed as
+    /// "The operation could not be completed. (NSCocoaErrorDomain error 512.)") become a
+    /// `FileError` naming the path and the system's reason; anything else is returned as it is.
+    public static func readable(_ error: Error) -> Error {
+        guard !(error is FileError) else { return error }
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return error }
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+            ?? "a file"
+        var code: Int32?
+        if ns.domain == NSPOSIXErrorDomain { code = Int32(ns.code) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            code = Int32(underlying.code)
+        }
+        let reason: String
+        if let code {
+            reason = String(cString: strerror(code))
+        } else {
+            switch ns.code {
+            case NSFileNoSuchFileError, NSFileReadNoSuchFileError: reason = "no such file or folder"
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: reason = "permission denied"
+            case NSFileWriteOutOfSpaceError: reason = "No space left on device"
+            case NSFileWriteVolumeReadOnlyError: reason = "read-only file system"
+            case NSFileWriteFileExistsError: reason = "it exists already"
+            case NSFileReadCorruptFileError: reason = "not readable as expected"
+            default: reason = "the system gave no reason (Foundation error \(ns.code))"
+            }
+        }
+        let doing = (NSFileReadUnknownError...NSFileReadUnsupportedSchemeError).contains(ns.code) ? "cannot read" : "cannot write"
+        return FileError(path: path, message: "\(doing): \(reason)")
+    }
 }

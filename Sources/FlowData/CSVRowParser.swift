@@ -158,9 +158,12 @@ struct ColumnPlan {
         var notes: [String] = []
         if !convertedFeatures.isEmpty {
             notes.append("\(dialect.rawValue): converted seconds to microseconds: \(convertedFeatures.joined(separator: ", "))")
+            if dialect == .pythonCICFlowMeter {
+                notes.append(FlowDialect.pythonVersionWarning)
+            }
         }
         if !inexactFeatures.isEmpty {
-            notes.append("warning: \(dialect.rawValue) measures packet lengths as whole frames (headers included) where "
+            notes.append(FlowDialect.inexactLengthsPrefix(dialect) + " as whole frames (headers included) where "
                 + "CICFlowMeter counts payload bytes; there is no exact conversion, so these are used as written and run "
                 + "larger than a CICFlowMeter model expects: \(inexactFeatures.joined(separator: ", "))")
         }

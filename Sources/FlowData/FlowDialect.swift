@@ -36,6 +36,24 @@ public enum FlowDialect: String, Codable, Sendable, CaseIterable, Hashable {
             + "so scores may shift: train on a baseline from the same flow meter"
     }
 
+    /// Python cicflowmeter writes no version, and its releases share one header: the times are
+    /// read as the seconds of 0.3 and later, which this says (once per load) so that a user of
+    /// 0.2.0 or 0.1.x, whose times are microseconds, is not misled.
+    public static let pythonVersionWarning = "warning: python-cicflowmeter files do not say which version wrote them; "
+        + "times are read as seconds (versions 0.3 to 0.5); files from 0.2.0 or 0.1.x hold microseconds and would be "
+        + "scaled a million times too large"
+
+    /// The start of the warning that a dialect's packet lengths have no exact conversion.
+    static func inexactLengthsPrefix(_ dialect: FlowDialect) -> String { "warning: \(dialect.rawValue) measures packet lengths" }
+
+    /// The notes of a load that are worth saying when a model trained on `trained` flows scores
+    /// `scoring` flows: the warning that lengths run larger than a CICFlowMeter model expects is
+    /// dropped when the model itself was trained on that dialect (its lengths were as large).
+    public static func notes(_ notes: [String], trained: FlowDialect?, scoring: FlowDialect) -> [String] {
+        guard let trained, trained == scoring else { return notes }
+        return notes.filter { !$0.hasPrefix(inexactLengthsPrefix(scoring)) }
+    }
+
     /// Header names compare equal when they differ only in case, surrounding spaces, or spaces
     /// versus underscores (`" Total Fwd Packets"`, `"total_fwd_packets"`, `"TOTAL FWD PACKETS"`).
     public static func normalize(_ name: String) -> String {
@@ -75,10 +93,13 @@ struct ColumnAlias {
     func unit(in dialect: FlowDialect) -> UnitRelation { dialect == .pythonCICFlowMeter ? pythonUnit : .same }
 }
 
-/// The alias table. Python cicflowmeter units are those of its 0.2-0.4 releases (hieulw/cicflowmeter
-/// on PyPI): `flow_duration`, `fwd_iat_tot`, `bwd_iat_tot`, `active_*` and `idle_*` in seconds;
-/// `flow_iat_*` already in microseconds (the package multiplies only those by 1e6); every length
-/// is `len(packet)`, the whole frame with its headers, where CICFlowMeter counts payload bytes.
+/// The alias table. Python cicflowmeter units are those of its 0.3, 0.4 and 0.5 releases (on
+/// PyPI; read from their sources): every time (`flow_duration`, `flow_iat_*`, `fwd_iat_*`,
+/// `bwd_iat_*`, `active_*`, `idle_*`) is in seconds, all converted (x 1e6); every length is
+/// `len(packet)`, the whole frame with its headers, where CICFlowMeter counts payload bytes.
+/// 0.2.0 and 0.1.x multiplied every time by 1e6 (microseconds). All of them write the same 75
+/// column names in the same order, so the version cannot be told from the header: seconds are
+/// assumed, and the unit note says so every time (see `CSVRowParser.unitNotes`).
 enum DialectTable {
     static let seconds = UnitRelation.scale(1e6)
 
@@ -92,12 +113,20 @@ enum DialectTable {
                     python: "totlen_bwd_pkts", pythonUnit: .inexact),
         ColumnAlias(canonical: "Flow Bytes/s", v3: "Flow Bytes/s", v4: "Flow Byts/s", python: "flow_byts_s", pythonUnit: .inexact),
         ColumnAlias(canonical: "Flow Packets/s", v3: "Flow Packets/s", v4: "Flow Pkts/s", python: "flow_pkts_s", pythonUnit: .same),
-        ColumnAlias(canonical: "Flow IAT Mean", v3: "Flow IAT Mean", v4: "Flow IAT Mean", python: "flow_iat_mean", pythonUnit: .same),
-        ColumnAlias(canonical: "Flow IAT Std", v3: "Flow IAT Std", v4: "Flow IAT Std", python: "flow_iat_std", pythonUnit: .same),
-        ColumnAlias(canonical: "Flow IAT Max", v3: "Flow IAT Max", v4: "Flow IAT Max", python: "flow_iat_max", pythonUnit: .same),
-        ColumnAlias(canonical: "Flow IAT Min", v3: "Flow IAT Min", v4: "Flow IAT Min", python: "flow_iat_min", pythonUnit: .same),
+        ColumnAlias(canonical: "Flow IAT Mean", v3: "Flow IAT Mean", v4: "Flow IAT Mean", python: "flow_iat_mean", pythonUnit: seconds),
+        ColumnAlias(canonical: "Flow IAT Std", v3: "Flow IAT Std", v4: "Flow IAT Std", python: "flow_iat_std", pythonUnit: seconds),
+        ColumnAlias(canonical: "Flow IAT Max", v3: "Flow IAT Max", v4: "Flow IAT Max", python: "flow_iat_max", pythonUnit: seconds),
+        ColumnAlias(canonical: "Flow IAT Min", v3: "Flow IAT Min", v4: "Flow IAT Min", python: "flow_iat_min", pythonUnit: seconds),
         ColumnAlias(canonical: "Fwd IAT Total", v3: "Fwd IAT Total", v4: "Fwd IAT Tot", python: "fwd_iat_tot", pythonUnit: seconds),
         ColumnAlias(canonical: "Bwd IAT Total", v3: "Bwd IAT Total", v4: "Bwd IAT Tot", python: "bwd_iat_tot", pythonUnit: seconds),
+        ColumnAlias(canonical: "Fwd IAT Mean", v3: "Fwd IAT Mean", v4: "Fwd IAT Mean", python: "fwd_iat_mean", pythonUnit: seconds),
+        ColumnAlias(canonical: "Fwd IAT Std", v3: "Fwd IAT Std", v4: "Fwd IAT Std", python: "fwd_iat_std", pythonUnit: seconds),
+        ColumnAlias(canonical: "Fwd IAT Max", v3: "Fwd IAT Max", v4: "Fwd IAT Max", python: "fwd_iat_max", pythonUnit: seconds),
+        ColumnAlias(canonical: "Fwd IAT Min", v3: "Fwd IAT Min", v4: "Fwd IAT Min", python: "fwd_iat_min", pythonUnit: seconds),
+        ColumnAlias(canonical: "Bwd IAT Mean", v3: "Bwd IAT Mean", v4: "Bwd IAT Mean", python: "bwd_iat_mean", pythonUnit: seconds),
+        ColumnAlias(canonical: "Bwd IAT Std", v3: "Bwd IAT Std", v4: "Bwd IAT Std", python: "bwd_iat_std", pythonUnit: seconds),
+        ColumnAlias(canonical: "Bwd IAT Max", v3: "Bwd IAT Max", v4: "Bwd IAT Max", python: "bwd_iat_max", pythonUnit: seconds),
+        ColumnAlias(canonical: "Bwd IAT Min", v3: "Bwd IAT Min", v4: "Bwd IAT Min", python: "bwd_iat_min", pythonUnit: seconds),
         ColumnAlias(canonical: "Packet Length Min", v3: "Min Packet Length", v4: "Pkt Len Min", python: "pkt_len_min", pythonUnit: .inexact),
         ColumnAlias(canonical: "Packet Length Max", v3: "Max Packet Length", v4: "Pkt Len Max", python: "pkt_len_max", pythonUnit: .inexact),
         ColumnAlias(canonical: "Packet Length Mean", v3: "Packet Length Mean", v4: "Pkt Len Mean", python: "pkt_len_mean", pythonUnit: .inexact),

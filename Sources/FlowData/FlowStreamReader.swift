@@ -100,6 +100,8 @@ public final class FlowStreamReader {
     private let skipBadRows: Bool
     private let follow: FollowOptions?
     private var fd: Int32
+    /// Under follow: stopped while waiting for the file to appear (the stream is empty).
+    private var stoppedBeforeTheFileAppeared = false
     private let ownsDescriptor: Bool
     /// Whether the input is a pipe or terminal: a batch is then handed out when no complete record
     /// is buffered, rather than after blocking for more, so piped live flows are scored promptly.
@@ -132,6 +134,20 @@ public final class FlowStreamReader {
             path = url.path
             fd = open(url.path, O_RDONLY)
             ownsDescriptor = true
+            // Under follow, a file that is not there yet is waited for, as `tail -F` does (said
+            // once); a stop while waiting ends the stream with no rows (/dev/null stands in).
+            if fd < 0 && errno == ENOENT, let follow {
+                follow.onRestart("\(url.path) does not exist yet: waiting for it to appear (as tail -F does; "
+                                 + "SIGINT or SIGTERM stops)")
+                while fd < 0 && errno == ENOENT && !follow.shouldStop() {
+                    Thread.sleep(forTimeInterval: follow.pollInterval)
+                    fd = open(url.path, O_RDONLY)
+                }
+                if fd < 0 && follow.shouldStop() {
+                    fd = open("/dev/null", O_RDONLY)
+                    stoppedBeforeTheFileAppeared = true
+                }
+            }
             if fd < 0 {
                 let code = errno
                 if code == ENOENT { throw FlowDataError.notFound(path: url.path) }
@@ -153,7 +169,9 @@ public final class FlowStreamReader {
         if follow != nil && !isStream && ownsDescriptor {
             records.afterRead = { [unowned self] in if self.wasRewritten() { throw Rewritten() } }
         }
-        if follow == nil {
+        if stoppedBeforeTheFileAppeared {
+            return
+        } else if follow == nil {
             guard try readHeader() else { throw FlowDataError.emptyFile(path: path) }
         } else {
             // A flow meter may create the file before it writes the header.
@@ -177,6 +195,7 @@ public final class FlowStreamReader {
 
     /// The next batch of good rows, or nil at the end of the input (under `follow`: once stopped).
     public func next() throws -> FlowBatch? {
+        if stoppedBeforeTheFileAppeared { return nil }
         let f = featureNames.count
         var batch = FlowBatch(featureCount: f, values: [], identifiers: [], lineNumbers: [])
         batch.values.reserveCapacity(min(batchSize, 4096) * f)
@@ -277,7 +296,9 @@ public final class FlowStreamReader {
         } else if let follow, let previous, previous != plan.dialect {
             // A normal run says these once at the start; a rotation to another flow meter says them again.
             follow.onRestart(FlowLoadReport.dialectLine(plan.dialect))
-            for note in plan.unitNotes { follow.onRestart(note) }
+            for note in FlowDialect.notes(plan.unitNotes, trained: follow.trainedDialect, scoring: plan.dialect) {
+                follow.onRestart(note)
+            }
             if let warning = FlowDialect.mismatchWarning(trained: follow.trainedDialect, scoring: plan.dialect) {
                 follow.onRestart(warning)
             }

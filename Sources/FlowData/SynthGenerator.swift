@@ -52,33 +52,89 @@ public enum SynthGenerator {
         max(8, (per600 * benign + 300) / 600)
     }
 
-    /// Writes the dataset under `dir` (created if needed; files replaced atomically).
-    public static func write(to dir: URL, benign: Int = defaultBenign, seed: UInt64 = 42) throws {
+    /// The files a dataset consists of, relative to its folder: the benign file, one per scenario,
+    /// then README.md.
+    public static var fileNames: [String] {
+        ["benign/background_traffic_\(benignFileTime).pcap_Flow.csv"]
+            + scenarios.map { "malicious/\($0.name)_\($0.time).pcap_Flow.csv" } + ["README.md"]
+    }
+
+    /// Writes the dataset under `dir` (created if needed; files replaced atomically). Unless
+    /// `force`, a file already there that this run would change (another seed or size, or
+    /// someone's own data) is refused before anything is written, naming the files; a file with
+    /// exactly the contents it would get is no loss, so running the same command again succeeds.
+    public static func write(to dir: URL, benign: Int = defaultBenign, seed: UInt64 = 42, force: Bool = false) throws {
         precondition(benign > 0, "synth: benign must be positive")
-        var rng = SeededGenerator(seed: seed ^ 0xB3_7A_11)
-        var benignRows: [String] = []
-        var clock = Clock(day: "2023-03-19", secondOfDay: 15 * 3600)
-        for _ in 0..<benign { benignRows.append(Traffic.background(&rng, &clock).csvRow(label: 0)) }
-        try AtomicFile.write(csv(benignRows),
-                             to: dir.appendingPathComponent("benign/background_traffic_\(benignFileTime).pcap_Flow.csv"))
-        for (index, scenario) in scenarios.enumerated() {
-            var rng = SeededGenerator(seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
-            let hour = Int(scenario.time.dropFirst(9).prefix(2)) ?? 12
-            let minute = Int(scenario.time.dropFirst(11).prefix(2)) ?? 0
-            let d = scenario.time.prefix(8)
-            var clock = Clock(day: "\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))",
-                              secondOfDay: Double(hour * 3600 + minute * 60))
-            var rows: [String] = []
-            for _ in 0..<scenarioCount(per600: scenario.per600, benign: benign) {
-                // A fifth of an attack capture is background traffic that happened meanwhile.
-                let flow = rng.uniform(0, 1) < 0.2 ? Traffic.background(&rng, &clock)
-                                                    : Traffic.attack(scenario.name, &rng, &clock)
-                rows.append(flow.csvRow(label: scenario.id))
+        let names = fileNames
+        if !force {
+            var differing: [String] = []
+            for (index, name) in names.enumerated() {
+                let url = dir.appendingPathComponent(name)
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
+                // Read at most what this file would hold, plus one byte: a larger file differs.
+                let expected = Data(contents(ofFile: index, benign: benign, seed: seed).utf8)
+                if isFolder.boolValue || (try? readPrefix(url, count: expected.count + 1)) != expected { differing.append(name) }
             }
-            try AtomicFile.write(csv(rows),
-                                 to: dir.appendingPathComponent("malicious/\(scenario.name)_\(scenario.time).pcap_Flow.csv"))
+            if !differing.isEmpty {
+                throw FlowDataError.io(path: dir.path, message: "already holds \(differing.joined(separator: ", ")), which synth "
+                                       + "would replace with other contents; choose another --out, or pass --force to replace them")
+            }
         }
-        try AtomicFile.write(readme(benign: benign, seed: seed), to: dir.appendingPathComponent("README.md"))
+        // A failure (a full disk) takes back what this run added: new files, then new folders.
+        let subfolders = [dir.appendingPathComponent("benign"), dir.appendingPathComponent("malicious")]
+        let newSubfolders = subfolders.filter { !FileManager.default.fileExists(atPath: $0.path) }
+        try OutputFolders.creating(for: dir.appendingPathComponent(names[0])) {
+            var added: [URL] = []
+            do {
+                for (index, name) in names.enumerated() {
+                    let url = dir.appendingPathComponent(name)
+                    var info = stat()
+                    let existed = lstat(url.path, &info) == 0
+                    try AtomicFile.write(contents(ofFile: index, benign: benign, seed: seed), to: url)
+                    if !existed { added.append(url) }
+                }
+            } catch {
+                for url in added { unlink(url.path) }
+                OutputFolders.removeEmpty(newSubfolders.filter { $0.lastPathComponent != "benign" })
+                OutputFolders.removeEmpty(newSubfolders.filter { $0.lastPathComponent == "benign" })
+                throw error
+            }
+        }
+    }
+
+    /// The contents of `fileNames[index]`.
+    static func contents(ofFile index: Int, benign: Int, seed: UInt64) -> String {
+        if index == 0 {
+            var rng = SeededGenerator(seed: seed ^ 0xB3_7A_11)
+            var benignRows: [String] = []
+            var clock = Clock(day: "2023-03-19", secondOfDay: 15 * 3600)
+            for _ in 0..<benign { benignRows.append(Traffic.background(&rng, &clock).csvRow(label: 0)) }
+            return csv(benignRows)
+        }
+        guard index <= scenarios.count else { return readme(benign: benign, seed: seed) }
+        let scenario = scenarios[index - 1]
+        var rng = SeededGenerator(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        let hour = Int(scenario.time.dropFirst(9).prefix(2)) ?? 12
+        let minute = Int(scenario.time.dropFirst(11).prefix(2)) ?? 0
+        let d = scenario.time.prefix(8)
+        var clock = Clock(day: "\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))",
+                          secondOfDay: Double(hour * 3600 + minute * 60))
+        var rows: [String] = []
+        for _ in 0..<scenarioCount(per600: scenario.per600, benign: benign) {
+            // A fifth of an attack capture is background traffic that happened meanwhile.
+            let flow = rng.uniform(0, 1) < 0.2 ? Traffic.background(&rng, &clock)
+                                                : Traffic.attack(scenario.name, &rng, &clock)
+            rows.append(flow.csvRow(label: scenario.id))
+        }
+        return csv(rows)
+    }
+
+    /// Up to `count` bytes from the start of `url`.
+    private static func readPrefix(_ url: URL, count: Int) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        return try handle.read(upToCount: count) ?? Data()
     }
 
     static func csv(_ rows: [String]) -> String {

@@ -104,6 +104,8 @@ public struct EpochLoopState {
 public struct EpochLoop {
     public let network: SiameseNetwork
     public let options: TrainingOptions
+    /// What a divergence message advises (SiameseError.likelyCause).
+    private var likelyCause: String { SiameseError.likelyCause(learningRate: options.learningRate, config: network.config) }
     let pairs: PairSource
     let validationPairs: [Pair]
     /// Flattened 32x32 images that pairs index into.
@@ -189,7 +191,8 @@ public struct EpochLoop {
             if monitorValidation { try validate(&record, epoch: epoch, steps: stepsPerEpoch) }
             // Once per epoch, before these weights can become the best or a checkpoint (Divergence.swift).
             if let tensor = try network.firstNonFiniteTensor() {
-                throw SiameseError.nonFiniteWeights(epoch: epoch, tensor: tensor, checkpoint: wroteCheckpoint ? checkpointPath : nil)
+                throw SiameseError.nonFiniteWeights(epoch: epoch, tensor: tensor, checkpoint: wroteCheckpoint ? checkpointPath : nil,
+                                                    likelyCause: likelyCause)
             }
             record.seconds = Date().timeIntervalSince(epochStart)
             trainingSeconds += record.seconds ?? 0
@@ -236,7 +239,7 @@ public struct EpochLoop {
             let r = try network.trainStep(left: left, right: right, labels: labels, optimizer: options.adam)
             guard r.loss.isFinite else {
                 throw SiameseError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: r.loss,
-                                                 checkpoint: wroteCheckpoint ? checkpointPath : nil)
+                                                 checkpoint: wroteCheckpoint ? checkpointPath : nil, likelyCause: likelyCause)
             }
             lossSum += Double(r.loss) * Double(slice.count)
             correct += r.correct
@@ -264,7 +267,7 @@ public struct EpochLoop {
         record.valAccuracy = Double(correct) / Double(pairs.count)
         guard valLoss.isFinite else {
             throw SiameseError.nonFiniteLoss(epoch: epoch, step: steps, loss: Float(valLoss),
-                                             checkpoint: wroteCheckpoint ? checkpointPath : nil)
+                                             checkpoint: wroteCheckpoint ? checkpointPath : nil, likelyCause: likelyCause)
         }
     }
 

@@ -152,6 +152,10 @@ public enum SafeTensors {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
             throw SiameseError.badModelFile(path: url.path, reason: "it is a folder, not a model file")
         }
+        // Foundation's message for a missing or unreadable file names no reason on Linux; the system's does.
+        if access(url.path, R_OK) != 0 {
+            throw SiameseError.badModelFile(path: url.path, reason: "cannot read it (\(String(cString: strerror(errno))))")
+        }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw SiameseError.badModelFile(path: url.path, reason: "cannot read it (\(error.localizedDescription))")

@@ -24,15 +24,16 @@ struct Bench: ParsableCommand {
     @Option(help: "Write the results as JSON to this file (medians, plus spread and detail keys).")
     var json: String?
 
-    @Option(help: "Timed samples per measurement, after one warm-up (at least 5).")
+    @Option(help: "Timed samples per measurement, after one warm-up (at least 5; with --quick, at least 1).")
     var repeats: Int = 5
 
     @Flag(help: "Tiny network and data (for tests; the figures mean nothing).")
     var quick = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        if repeats < 5 && !quick { Console.note("note: fewer than 5 repeats; medians are less reliable") }
+        // Fewer than 5 samples make a median that one slow sample can move; --quick figures mean nothing anyway.
+        let least = quick ? 1 : 5
+        guard repeats >= least else { throw ValidationError("--repeats must be at least \(least)\(quick ? "" : " (fewer only with --quick)")") }
     }
 
     func run() throws {
@@ -53,6 +54,10 @@ struct Bench: ParsableCommand {
             break
         }
         for b in backends { Console.note("backend: \(b.name) on \(b.deviceDescription)") }
+        if let warning = MachineInfo.loadWarning(oneMinuteLoad: MachineInfo.oneMinuteLoad,
+                                                 cores: ProcessInfo.processInfo.activeProcessorCount) {
+            Console.note(warning)
+        }
         let started = Date()
         let report = try Benchmark.report(backends: backends, settings: settings) { message in
             Console.note(String(format: "[%5.0f s] ", Date().timeIntervalSince(started)) + message)

@@ -16,7 +16,8 @@ struct Detect: ParsableCommand {
         discussion: """
             Reads any CICFlowMeter dialect (see the README); labels are never needed and never cause a flow \
             to be dropped. With --follow, keeps reading a file a live flow meter appends to (surviving \
-            truncation and rotation) until SIGINT or SIGTERM, then prints a summary line.
+            truncation and rotation) until SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2, then prints a \
+            summary line. Without --follow those signals remove the temporary output and exit 128 + signal.
             """)
 
     @Option(help: "Model file written by `gpu-train train`.") var model: String
@@ -96,7 +97,9 @@ struct Detect: ParsableCommand {
                                       requireLabels: false)
         let reader = try FlowStreamReader(path: input, options: options, batchSize: follow ? 1024 : 4096,
                                           follow: followOptions)
-        for note in reader.notes { Console.note(note) }
+        for note in FlowDialect.notes(reader.notes, trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
+            Console.note(note)
+        }
         if let warning = FlowDialect.mismatchWarning(trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
             Console.note(warning)
         }
@@ -112,6 +115,9 @@ struct Detect: ParsableCommand {
             guard incidents != nil else { return }
             if let incidentSink { try incidentSink.write(line) } else { incidentLines += line }
         } : nil
+        // Progress: on a terminal a line rewritten in place; elsewhere (a log) only once a run has
+        // gone on for 10 s, so a short run prints one summary, not a progress line beside it.
+        let started = Date()
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
         do {
@@ -121,7 +127,8 @@ struct Detect: ParsableCommand {
                                               observe: { metrics?.observe($0) },
                                               alert: dispatcher.map { d in { verdict, json in d.post(.flows, json: json, severity: verdict.severity) } },
                                               write: { try sink.write($0) }) { s in
-                guard Date().timeIntervalSince(lastReport) > 0.5 else { return }
+                guard Date().timeIntervalSince(lastReport) > 0.5, Console.isTerminal || Date().timeIntervalSince(started) >= 10
+                else { return }
                 lastReport = Date()
                 Console.status(String(format: "%d flows, %d malicious, %d skipped, %.0f flows/s",
                                       s.flows, s.malicious, s.skipped, s.flowsPerSecond))
@@ -144,7 +151,7 @@ struct Detect: ParsableCommand {
         }
         Console.endStatus()
         let received = DetectSignals.received
-        let stopped = received == 0 ? "" : "stopped by \(received == SIGINT ? "SIGINT" : "SIGTERM"): "
+        let stopped = received == 0 ? "" : "stopped by \(DetectSignals.name(received)): "
         // Under --follow the wall time is mostly waiting for rows; the busy rate is what it sustains.
         let rate = follow ? String(format: "%.0f flows/s while scoring (%.2f s busy)", summary.busyFlowsPerSecond, summary.busySeconds)
             : String(format: "%.0f flows/s", summary.flowsPerSecond)
@@ -165,10 +172,10 @@ struct Detect: ParsableCommand {
     static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
 }
 
-/// SIGINT and SIGTERM in detect, through plain signal handlers installed with sigaction: the
-/// handler is in place when the call returns, so no signal arrives while it is neither handled
-/// nor fatal (a dispatch source, armed asynchronously after SIG_IGN, could lose one and leave
-/// detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in detect, through plain signal handlers
+/// installed with sigaction: the handler is in place when the call returns, so no signal arrives
+/// while it is neither handled nor fatal (a dispatch source, armed asynchronously after SIG_IGN,
+/// could lose one and leave detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
 /// write, _exit) on memory allocated before they are installed.
 /// - normal mode: remove the temporary output (if any), say so, exit 128 + signal;
 /// - follow mode: the first signal asks the reader to stop (the summary is printed), a second
@@ -201,8 +208,24 @@ enum DetectSignals {
         action.__sigaction_handler.sa_handler = detectSignalHandler
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        sigaction(SIGINT, &action, nil)
-        sigaction(SIGTERM, &action, nil)
+        for signal in handled { sigaction(signal, &action, nil) }
+    }
+
+    /// Every signal whose default action would end detect with a temporary output left behind
+    /// (SIGQUIT too: the Swift runtime's crash handler would otherwise report a crash).
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+
+    /// The signal's name as `kill -l` prints it, with the SIG prefix.
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        case SIGQUIT: "SIGQUIT"
+        case SIGUSR1: "SIGUSR1"
+        case SIGUSR2: "SIGUSR2"
+        default: "signal \(signal)"
+        }
     }
 
     /// Sets (or with nil clears) the temporary output a signal removes; called before the file is
@@ -233,7 +256,10 @@ private func detectSignalHandler(_ signal: Int32) {
 /// `AtomicOutput`: devices and FIFOs are written in place, symbolic links written through), or
 /// (with `direct`, for --follow) the file itself, appended to and flushed batch by batch.
 final class OutputSink: @unchecked Sendable {
-    private let handle: FileHandle
+    /// Written with write(2), so a failure (a full disk) is reported with the system's reason.
+    private let fileDescriptor: Int32
+    /// The path in messages.
+    private let name: String
     private let output: AtomicOutput?
     private let lock = NSLock()
     private var finished = false
@@ -242,8 +268,9 @@ final class OutputSink: @unchecked Sendable {
 
     /// `willCreateTemporary` hears the temporary file's path just before it is created.
     init(path: String, direct: Bool = false, willCreateTemporary: (String) -> Void = { _ in }) throws {
+        name = path == "-" ? "standard output" : path
         if path == "-" {
-            handle = .standardOutput
+            fileDescriptor = STDOUT_FILENO
             output = nil
             return
         }
@@ -255,12 +282,12 @@ final class OutputSink: @unchecked Sendable {
                 OutputFolder.removeEmpty(created)
                 throw FlowDataError.io(path: path, message: "cannot create the output (\(String(cString: strerror(errno)))); is the folder there and writable?")
             }
-            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            fileDescriptor = fd
             output = nil
         } else {
             do {
                 let made = try AtomicOutput(url, willCreateTemporary: willCreateTemporary)
-                handle = FileHandle(fileDescriptor: made.fileDescriptor, closeOnDealloc: false)
+                fileDescriptor = made.fileDescriptor
                 output = made
             } catch {
                 OutputFolder.removeEmpty(created)
@@ -270,8 +297,26 @@ final class OutputSink: @unchecked Sendable {
         createdFolders = created
     }
 
-    /// Writes at once (FileHandle does not buffer), so a follower of the output sees every batch.
-    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
+    /// The --follow file is this sink's own descriptor (an AtomicOutput closes its own).
+    deinit { if output == nil && fileDescriptor != STDOUT_FILENO { _ = close(fileDescriptor) } }
+
+    /// Writes at once (nothing is buffered), so a follower of the output sees every batch.
+    func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            guard var p = bytes.baseAddress else { return }
+            var left = bytes.count
+            while left > 0 {
+                let n = Glibc.write(fileDescriptor, p, left)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError(path: name, message: "cannot write: \(String(cString: strerror(errno)))")
+                }
+                p += n
+                left -= n
+            }
+        }
+    }
 
     /// Renames the temporary file into place.
     func commit() throws {

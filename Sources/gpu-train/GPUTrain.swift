@@ -28,7 +28,9 @@ enum Entry {
         do {
             var command = try GPUTrain.parseAsRoot()
             try command.run()
-        } catch {
+        } catch let raw {
+            // Foundation's file errors name neither the file nor the reason; see FileError.readable.
+            let error = FileError.readable(raw)
             // ArgumentParser's own ending (help and version on stdout, usage errors exit 64), with
             // the message's control characters escaped: errors quote paths, labels and values.
             let code = GPUTrain.exitCode(for: error)

@@ -10,7 +10,8 @@ struct Synth: ParsableCommand {
         Simulated, not captured: benign cluster background traffic and five attack scenarios
         (reconnaissance, rce-reverse-shell, attack-pods, cve202013379, cve202125741), a fifth of each
         attack file being background traffic labelled with the scenario id. The same seed gives the
-        same files. A README.md in --out says the data is synthetic.
+        same files. A README.md in --out says the data is synthetic. Files already in --out that this \
+        run would change are refused (nothing is written) unless --force.
         """)
 
     @Option(name: .long, help: "Output folder.")
@@ -27,6 +28,9 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Random seed.")
     var seed: UInt64 = 42
 
+    @Flag(help: "Replace files already in --out that this run would write with other contents (README.md and the CSVs).")
+    var force = false
+
     func validate() throws {
         guard (1...Synth.maxBenign).contains(benign) else {
             throw ValidationError("--benign must be between 1 and \(Synth.maxBenign), got \(benign)")
@@ -34,7 +38,7 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
-        try SynthGenerator.write(to: URL(fileURLWithPath: out), benign: benign, seed: seed)
+        try SynthGenerator.write(to: URL(fileURLWithPath: out), benign: benign, seed: seed, force: force)
         let attacks = SynthGenerator.scenarios.map { "\($0.name) \(SynthGenerator.scenarioCount(per600: $0.per600, benign: benign))" }
         print("wrote \(benign) benign flows and \(attacks.joined(separator: ", ")) to \(out)")
     }

@@ -8,6 +8,25 @@ import XCTest
 /// `gpu-train bench`'s library in quick mode: the JSON schema of issue 7 (plus the measured peak
 /// of issue 14) and sane numbers (no speed asserted).
 final class BenchmarkTests: XCTestCase {
+    /// The commit comes from the checkout the binary was built in, even when run from elsewhere.
+    func testCommitIsFoundFromTheBinaryOutsideTheCheckout() throws {
+        let here = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(here) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath("/"))
+        let commit = MachineInfo.commit()
+        XCTAssertFalse(commit.hasPrefix("unknown"), commit)
+        XCTAssertNotNil(commit.range(of: "^[0-9a-f]{7,}", options: .regularExpression), commit)
+        let nowhere = MachineInfo.commit(executable: URL(fileURLWithPath: "/nonexistent/bin/gpu-train"))
+        XCTAssertTrue(nowhere.hasPrefix("unknown ("), nowhere)
+    }
+
+    func testLoadAboveHalfTheCoresWarns() {
+        XCTAssertNil(MachineInfo.loadWarning(oneMinuteLoad: 0.9, cores: 2))
+        XCTAssertNil(MachineInfo.loadWarning(oneMinuteLoad: nil, cores: 2))
+        let warning = MachineInfo.loadWarning(oneMinuteLoad: 1.5, cores: 2)
+        XCTAssertTrue(warning?.contains("load average is 1.50 on 2 cores") == true, warning ?? "nil")
+    }
+
     func testQuickCPURunWritesTheSchemaWithPositiveFiniteNumbers() throws {
         let report = try Benchmark.report(backends: [CPUBackend()], settings: .quick(repeats: 5))
         let object = try JSONSerialization.jsonObject(with: report.json())

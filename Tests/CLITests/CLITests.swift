@@ -39,6 +39,40 @@ final class CLITests: XCTestCase {
         let r = try run(["devices"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("CPU backend"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("OpenBLAS OpenBLAS"), r.stdout)
+    }
+
+    /// The help and the check agree: at least 5 repeats, fewer only with --quick (refused at parse
+    /// time, before any backend is made).
+    func testBenchRefusesFewerThanFiveRepeatsWithoutQuick() throws {
+        let r = try run(["bench", "--repeats", "4", "--backend", "opencl", "--device", "no-such-device"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--repeats must be at least 5"), r.stderr)
+        let help = try run(["bench", "--help"]).stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        XCTAssertTrue(help.contains("(at least 5; with --quick, at least 1)"), help)
+    }
+
+    /// synth never replaces a README.md or CSV it would change (refused before anything is
+    /// written) unless --force; the same command again is no loss and succeeds.
+    func testSynthRefusesToReplaceFilesItWouldChangeUnlessForced() throws {
+        let data = dir.appendingPathComponent("flows")
+        XCTAssertEqual(try run(["synth", "--out", data.path, "--benign", "20", "--seed", "1"]).status, 0)
+        XCTAssertEqual(try run(["synth", "--out", data.path, "--benign", "20", "--seed", "1"]).status, 0, "same files again")
+        let readme = data.appendingPathComponent("README.md")
+        let benign = data.appendingPathComponent("benign").appendingPathComponent(
+            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("benign").path)[0])
+        let before = try Data(contentsOf: benign)
+        try "my own notes\n".write(to: readme, atomically: true, encoding: .utf8)
+        let refused = try run(["synth", "--out", data.path, "--benign", "20", "--seed", "2"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("README.md") && refused.stderr.contains("--force"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("background_traffic_"), refused.stderr)
+        XCTAssertEqual(try String(contentsOf: readme, encoding: .utf8), "my own notes\n")
+        XCTAssertEqual(try Data(contentsOf: benign), before, "nothing is written")
+        let forced = try run(["synth", "--out", data.path, "--benign", "20", "--seed", "2", "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(try String(contentsOf: readme, encoding: .utf8).contains("--seed 2"))
+        XCTAssertNotEqual(try Data(contentsOf: benign), before)
     }
 
     func testSynthTrainEvaluateDetectReport() throws {

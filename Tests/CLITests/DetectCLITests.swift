@@ -143,7 +143,15 @@ final class DetectCLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("stopped by SIGINT: scored 0 flows"))
     }
 
+    /// Every signal that would end the run (SIGHUP, SIGQUIT and SIGUSR1 too, not only SIGINT and
+    /// SIGTERM) removes the temporary output, keeps the old one and exits 128 + signal.
     func testSignalInNormalModeRemovesTheTemporaryOutputAndKeepsTheOldOne() throws {
+        for signal in [SIGINT, SIGHUP, SIGQUIT, SIGUSR1] {
+            try signalStopsNormalRun(signal)
+        }
+    }
+
+    func signalStopsNormalRun(_ signal: Int32) throws {
         let out = dir.appendingPathComponent("scores.csv")
         try "the previous run's output\n".write(to: out, atomically: true, encoding: .utf8)
         let stdin = Pipe()
@@ -156,13 +164,58 @@ final class DetectCLITests: XCTestCase {
             return names.contains { $0.hasPrefix(".gt-") }
         }
         XCTAssertTrue(wait(60) { temporaryExists() }, "the temporary output is being written")
-        kill(p.processIdentifier, SIGINT)
+        kill(p.processIdentifier, signal)
         finish(p, within: 20)
-        XCTAssertEqual(p.terminationStatus, 128 + SIGINT)
-        XCTAssertFalse(temporaryExists(), "the temporary output is removed")
+        XCTAssertEqual(p.terminationReason, .exit, "signal \(signal)")
+        XCTAssertEqual(p.terminationStatus, 128 + signal, "signal \(signal)")
+        XCTAssertFalse(temporaryExists(), "the temporary output is removed (signal \(signal))")
         XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "the previous run's output\n")
-        XCTAssertTrue(try String(contentsOf: err, encoding: .utf8).contains("interrupted; no output written"))
+        let stderr = try String(contentsOf: err, encoding: .utf8)
+        XCTAssertTrue(stderr.contains("interrupted; no output written"), "signal \(signal): \(stderr)")
+        XCTAssertFalse(stderr.contains("crashed"), stderr)
         try? stdin.fileHandleForWriting.close()
+    }
+
+    /// A short run prints one summary line, not a progress line beside it.
+    func testOneSummaryLine() throws {
+        let input = dir.appendingPathComponent("in.csv")
+        try (header + "\n" + lines.prefix(5).joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        let r = try run(["detect", "--model", model, "--input", input.path, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let summaries = r.stderr.split(separator: "\n").filter { $0.contains("flows/s") }
+        XCTAssertEqual(summaries.count, 1, r.stderr)
+        XCTAssertTrue(summaries.first?.hasPrefix("scored 5 flows") == true, r.stderr)
+    }
+
+    /// --follow on a file that does not exist yet waits for it (saying so once), as tail -F does,
+    /// then scores what is appended; a signal while waiting stops it cleanly.
+    func testFollowWaitsForAFileThatDoesNotExistYet() throws {
+        let live = dir.appendingPathComponent("later.csv"), out = dir.appendingPathComponent("o.csv")
+        let (p, err) = try start(["detect", "--model", model, "--input", live.path, "--output", out.path, "--follow",
+                                  "--poll-interval", "0.05", "--backend", "cpu"])
+        defer { if p.isRunning { p.terminate() } }
+        let stderr = { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
+        XCTAssertTrue(wait(60) { stderr().contains("does not exist yet: waiting for it") }, stderr())
+        usleep(200_000)
+        XCTAssertTrue(p.isRunning, stderr())
+        try (header + "\n" + lines[0] + "\n" + lines[1] + "\n").write(to: live, atomically: true, encoding: .utf8)
+        XCTAssertTrue(wait(30) { self.outputLines(out).count == 3 }, "\(outputLines(out)) \(stderr())")
+        p.terminate()
+        finish(p, within: 20)
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(stderr().components(separatedBy: "does not exist yet").count, 2, "said once: \(stderr())")
+        XCTAssertTrue(stderr().contains("stopped by SIGTERM: scored 2 flows"), stderr())
+
+        // Stopped before the file appears: a clean stop with nothing scored.
+        let never = dir.appendingPathComponent("never.csv")
+        let (q, err2) = try start(["detect", "--model", model, "--input", never.path, "--output", out.path, "--follow",
+                                   "--poll-interval", "0.05", "--backend", "cpu"])
+        defer { if q.isRunning { q.terminate() } }
+        XCTAssertTrue(wait(60) { (try? String(contentsOf: err2, encoding: .utf8))?.contains("waiting for it") == true })
+        kill(q.processIdentifier, SIGINT)
+        finish(q, within: 20)
+        XCTAssertEqual(q.terminationStatus, 0, (try? String(contentsOf: err2, encoding: .utf8)) ?? "")
+        XCTAssertTrue(try String(contentsOf: err2, encoding: .utf8).contains("stopped by SIGINT: scored 0 flows"))
     }
 
     func testOutputThatIsTheInputIsRefusedBeforeAnythingIsTouched() throws {

@@ -140,4 +140,17 @@ final class AtomicFileTests: XCTestCase {
         }
         XCTAssertEqual(try leftovers(), [])
     }
+
+    /// Foundation's file errors (NSCocoaErrorDomain 512 and friends) become the path and the
+    /// system's reason.
+    func testFoundationFileErrorsBecomeThePathAndTheReason() {
+        let underlying = NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))
+        let raw = NSError(domain: NSCocoaErrorDomain, code: NSFileWriteUnknownError,
+                          userInfo: [NSFilePathErrorKey: "/out/x.csv", NSUnderlyingErrorKey: underlying])
+        XCTAssertEqual("\(FileError.readable(raw))", "/out/x.csv: cannot write: No space left on device")
+        let noReason = NSError(domain: NSCocoaErrorDomain, code: NSFileWriteUnknownError, userInfo: [:])
+        XCTAssertFalse("\(FileError.readable(noReason))".contains("NSCocoaErrorDomain"))
+        struct Other: Error {}
+        XCTAssertTrue(FileError.readable(Other()) is Other)
+    }
 }

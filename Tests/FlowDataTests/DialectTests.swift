@@ -30,8 +30,9 @@ final class DialectTests: XCTestCase {
                               "fwd_iat_tot", "bwd_iat_tot", "pkt_len_min", "pkt_len_max", "pkt_len_mean", "pkt_len_std",
                               "init_fwd_win_byts", "init_bwd_win_byts", "active_mean", "active_std", "active_max",
                               "active_min", "idle_mean", "idle_std", "idle_max", "idle_min"]
-    /// The Python package writes these in seconds (everything else in canonical units, lengths as frames).
-    static let pythonSeconds: Set<Int> = [0, 11, 12, 19, 20, 21, 22, 23, 24, 25, 26]
+    /// The Python package (0.3 to 0.5) writes every time in seconds: flow_duration, flow_iat_*,
+    /// the IAT totals, active_* and idle_* (everything else in canonical units, lengths as frames).
+    static let pythonSeconds: Set<Int> = [0, 7, 8, 9, 10, 11, 12, 19, 20, 21, 22, 23, 24, 25, 26]
 
     /// Three flows in canonical units (microseconds, bytes); nil is a missing value (Infinity / NaN).
     static let flows: [[Double?]] = [
@@ -137,11 +138,19 @@ final class DialectTests: XCTestCase {
         let files = try writeAllDialects(dir)
         let python = try FlowLoader.load(files[.pythonCICFlowMeter]!)
         let notes = python.report.notes
-        XCTAssertEqual(notes.count, 3, "\(notes)")
-        XCTAssertEqual(notes[1], "python-cicflowmeter: converted seconds to microseconds: Flow Duration, Fwd IAT Total, "
+        XCTAssertEqual(notes.count, 4, "\(notes)")
+        XCTAssertEqual(notes[1], "python-cicflowmeter: converted seconds to microseconds: Flow Duration, Flow IAT Mean, "
+            + "Flow IAT Std, Flow IAT Max, Flow IAT Min, Fwd IAT Total, "
             + "Bwd IAT Total, Active Mean, Active Std, Active Max, Active Min, Idle Mean, Idle Std, Idle Max, Idle Min")
-        XCTAssertTrue(notes[2].hasPrefix("warning: python-cicflowmeter measures packet lengths as whole frames"), notes[2])
-        XCTAssertTrue(notes[2].hasSuffix("Total Length of Fwd Packet, Total Length of Bwd Packet, Flow Bytes/s, "
+        XCTAssertEqual(notes[2], FlowDialect.pythonVersionWarning)
+        let lengths = notes[3]
+        XCTAssertTrue(lengths.hasPrefix("warning: python-cicflowmeter measures packet lengths as whole frames"), lengths)
+        // Not said when the model itself was trained on this dialect; said when it was not.
+        XCTAssertEqual(FlowDialect.notes(notes, trained: .pythonCICFlowMeter, scoring: .pythonCICFlowMeter),
+                       Array(notes.prefix(3)))
+        XCTAssertEqual(FlowDialect.notes(notes, trained: .cicflowmeter, scoring: .pythonCICFlowMeter), notes)
+        XCTAssertEqual(FlowDialect.notes(notes, trained: nil, scoring: .pythonCICFlowMeter), notes)
+        XCTAssertTrue(notes[3].hasSuffix("Total Length of Fwd Packet, Total Length of Bwd Packet, Flow Bytes/s, "
             + "Packet Length Min, Packet Length Max, Packet Length Mean, Packet Length Std"), notes[2])
         // The Java dialects share the canonical units: nothing to say beyond the dialect.
         for dialect in [FlowDialect.cicflowmeter, .cicflowmeterV3, .cicflowmeterV4] {

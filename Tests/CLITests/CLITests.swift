@@ -104,7 +104,7 @@ final class CLITests: XCTestCase {
         let rows = detected.stdout.split(separator: "\n")
         let inputRows = try String(contentsOfFile: input, encoding: .utf8).split(separator: "\n").count
         XCTAssertEqual(rows.count, inputRows, "one output row per flow plus the header")
-        XCTAssertEqual(rows.first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,score,verdict,why")
+        XCTAssertEqual(rows.first, "row,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Timestamp,Protocol,score,verdict,why,severity,new_edge")
 
         // The same through stdin, written to a file in a folder that does not exist yet: every
         // command creates a missing output folder, as train does.

@@ -70,7 +70,8 @@ final class SynthAndStreamTests: XCTestCase {
         XCTAssertTrue(zip(values, table.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
         let firstLine = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")[1].split(separator: ",").map(String.init)
         XCTAssertEqual(first, FlowIdentifiers(flowID: firstLine[0], sourceIP: firstLine[1], sourcePort: firstLine[2],
-                                              destinationIP: firstLine[3], destinationPort: firstLine[4], timestamp: firstLine[6]))
+                                              destinationIP: firstLine[3], destinationPort: firstLine[4], timestamp: firstLine[6],
+                                              protocolNumber: firstLine[5]))
         XCTAssertEqual(try reader.next()?.rowCount, nil)
     }
 

@@ -21,6 +21,24 @@ inline void offer(float* best, float* bestIndex, const int k, const float d2, co
     bestIndex[i] = index;
 }
 
+// A query's list between chunks lives in distances/indices: `first` starts it empty (index 2^24,
+// above any row), `last` turns the squared distances into distances.
+inline void load_list(float* best, float* bestIndex, __global const float* d, __global const float* ix, const int k, const int first)
+{
+    for (int j = 0; j < k; ++j) {
+        best[j] = first ? INFINITY : d[j];
+        bestIndex[j] = first ? 16777216.0f : ix[j];
+    }
+}
+
+inline void store_list(const float* best, const float* bestIndex, __global float* d, __global float* ix, const int k, const int last)
+{
+    for (int j = 0; j < k; ++j) {
+        d[j] = last ? sqrt(best[j]) : best[j];
+        ix[j] = bestIndex[j];
+    }
+}
+
 __kernel void row_norms(__global const float* restrict x, const int xOffset, const int rows, const int dim,
                         __global float* restrict norms)
 {
@@ -47,20 +65,14 @@ __kernel void topk_merge(__global const float* restrict dots, const int cols, co
     float bestIndex[MAX_K];
     __global float* d = distances + dOffset + (size_t)q * k;
     __global float* ix = indices + iOffset + (size_t)q * k;
-    for (int j = 0; j < k; ++j) {
-        best[j] = first ? INFINITY : d[j];
-        bestIndex[j] = first ? 16777216.0f : ix[j];
-    }
+    load_list(best, bestIndex, d, ix, k, first);
     const float qn = queryNorms[q];
     __global const float* line = dots + (size_t)q * cols;
     for (int c = 0; c < cols; ++c) {
         const float d2 = fmax(qn + bankNorms[chunkStart + c] - 2.0f * line[c], 0.0f);
         offer(best, bestIndex, k, d2, (float)(chunkStart + c));
     }
-    for (int j = 0; j < k; ++j) {
-        d[j] = last ? sqrt(best[j]) : best[j];
-        ix[j] = bestIndex[j];
-    }
+    store_list(best, bestIndex, d, ix, k, last);
 }
 
 // The clipped distance sqrt(sum_j min(|q_j - b_j|, clip)^2), summed directly (it has no GEMM form):
@@ -79,10 +91,7 @@ __kernel void clipped_topk(__global const float* restrict queries, const int qOf
     float bestIndex[MAX_K];
     __global float* d = distances + dOffset + (size_t)q * k;
     __global float* ix = indices + iOffset + (size_t)q * k;
-    for (int j = 0; j < k; ++j) {
-        best[j] = first ? INFINITY : d[j];
-        bestIndex[j] = first ? 16777216.0f : ix[j];
-    }
+    load_list(best, bestIndex, d, ix, k, first);
     __global const float* query = queries + qOffset + (size_t)q * dim;
     for (int c = 0; c < cols; ++c) {
         __global const float* row = bank + bOffset + (size_t)(chunkStart + c) * dim;
@@ -93,8 +102,5 @@ __kernel void clipped_topk(__global const float* restrict queries, const int qOf
         }
         offer(best, bestIndex, k, d2, (float)(chunkStart + c));
     }
-    for (int j = 0; j < k; ++j) {
-        d[j] = last ? sqrt(best[j]) : best[j];
-        ix[j] = bestIndex[j];
-    }
+    store_list(best, bestIndex, d, ix, k, last);
 }

@@ -21,27 +21,32 @@ public final class DetectMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var flows = 0, flagged = 0, badRowsSeen = 0, incidentsSeen = 0
 
+    /// A metric's name as "gpu_train_" + `name` + "_" + `unit` ("" for none), with its help text.
+    static func named(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "gpu_train", metricName: name, unitName: unit, helpText: help)
+    }
+
     public init(model: TrainedModel, modelID: String) {
-        benign = registry.makeCounter(name: "gpu_train_flows_total", labels: [("verdict", "benign")], help: "Flows scored, by verdict.")
-        malicious = registry.makeCounter(name: "gpu_train_flows_total", labels: [("verdict", "malicious")], help: "Flows scored, by verdict.")
-        incidents = registry.makeCounter(name: "gpu_train_incidents_total", help: "Incidents opened (flagged flows grouped by source and destination host).")
-        badRows = registry.makeCounter(name: "gpu_train_bad_rows_total", help: "Input rows skipped as bad.")
+        let flows = Self.named("flows", unit: "total", "Flows scored, by verdict.")
+        benign = registry.makeCounter(descriptor: flows, labels: [("verdict", "benign")])
+        malicious = registry.makeCounter(descriptor: flows, labels: [("verdict", "malicious")])
+        incidents = registry.makeCounter(descriptor: Self.named("incidents", unit: "total",
+                                                                "Incidents opened (flagged flows grouped by source and destination host)."))
+        badRows = registry.makeCounter(descriptor: Self.named("bad_rows", unit: "total", "Input rows skipped as bad."))
         // Buckets around the threshold: a quarter of it up to four times it.
         let t = model.threshold.isFinite && model.threshold > 0 ? model.threshold : 1
-        score = registry.makeValueHistogram(name: "gpu_train_score", buckets: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4].map { $0 * t },
-                                            help: "Scores of the flows (the threshold is the bucket at 1x).")
-        batchSeconds = registry.makeDurationHistogram(name: "gpu_train_batch_seconds",
+        score = registry.makeValueHistogram(descriptor: Self.named("score", "Scores of the flows (the threshold is the bucket at 1x)."),
+                                            buckets: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4].map { $0 * t })
+        batchSeconds = registry.makeDurationHistogram(descriptor: Self.named("batch", unit: "seconds", "Time to score and write one batch of flows."),
                                                       buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100),
-                                                                .milliseconds(500), .seconds(2), .seconds(10)],
-                                                      help: "Time to score and write one batch of flows.")
-        flaggedRatio = registry.makeGauge(name: "gpu_train_flagged_ratio", help: "Share of the flows scored so far that were flagged.")
-        registry.makeGauge(name: "gpu_train_calibrated_flagged_ratio",
-                           help: "Share of normal traffic of another period the model was calibrated to flag.")
+                                                                .milliseconds(500), .seconds(2), .seconds(10)])
+        flaggedRatio = registry.makeGauge(descriptor: Self.named("flagged", unit: "ratio", "Share of the flows scored so far that were flagged."))
+        registry.makeGauge(descriptor: Self.named("calibrated_flagged", unit: "ratio",
+                                                  "Share of normal traffic of another period the model was calibrated to flag."))
             .set(to: model.calibration?.flaggedRate ?? model.options.fpr)
-        registry.makeGauge(name: "gpu_train_model_info",
+        registry.makeGauge(descriptor: Self.named("model", unit: "info", "The model scoring the flows."),
                            labels: [("model_id", modelID), ("recipe", model.options.recipe.rawValue),
-                                    ("encoder", model.options.encoder.rawValue), ("trained_at", model.trainedAt ?? "unknown")],
-                           help: "The model scoring the flows.").set(to: 1.0)
+                                    ("encoder", model.options.encoder.rawValue), ("trained_at", model.trainedAt ?? "unknown")]).set(to: 1.0)
     }
 
     /// Records one scored batch.
@@ -70,9 +75,9 @@ public final class DetectMetrics: @unchecked Sendable {
             for (destination, counts) in alerts.counts {
                 for (outcome, value) in [("sent", counts.sent), ("dropped", counts.dropped), ("failed", counts.failed), ("retried", counts.retries)] {
                     let key = "\(destination)|\(outcome)"
-                    let gauge = alertGauges[key] ?? registry.makeGauge(name: "gpu_train_alerts_total",
-                                                                        labels: [("destination", destination.description), ("outcome", outcome)],
-                                                                        help: "Alerts per output: sent, dropped (queue full), failed (after every retry), retried.")
+                    let gauge = alertGauges[key] ?? registry.makeGauge(
+                        descriptor: Self.named("alerts", unit: "total", "Alerts per output: sent, dropped (queue full), failed (after every retry), retried."),
+                        labels: [("destination", destination.description), ("outcome", outcome)])
                     alertGauges[key] = gauge
                     gauge.set(to: Double(value))
                 }

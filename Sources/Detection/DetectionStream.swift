@@ -338,7 +338,10 @@ public enum DetectionStream {
                 let id = batch.identifiers[i]
                 let newEdge = edges.flatMap { known -> Bool? in
                     guard !id.sourceIP.isEmpty, !id.destinationIP.isEmpty, !id.destinationPort.isEmpty else { return nil }
-                    return !known.contains(Detector.edge(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort))
+                    // A model keeping edges by workload needs the pod list to say anything.
+                    if detector.model.edgeKeys == .workload && names == nil { return nil }
+                    return !known.contains(EdgeKeys.key(source: id.sourceIP, destination: id.destinationIP, port: id.destinationPort,
+                                                        names: detector.model.edgeKeys == .workload ? names : nil))
                 }
                 let severity = Severity.of(score: scores[i], threshold: detector.model.threshold)
                 var verdict = FlowVerdict(row: batch.lineNumbers[i], identifiers: id, score: scores[i], malicious: bad, why: why,

@@ -145,6 +145,27 @@ public final class KubernetesDirectory: @unchecked Sendable {
     }
 }
 
+/// How a flow's edge is written in a model's `edges`: by address ("10.16.0.5>10.96.0.1:443"), or
+/// with each end that a pod list names replaced by its workload ("shop/Deployment/web>10.96.0.1:443").
+/// Pod addresses change with every restart; workloads hold from day to day.
+public enum EdgeKeys: String, Sendable, Codable {
+    case address
+    case workload
+
+    /// The key of the edge source -> destination:port; `names` (workload keys only) names the ends.
+    public static func key(source: String, destination: String, port: String, names: KubernetesDirectory?) -> String {
+        Detector.edge(source: names?.name(of: source)?.workloadKey ?? source,
+                      destination: names?.name(of: destination)?.workloadKey ?? destination, port: port)
+    }
+
+    /// The key of an endpoint as `FlowTable.endpoints` writes it ("source>destination:port").
+    public static func key(endpoint: String, names: KubernetesDirectory?) -> String {
+        guard let names else { return endpoint }
+        let (s, d, p) = IncidentGrouper.split(endpoint: endpoint)
+        return key(source: s, destination: d, port: p, names: names)
+    }
+}
+
 /// A pod list that cannot be read: its path and what is wrong.
 public struct PodListError: Error, CustomStringConvertible, LocalizedError {
     public var path: String

@@ -41,6 +41,8 @@ public struct TrainedModel {
     /// that detect can say whether a flow's edge is new; nil when the baseline had no such columns.
     /// Context for the analyst only, never part of the score.
     public var edges: Set<String>?
+    /// How `edges` are keyed: by address, or by workload where a pod list named the ends.
+    public var edgeKeys: EdgeKeys = .address
     /// What the transform was fitted on (`dataFingerprint`): `--resume` refuses other data, whose
     /// bank would be rebuilt on a scaler fitted elsewhere. Nil in models written before it was recorded.
     public var trainingData: String?
@@ -99,7 +101,7 @@ public struct TrainedModel {
         if let dialect { metadata["dialect"] = dialect.rawValue }
         if let trainingData { metadata["training_data"] = trainingData }
         if let calibration { metadata["calibration"] = try text(calibration) }
-        if let edges { metadata["edges"] = try text(edges.sorted()) }
+        if let edges { metadata["edges"] = try text(edges.sorted()); metadata["edge_keys"] = edgeKeys.rawValue }
         if let trainedAt { metadata["trained_at"] = trainedAt }
         if let bank { metadata["periods"] = try text(bank.periodNames) }
         var list: [NamedTensor] = []
@@ -264,6 +266,10 @@ public struct TrainedModel {
         model.bestEpoch = Int(m["best_epoch"] ?? "") ?? 0
         model.dialect = m["dialect"].flatMap(FlowDialect.init(rawValue:))
         if m["edges"] != nil { model.edges = Set(try json("edges", [String].self)) }
+        if let keys = m["edge_keys"] {
+            guard let k = EdgeKeys(rawValue: keys) else { throw bad("metadata 'edge_keys' is '\(keys)', not address or workload") }
+            model.edgeKeys = k
+        }
         model.trainedAt = m["trained_at"]
         model.trainingData = m["training_data"]
         if m["calibration"] != nil {

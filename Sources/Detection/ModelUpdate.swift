@@ -21,7 +21,7 @@ public enum ModelUpdate {
     /// model's bank size): whole periods leave oldest first, and only when the periods left are
     /// still over capacity are they subsampled (with `seed`, evenly across periods).
     public static func apply(to model: TrainedModel, table: FlowTable, periods: BaselinePeriods, backend: Backend,
-                             capacity: Int? = nil, seed: UInt64? = nil) throws -> Result {
+                             capacity: Int? = nil, seed: UInt64? = nil, podNames: KubernetesDirectory? = nil) throws -> Result {
         guard model.options.recipe == .baseline, let bank = model.bank else {
             throw SiameseError.invalidConfiguration("update adds baseline periods to a baseline-recipe model; this model uses the seed recipe")
         }
@@ -83,7 +83,12 @@ public enum ModelUpdate {
         updated.bank = merged
         // Edges only grow: a retired period's edges stay known (the model does not record which
         // period brought an edge).
-        if let known = model.edges, let e = table.endpoints { updated.edges = known.union(rows.map { e[$0] }) }
+        if let known = model.edges, let e = table.endpoints {
+            guard model.edgeKeys == .address || podNames != nil else {
+                throw SiameseError.invalidConfiguration("this model keeps its edges by workload: give the new periods' pod list too (--k8s-pods)")
+            }
+            updated.edges = known.union(rows.map { EdgeKeys.key(endpoint: e[$0], names: model.edgeKeys == .workload ? podNames : nil) })
+        }
         let detector = try Detector(model: updated, network: network, backend: backend)
         (updated.threshold, updated.calibration) = try ThresholdFitting.fit(detector: detector)
         if capacity != nil { updated.options.bankSize = limit }

@@ -33,6 +33,8 @@ public final class Trainer {
     public var config: ModelConfig
     public var options: TrainingOptions
     /// The flow-meter dialect of the training data, recorded in the model (detect warns on another).
+    /// With a pod list (`--k8s-pods`), the baseline's edges are kept by workload (`EdgeKeys`).
+    public var edgeNames: KubernetesDirectory?
     public var dialect: FlowDialect?
 
     public init(backend: Backend, config: ModelConfig, options: TrainingOptions) {
@@ -135,7 +137,7 @@ public final class Trainer {
             var plan = TrainingPlan(scaler: scaler, support: shots, images: [], bankRows: bankRows, bankFeatures: bankFeatures,
                                     pairs: .fixed([]), validationPairs: [], dataFingerprint: fingerprint)
             (plan.bankPeriods, plan.periodNames) = Self.bankPeriods(rows: bankRows, periods: periods ?? .byFile(table))
-            plan.edges = table.endpoints.map { e in Set(benign.map { e[$0] }) }
+            plan.edges = table.endpoints.map { e in Set(benign.map { EdgeKeys.key(endpoint: e[$0], names: edgeNames) }) }
             guard options.encoder == .siamese else { return plan }
             // Images: the baseline flows (all benign rows, not only the bank's), then the shots.
             let baselineScaled = scaler.scale(values: table.subset(benign).values)
@@ -272,6 +274,7 @@ public final class Trainer {
                                  timings: ["training_seconds": trainingSeconds])
         model.dialect = dialect
         model.edges = plan.edges
+        model.edgeKeys = edgeNames == nil ? .address : .workload
         model.trainedAt = FlowTimestamp.iso8601(Date().timeIntervalSince1970)
         model.trainingData = plan.dataFingerprint
         if options.recipe == .baseline {

@@ -68,6 +68,9 @@ struct Detect: ParsableCommand {
             Console.note("kubernetes: \(directory.count) pod addresses from \(path)")
             return directory
         }
+        if detector.model.edges != nil && detector.model.edgeKeys == .workload && names == nil {
+            Console.note("note: this model keeps its baseline's edges by workload; without --k8s-pods new_edge stays null")
+        }
         // Every output line names the model by its file's hash (schema v1's model_id).
         let context = OutputContext(modelID: (try? Data(contentsOf: URL(fileURLWithPath: model))).map(OutputContext.modelID(of:)) ?? "",
                                     threshold: detector.model.threshold)

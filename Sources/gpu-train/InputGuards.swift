@@ -24,7 +24,8 @@ extension Train {
         let history = dataFolderHolding(url) == nil ? [("--out (history.csv beside it)", url.sibling("history.csv").path)] : []
         try SameFile.refuseOverwritingInputs(
             outputs: [("--out", out)] + history + [("--out (curves.svg beside it)", url.sibling("curves.svg").path)],
-            inputs: [("--data", dataOptions.data)] + baseline.map { ("--baseline", $0) } + featureFile(model.features),
+            inputs: [("--data", dataOptions.data)] + baseline.map { ("--baseline", $0) } + featureFile(model.features)
+                + (k8sPods.map { [("--k8s-pods", $0)] } ?? []),
             readsInFolder: flowFile)
     }
 }
@@ -54,7 +55,8 @@ extension Crossval {
 extension Update {
     /// --out against --model and every --baseline (the model updated is never written over).
     func refuseOverwritingInputs() throws {
-        try SameFile.refuseOverwritingInputs(outputs: [("--out", out)], inputs: [("--model", model)] + baseline.map { ("--baseline", $0) })
+        try SameFile.refuseOverwritingInputs(outputs: [("--out", out)], inputs: [("--model", model)] + baseline.map { ("--baseline", $0) }
+                                             + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
     }
 }
 

@@ -58,6 +58,8 @@ struct Train: ParsableCommand {
     var baseline: [String] = []
     @Option(parsing: .unconditional, help: "Split the baseline into periods of this many seconds by the flows' Timestamp column, instead of one period per file.")
     var period: Double?
+    @Option(name: .customLong("k8s-pods"), help: "The baseline's pod list (kubectl get pods -A -o json, taken while it was recorded): the model then keeps the baseline's edges by workload, which holds across pod restarts; detect needs --k8s-pods too to say new_edge.")
+    var k8sPods: String?
     @Option(help: "Model file to write (safetensors); when a network is trained, history.csv (not inside a --data or --baseline folder, whose *.csv files are flows) and curves.svg go beside it.") var out: String
     @Option(help: "Continue training from this model file (its support set, scaler and optimizer state).") var resume: String?
     @Option(parsing: .unconditional, help: "Baseline recipe: hold out this fraction of the benign flows, the latest in file order, train on the rest and print the false-positive rate on them (attacks are not held out).")
@@ -148,6 +150,7 @@ struct Train: ParsableCommand {
         Console.note(describe(options, config))
         let trainer = Trainer(backend: backend, config: config, options: options)
         trainer.dialect = table.report.dialect
+        trainer.edgeNames = try k8sPods.map { try KubernetesDirectory(path: $0) }
         var progress = TrainingProgress()
         let started = Date()
         var trained = try trainer.train(table: table, rows: rows, periods: periods, resume: resumed, checkpoint: outURL) { progress.handle($0) }

@@ -22,6 +22,8 @@ struct Update: ParsableCommand {
     var baseline: [String] = []
     @Option(parsing: .unconditional, help: "Split the new flows into periods of this many seconds by their Timestamp column instead of one per file.")
     var period: Double?
+    @Option(name: .customLong("k8s-pods"), help: "The new periods' pod list: needed when the model keeps its edges by workload (trained with --k8s-pods).")
+    var k8sPods: String?
     @Option(help: "The updated model file to write.") var out: String
     @Option(parsing: .unconditional, help: "Most flows the bank keeps (default: the model's bank size).") var bankSize: Int?
     @Flag(help: "Skip rows with bad values instead of stopping.") var skipBadRows = false
@@ -50,7 +52,8 @@ struct Update: ParsableCommand {
         let periods = try Train.periods(of: table, rows: Array(0..<table.rowCount), seconds: period)
         let backend = try backendOptions.make()
         TrainedModel.softwareVersion = GPUTrain.version
-        let result = try ModelUpdate.apply(to: original, table: table, periods: periods, backend: backend, capacity: bankSize)
+        let result = try ModelUpdate.apply(to: original, table: table, periods: periods, backend: backend, capacity: bankSize,
+                                           podNames: try k8sPods.map { try KubernetesDirectory(path: $0) })
         try OutputFolder.creating(for: outURL) { try result.model.write(to: outURL) }
         let before = original.bank?.periodNames.count ?? 0, bank = result.model.bank
         print("model: \(out)")

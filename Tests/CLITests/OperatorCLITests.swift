@@ -220,6 +220,43 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(clash.stderr.contains("--alerts-to stdout needs --output FILE"), clash.stderr)
     }
 
+    func testEdgesKeptByWorkloadHoldAcrossAPodRestart() throws {
+        // The baseline's first flow comes from a pod of Deployment api; the next day that pod has
+        // restarted with another address.
+        let columns = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let src = try XCTUnwrap(columns.firstIndex(of: "Src IP"))
+        let first = benignLines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let oldAddress = first[src], newAddress = "10.99.99.99"
+        func pods(_ address: String, _ pod: String) -> String {
+            #"{"items": [{"metadata": {"name": "POD", "namespace": "shop", "labels": {"pod-template-hash": "7f9c"}, "ownerReferences": [{"kind": "ReplicaSet", "name": "api-7f9c"}]}, "spec": {}, "status": {"phase": "Running", "podIP": "ADDRESS"}}]}"#
+                .replacingOccurrences(of: "ADDRESS", with: address).replacingOccurrences(of: "POD", with: pod)
+        }
+        let before = dir.appendingPathComponent("pods-before.json").path, after = dir.appendingPathComponent("pods-after.json").path
+        try pods(oldAddress, "api-7f9c-a").write(toFile: before, atomically: true, encoding: .utf8)
+        try pods(newAddress, "api-7f9c-b").write(toFile: after, atomically: true, encoding: .utf8)
+        let byWorkload = dir.appendingPathComponent("w.safetensors").path, byAddress = dir.appendingPathComponent("a.safetensors").path
+        let trained = try runGPUTrain(["train", "--data", attacks, "--out", byWorkload, "--malicious-shots", "0", "--baseline", dayOne,
+                                       "--k8s-pods", before, "--backend", "cpu"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertEqual(try train([dayOne], out: byAddress).status, 0)
+        // Next day: the same flows from the restarted pod.
+        let moved = dir.appendingPathComponent("moved.csv").path
+        let rows = benignLines.prefix(300).filter { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)[src] == oldAddress }
+        XCTAssertFalse(rows.isEmpty)
+        try ([header] + rows.map { $0.replacingOccurrences(of: oldAddress, with: newAddress) }).joined(separator: "\n").appending("\n")
+            .write(toFile: moved, atomically: true, encoding: .utf8)
+        func newEdges(_ model: String, _ extra: [String]) throws -> [Bool?] {
+            let r = try runGPUTrain(["detect", "--model", model, "--input", moved, "--format", "jsonl", "--backend", "cpu"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try r.stdout.split(separator: "\n").map {
+                try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["new_edge"] as? Bool
+            }
+        }
+        XCTAssertEqual(Set(try newEdges(byWorkload, ["--k8s-pods", after])), [false], "the workload's edges are known")
+        XCTAssertEqual(Set(try newEdges(byAddress, [])), [true], "by address every edge of the new pod is new")
+        XCTAssertEqual(Set(try newEdges(byWorkload, [])), [nil], "without the pod list a workload-keyed model cannot say")
+    }
+
     func testUpdateAddsPeriodsRetiresTheOldestAndRecalibrates() throws {
         let model = dir.appendingPathComponent("m.safetensors").path, updated = dir.appendingPathComponent("m2.safetensors").path
         XCTAssertEqual(try train([dayOne], out: model).status, 0)

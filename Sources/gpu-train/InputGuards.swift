@@ -40,7 +40,7 @@ extension Evaluate {
 extension Report {
     func refuseOverwritingInputs() throws {
         try SameFile.refuseOverwritingInputs(outputs: [("--out", out)], inputs: [("--model", model), ("--data", dataOptions.data)]
-                                             + (flowRoles.map { [("--flow-roles", $0)] } ?? []))
+                                             + (flowRoles.map { [("--flow-roles", $0)] } ?? []) + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
     }
 }
 

@@ -18,6 +18,8 @@ struct Report: ParsableCommand {
     var flowRoles: String?
     @Option(help: "How many incidents the report lists, highest score first.") var incidents = 10
     @Option(help: "Seconds of quiet that close an incident.") var incidentWindow = IncidentGrouper.defaultWindow
+    @Option(name: .customLong("k8s-pods"), help: "The JSON of `kubectl get pods -A -o json`: incidents name their ends by namespace and workload.")
+    var k8sPods: String?
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -44,7 +46,8 @@ struct Report: ParsableCommand {
             }.map { result.scores[$0] }
             if !scores.isEmpty { groups.append((name, scores)) }
         }
-        let topIncidents = try incidentList(detector: detector, table: table, result: result, truth: truth)
+        let names = try k8sPods.map { try KubernetesDirectory(path: $0) }
+        let topIncidents = try incidentList(detector: detector, table: table, result: result, truth: truth, names: names)
         var examples: [ExampleImage] = []
         for (group, rows) in trained.usesNetwork ? [("benign", table.benignRows), ("malicious", table.maliciousRows)] : [] {
             // Evenly spaced examples, so every scenario tends to appear.
@@ -107,7 +110,8 @@ struct Report: ParsableCommand {
 
     /// The `incidents` incidents with the highest scores among the flagged flows, each with its
     /// top flow's reasons in raw units beside the nearest baseline flow's values.
-    func incidentList(detector: Detector, table: FlowTable, result: EvaluationResult, truth: [FlowTruth?]?) throws -> [ReportIncident] {
+    func incidentList(detector: Detector, table: FlowTable, result: EvaluationResult, truth: [FlowTruth?]?,
+                      names: KubernetesDirectory? = nil) throws -> [ReportIncident] {
         guard incidents > 0 else { return [] }
         var flagged: [(endpoint: String, time: Double, score: Float, row: Int)] = []
         for (i, r) in result.rows.enumerated() where detector.isMalicious(result.scores[i]) {
@@ -135,7 +139,9 @@ struct Report: ParsableCommand {
             }
             let ports = incident.destinationPorts.prefix(8).joined(separator: ", ") + (incident.destinationPorts.count > 8 ? ", ..." : "")
             func time(_ t: Double) -> String { t.isFinite ? FlowTimestamp.iso8601(t) : "-" }
-            return ReportIncident(title: "\(incident.sourceIP) -> \(incident.destinationIP) (port\(incident.destinationPorts.count == 1 ? "" : "s") \(ports))",
+            // With a pod list, each end as "namespace/Kind/workload (address)".
+            func end(_ address: String) -> String { names?.name(of: address).map { "\($0.workloadKey) (\(address))" } ?? address }
+            return ReportIncident(title: "\(end(incident.sourceIP)) -> \(end(incident.destinationIP)) (port\(incident.destinationPorts.count == 1 ? "" : "s") \(ports))",
                                   flows: incident.flows, firstSeen: time(incident.firstSeen), lastSeen: time(incident.lastSeen),
                                   maxScore: incident.maxScore, reasons: reasons.isEmpty ? ["equal to a normal flow in every feature"] : reasons,
                                   location: table.location(ofRow: r).split(separator: "/").last.map(String.init) ?? "",

@@ -154,7 +154,7 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(namedCSV.stdout.hasPrefix("row,") && namedCSV.stdout.contains(",src_namespace,src_pod,src_workload,dst_namespace,dst_pod,dst_workload\n"))
         XCTAssertTrue(namedCSV.stdout.contains(",shop,api-7f9c-x1,Deployment/api,"), String(namedCSV.stdout.prefix(600)))
         // Normal traffic of the baseline's kind: quiet, no warning.
-        let quiet = try runGPUTrain(["detect", "--model", model, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"])
+        let quiet = try runGPUTrain(["detect", "--model", model, "--input", dayTwo, "--output", dir.appendingPathComponent("verdicts-\(UUID().uuidString).csv").path, "--backend", "cpu"])
         XCTAssertEqual(quiet.status, 0, quiet.stderr)
         XCTAssertFalse(quiet.stderr.contains("warning:"), quiet.stderr)
     }
@@ -167,7 +167,7 @@ final class OperatorCLITests: XCTestCase {
         let port = UInt16.random(in: 30000...60000)
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = ["detect", "--model", model, "--input", dayTwo, "--follow", "--poll-interval", "0.05", "--output", "/dev/null",
+        p.arguments = ["detect", "--model", model, "--input", dayTwo, "--follow", "--poll-interval", "0.05", "--output", dir.appendingPathComponent("verdicts-\(UUID().uuidString).csv").path,
                        "--metrics-listen", "127.0.0.1:\(port)", "--backend", "cpu"]
         let err = dir.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: err.path, contents: nil)
@@ -200,7 +200,7 @@ final class OperatorCLITests: XCTestCase {
         let attacks = try FileManager.default.subpathsOfDirectory(atPath: self.attacks).filter { $0.hasSuffix(".csv") }.sorted()
         let input = self.attacks + "/" + (try XCTUnwrap(attacks.first))
         let file = dir.appendingPathComponent("alerts.jsonl").path
-        let r = try runGPUTrain(["detect", "--model", model, "--input", input, "--output", "/dev/null",
+        let r = try runGPUTrain(["detect", "--model", model, "--input", input, "--output", dir.appendingPathComponent("verdicts-\(UUID().uuidString).csv").path,
                                  "--alerts-to", "syslog+udp://127.0.0.1:\(port)", "--alerts-to", "file:\(file)#flows", "--backend", "cpu"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("alerts to syslog+udp://127.0.0.1:\(port): "), r.stderr)
@@ -273,7 +273,7 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(r2.stdout.contains("1 retired (oldest first: day1.csv)"), r2.stdout)
         XCTAssertTrue(r2.stdout.contains("2 now; bank 600 flows"), r2.stdout)
         // The updated model scores flows.
-        XCTAssertEqual(try runGPUTrain(["detect", "--model", small, "--input", dayTwo, "--output", "/dev/null", "--backend", "cpu"]).status, 0)
+        XCTAssertEqual(try runGPUTrain(["detect", "--model", small, "--input", dayTwo, "--output", dir.appendingPathComponent("verdicts-\(UUID().uuidString).csv").path, "--backend", "cpu"]).status, 0)
         // Never over its own input.
         let same = try runGPUTrain(["update", "--model", model, "--baseline", dayTwo, "--out", model, "--backend", "cpu"])
         XCTAssertNotEqual(same.status, 0)

@@ -30,6 +30,11 @@ every time column is in seconds (flow_duration 0.42, flow_iat_max 0.25), read by
 per packet); and 0.5.0 counts a flow's first packet twice (Flow() keeps it and add_packet() adds it
 again): one forward packet too many, its frame in totlen_fwd_pkts twice, a zero in flow_iat_min
 and fwd_iat_min, and one gap more in the IAT means.
+
+For comparison (not kept as a fixture), the same packets() through cicflowmeter 0.2.0 in a Python 3.11
+venv (its FlowSession takes output_mode and output as class attributes, and its per-packet method is
+on_packet_received(); then garbage_collect(None)) give flow_duration 420000.0 and flow_iat_max
+250000.0: 0.2.0 writes microseconds, and counts 5 forward TCP packets (no doubled first packet).
 """
 import os
 import tempfile

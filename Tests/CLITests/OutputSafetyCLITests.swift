@@ -1,9 +1,11 @@
 import Foundation
 import XCTest
 
-/// Outputs never replace an input, a device or a symbolic link (issue 20, items B1 and B2).
+/// Outputs never replace an input, a device or a symbolic link (issue 20, items B1 and B2). Both
+/// run as root in a private mount namespace on a tmpfs (PrivateNamespace), skipped otherwise.
 extension CLITests {
     func testNoCommandWritesOverOneOfItsInputs() throws {
+        if try PrivateNamespace.runTest(self, mountPoint: dir) { return }
         let data = dir.appendingPathComponent("data"), sub = dir.appendingPathComponent("run")
         for folder in [data, sub] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         var files: [URL: String] = [:]
@@ -46,6 +48,7 @@ extension CLITests {
     }
 
     func testOutputsWriteDevicesInPlaceAndSymbolicLinksThrough() throws {
+        if try PrivateNamespace.runTest(self, mountPoint: dir) { return }
         let data = dir.appendingPathComponent("flows").path
         XCTAssertEqual(try run(["synth", "--out", data, "--benign", "60", "--seed", "4"]).status, 0)
         let model = dir.appendingPathComponent("m.safetensors").path

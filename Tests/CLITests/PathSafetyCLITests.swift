@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 
 /// Path safety beyond the output-is-input and device cases of OutputSafetyCLITests: a path too
-/// long for the system, and a full disk. The full-disk cases run in a private mount namespace
-/// (`unshare --mount --propagation private`, so the small tmpfs they mount is seen by nothing
-/// else and goes away with the namespace); they skip with a message when not root or when the
-/// namespace or the mount is not permitted (an unprivileged container).
+/// long for the system, messages, and a full disk. Every case runs in a private mount namespace
+/// (PrivateNamespace: `unshare --mount --propagation private`, so a tmpfs mounted there is seen by
+/// nothing else and goes away with the namespace): the first two run whole on a tmpfs, the
+/// full-disk one runs its commands on a small filled tmpfs. They skip with a message when not root
+/// or when the namespace or the mount is not permitted (an unprivileged container).
 final class PathSafetyCLITests: XCTestCase {
     var dir: URL!
     var data = "", model = "", input = ""
@@ -14,6 +15,10 @@ final class PathSafetyCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLITests.binary.path), "gpu-train is not built")
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-paths-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    /// Flows, a model and an input file in `dir`: made by each test, once it runs where it writes.
+    func prepare() throws {
         data = dir.appendingPathComponent("flows").path
         XCTAssertEqual(try runGPUTrain(["synth", "--out", data, "--benign", "60", "--seed", "4"]).status, 0)
         model = dir.appendingPathComponent("m.safetensors").path
@@ -46,6 +51,8 @@ final class PathSafetyCLITests: XCTestCase {
     /// A path longer than PATH_MAX is refused before any folder is made (it used to leave a chain
     /// of empty folders behind).
     func testAPathLongerThanPATH_MAXIsRefusedBeforeAnyFolderIsCreated() throws {
+        if try PrivateNamespace.runTest(self, mountPoint: dir) { return }
+        try prepare()
         let top = dir.appendingPathComponent("long").path
         let folder = top + String(repeating: "/" + String(repeating: "d", count: 200), count: 21)
         XCTAssertGreaterThan(folder.utf8.count, Int(PATH_MAX))
@@ -61,6 +68,8 @@ final class PathSafetyCLITests: XCTestCase {
     /// An output below a regular file, and a model that is not there: the path and the system's
     /// reason, never "NSCocoaErrorDomain error 512" or "The operation could not be completed".
     func testMessagesNameThePathAndTheReason() throws {
+        if try PrivateNamespace.runTest(self, mountPoint: dir) { return }
+        try prepare()
         let file = dir.appendingPathComponent("a-file").path
         try "x\n".write(toFile: file, atomically: false, encoding: .utf8)
         for args in writers(in: file + "/sub", existing: file + "/old.csv") {
@@ -79,6 +88,7 @@ final class PathSafetyCLITests: XCTestCase {
     /// that was there stays intact.
     func testAFullDiskFailsClearlyAndLeavesNothingBehind() throws {
         guard getuid() == 0 else { throw XCTSkip("the full-disk cases mount a tmpfs in a private mount namespace: they need root") }
+        try prepare()
         let full = dir.appendingPathComponent("full").path, results = dir.appendingPathComponent("results").path
         for folder in [full, results] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let existing = full + "/old.out"
@@ -101,17 +111,9 @@ final class PathSafetyCLITests: XCTestCase {
 
                 """
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        do { try p.run() } catch { throw XCTSkip("unshare is not available: \(error)") }
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if p.terminationStatus == 99 || !FileManager.default.fileExists(atPath: results + "/before") {
-            throw XCTSkip("a private mount namespace with a tmpfs is not permitted here: \(message)")
+        let r = try PrivateNamespace.run(script: script)
+        if r.status == 99 || !FileManager.default.fileExists(atPath: results + "/before") {
+            throw XCTSkip("a private mount namespace with a tmpfs is not permitted here: \(r.output)")
         }
         let before = try String(contentsOfFile: results + "/before", encoding: .utf8)
         XCTAssertEqual(before, "fill\nold.out\n")

@@ -44,6 +44,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case recordTooLong(path: String, line: Int)
     /// The input ends inside a quoted field that starts in the record on `line`.
     case unclosedQuote(path: String, line: Int)
+    /// A Zeek or Suricata log line that cannot be read (not JSON, no #fields before it, ...).
+    case badRecord(path: String, line: Int, reason: String)
 
     /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
     public var description: String { TerminalText.escaped(message) }
@@ -97,6 +99,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path):\(line): a record longer than 1 MiB (a line that never ends, or a quote that is never closed)"
         case .unclosedQuote(let path, let line):
             return "\(path):\(line): a quoted field is never closed (the file ends inside its quotes)"
+        case .badRecord(let path, let line, let reason):
+            return "\(path):\(line): \(reason)"
         }
     }
 }

@@ -337,7 +337,8 @@ public enum FlowLoader {
                                                  outOfRange: &report.valuesOutOfRange, identifiers: identifiers)
                     if record.unclosedQuote { problem = .unclosedQuote }
                     if let problem {
-                        let error = problem.error(plan: plan, path: path, line: lineNumber, bytes: base)
+                        let error = records.native?.takeProblem(line: lineNumber)
+                            ?? problem.error(plan: plan, path: path, line: lineNumber, bytes: base)
                         guard options.skipBadRows else { throw error }
                         report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
                         continue
@@ -403,6 +404,7 @@ public enum FlowLoader {
             throw error
         }
         report.bytesRead = records.bytesRead
+        report.eventsSkipped = records.native?.skippedEvents ?? 0
         report.rowsRead = labels.count
         report.rowsByDialect = report.filesByDialect.mapValues { _ in labels.count }
         return FlowTable(featureNames: options.features, values: values, labels: labels, scenarioNames: names,

@@ -55,7 +55,7 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .notFound(let path):
             return "\(path): no such file or folder"
         case .noCSVFiles(let path):
-            return "\(path): no *.csv files in this folder or below it"
+            return "\(path): no *.csv files (nor Zeek or Suricata logs) in this folder or below it"
         case .emptyFile(let path):
             return "\(path): empty file (expected a CSV header line and data rows)"
         case .headerOnly(let path):

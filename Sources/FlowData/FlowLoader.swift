@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads flow-meter CSV files (any `FlowDialect`) into a `FlowTable`.
 ///
-/// The input is one CSV file or a folder searched recursively for `*.csv`, following symbolic
+/// The input is one CSV file or a folder searched recursively for `*.csv` (and for Zeek and
+/// Suricata logs, `*.log`, `*.json`, `*.ndjson` whose first line says so), following symbolic
 /// links to files and folders (each folder is visited once, so a link loop ends); paths are
 /// sorted, so loads are deterministic. Header names select the columns through the dialect
 /// alias table, so column order, spelling and extra columns do not matter. A file's `Label`
@@ -146,6 +147,24 @@ public enum FlowLoader {
         return twins
     }
 
+    /// The dialect of the first file a load of `urls` reads when it is a Zeek or Suricata log (nil for
+    /// CSV, or when nothing can be listed): the dialect whose default features a model trained on it uses.
+    public static func logDialect(of urls: [URL]) -> FlowDialect? {
+        var unreadable: [String] = []
+        for url in urls {
+            guard let first = try? listFiles(at: url, skipUnreadable: true, unreadable: &unreadable).first else { continue }
+            guard let handle = FileHandle(forReadingAtPath: first.url.path) else { return nil }
+            defer { try? handle.close() }
+            let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+            switch NativeFlowLog.sniff(Array(head), complete: true).format {
+            case .zeekTSV?, .zeekJSON?: return .zeek
+            case .suricata?: return .suricata
+            case nil: return nil
+            }
+        }
+        return nil
+    }
+
     /// The CSV files a load of `url` reads: the file itself, or every `*.csv` below a folder, sorted.
     /// Links are followed; a folder reached twice (a link loop, or two links to one folder) is read
     /// once, and so is a file. A folder that cannot be listed is an error: skipping it would
@@ -213,6 +232,9 @@ public enum FlowLoader {
             case S_IFDIR:
                 try walk(child, childInfo, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
             case S_IFREG where child.pathExtension.lowercased() == "csv": files.append((child, FileID(childInfo)))
+            case S_IFREG where NativeFlowLog.fileExtensions.contains(child.pathExtension.lowercased())
+                && NativeFlowLog.fileIsLog(child.path):
+                files.append((child, FileID(childInfo)))
             default: continue
             }
         }

@@ -58,6 +58,18 @@ final class NativeFlowLog {
         }
     }
 
+    /// The names a folder load looks at beyond `*.csv`; such a file is read only when its first
+    /// line is a Zeek or Suricata log's (a folder may hold other JSON or log files).
+    static let fileExtensions: Set<String> = ["log", "json", "ndjson"]
+
+    /// Whether the file at `path` starts as a Zeek or Suricata log.
+    static func fileIsLog(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+        return sniff(Array(head), complete: true).format != nil
+    }
+
     let format: Format
     let path: String
     private var pending: [UInt8] = []

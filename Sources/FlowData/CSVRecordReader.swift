@@ -172,7 +172,14 @@ final class CSVRecordReader {
 
     /// Throws `headerOnly` when the header was read and no data record followed it.
     func checkHasData() throws {
-        if headerRead && dataRecords == 0 { throw FlowDataError.headerOnly(path: path) }
+        guard headerRead && dataRecords == 0 else { return }
+        if let native {
+            let what = native.format == .suricata
+                ? "no flow events (\(native.skippedEvents) event\(native.skippedEvents == 1 ? "" : "s") of other types skipped)"
+                : "no connection records"
+            throw FlowDataError.noFlowRecords(path: path, reason: what)
+        }
+        throw FlowDataError.headerOnly(path: path)
     }
 
     /// The next non-blank record after the header.

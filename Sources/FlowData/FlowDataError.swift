@@ -46,6 +46,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case unclosedQuote(path: String, line: Int)
     /// A Zeek or Suricata log line that cannot be read (not JSON, no #fields before it, ...).
     case badRecord(path: String, line: Int, reason: String)
+    /// A Zeek or Suricata log with no flow in it (only comments, or only other Suricata events).
+    case noFlowRecords(path: String, reason: String)
 
     /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
     public var description: String { TerminalText.escaped(message) }
@@ -101,6 +103,8 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path):\(line): a quoted field is never closed (the file ends inside its quotes)"
         case .badRecord(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
+        case .noFlowRecords(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }

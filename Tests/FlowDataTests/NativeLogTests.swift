@@ -153,6 +153,32 @@ final class NativeLogTests: XCTestCase {
         }
     }
 
+    func testFoldersListLogsByTheirFirstLineAndNameTheirDialect() throws {
+        let dir = try temporaryFolder(self)
+        try writeFile(dir, "benign/monday/eve.json", Self.suricata)
+        try writeFile(dir, "benign/monday/settings.json", "{\"retention\": 7}\n")
+        try writeFile(dir, "benign/monday/suricata.log", "19/3/2023 -- 15:02:17 - <Notice> - all 2 packet processing threads\n")
+        let table = try FlowLoader.load(dir, options: FlowLoadOptions(features: NativeFlowLog.suricataFeatures))
+        XCTAssertEqual(table.sourceFiles.map { URL(fileURLWithPath: $0).lastPathComponent }, ["eve.json"])
+        XCTAssertEqual(table.rowCount, 2)
+        XCTAssertEqual(FlowLoader.logDialect(of: [dir]), .suricata)
+        let zeek = try temporaryFolder(self)
+        try writeFile(zeek, "benign/conn.log", Self.zeekTSV)
+        XCTAssertEqual(FlowLoader.logDialect(of: [zeek]), .zeek)
+        XCTAssertNil(FlowLoader.logDialect(of: [try writeFile(zeek, "flows.csv", "A,B,C\n1,2,3\n")]))
+    }
+
+    func testLogsWithoutFlowsSaySo() {
+        let noFlows = Self.suricata.split(separator: "\n").filter { !$0.contains("\"event_type\":\"flow\"") }.joined(separator: "\n")
+        assertFlowError("/d/benign/eve.json: no flow events (2 events of other types skipped)") {
+            try load(noFlows, path: "/d/benign/eve.json", features: NativeFlowLog.suricataFeatures)
+        }
+        let commentsOnly = Self.zeekTSV.split(separator: "\n").filter { $0.hasPrefix("#") }.joined(separator: "\n")
+        assertFlowError("/d/benign/conn.log: no connection records") {
+            try load(commentsOnly, path: "/d/benign/conn.log", features: NativeFlowLog.zeekFeatures)
+        }
+    }
+
     func testSkipBadRowsSkipsMalformedLogLines() throws {
         let broken = Self.suricata.replacingOccurrences(of: "\"event_type\":\"stats\",", with: "")
             .replacingOccurrences(of: "{\"timestamp\":\"2023-03-19T16:02:19", with: "not json {\"timestamp\":\"2023-03-19T16:02:19")

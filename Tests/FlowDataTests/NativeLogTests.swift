@@ -168,6 +168,15 @@ final class NativeLogTests: XCTestCase {
         XCTAssertNil(FlowLoader.logDialect(of: [try writeFile(zeek, "flows.csv", "A,B,C\n1,2,3\n")]))
     }
 
+    func testFollowRefusesLogsForNow() throws {
+        let url = try writeFile(try temporaryFolder(self), "conn.log", Self.zeekTSV)
+        let follow = FollowOptions(pollInterval: 0.01, shouldStop: { true })
+        assertFlowError("\(url.path): --follow does not read Zeek or Suricata logs yet; run detect on the file or pipe it to standard input") {
+            try FlowStreamReader(url: url, options: FlowLoadOptions(features: NativeFlowLog.zeekFeatures, requireLabels: false),
+                                 follow: follow).next()
+        }
+    }
+
     func testLogsWithoutFlowsSaySo() {
         let noFlows = Self.suricata.split(separator: "\n").filter { !$0.contains("\"event_type\":\"flow\"") }.joined(separator: "\n")
         assertFlowError("/d/benign/eve.json: no flow events (2 events of other types skipped)") {

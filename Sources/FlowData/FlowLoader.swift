@@ -252,6 +252,11 @@ public enum FlowLoader {
     public static func scenarioName(ofFile url: URL) -> String {
         let name = url.lastPathComponent
         if let i = name.firstIndex(of: "_") { return String(name[..<i]) }
+        // Zeek and Suricata name every log alike (conn.log, conn.15:00:00-16:00:00.log, eve.json):
+        // such a file is named after its folder (malicious/reconnaissance/conn.log: reconnaissance).
+        let stem = name.split(separator: ".").first.map(String.init)?.lowercased() ?? ""
+        let folder = url.deletingLastPathComponent().lastPathComponent
+        if ["conn", "eve"].contains(stem), !["", "/", "benign", "malicious"].contains(folder.lowercased()) { return folder }
         return url.deletingPathExtension().lastPathComponent
     }
 

@@ -177,6 +177,14 @@ final class NativeLogTests: XCTestCase {
         }
     }
 
+    func testLogsNamedByTheirFlowMeterTakeTheirScenarioFromTheFolder() throws {
+        let table = try load(Self.zeekTSV, path: "/d/malicious/reconnaissance/conn.log", features: NativeFlowLog.zeekFeatures)
+        XCTAssertEqual(Set(table.scenarioNames), ["reconnaissance"])
+        XCTAssertEqual(FlowLoader.scenarioName(ofFile: URL(fileURLWithPath: "/d/malicious/rce/conn.15:00:00-16:00:00.log")), "rce")
+        XCTAssertEqual(FlowLoader.scenarioName(ofFile: URL(fileURLWithPath: "/d/malicious/eve.json")), "eve")
+        XCTAssertEqual(FlowLoader.scenarioName(ofFile: URL(fileURLWithPath: "/d/malicious/x/scan_conn.log")), "scan")
+    }
+
     func testLogsWithoutFlowsSaySo() {
         let noFlows = Self.suricata.split(separator: "\n").filter { !$0.contains("\"event_type\":\"flow\"") }.joined(separator: "\n")
         assertFlowError("/d/benign/eve.json: no flow events (2 events of other types skipped)") {

@@ -343,12 +343,13 @@ final class CSVRecordReader {
     /// `fill` for the first bytes (sniffing the format) and for Zeek and Suricata logs: their raw
     /// lines go through `NativeFlowLog`, and the CSV it writes is handed out from `backlog`.
     private func fillThroughLog(_ want: Int) throws {
-        var scratch = [UInt8](repeating: 0, count: max(want, 4096))
         func readChunk() throws -> [UInt8] {
-            let n = try scratch.withUnsafeMutableBufferPointer { try readRaw(into: $0.baseAddress!, $0.count) }
+            var chunk = [UInt8](repeating: 0, count: want)
+            let n = try chunk.withUnsafeMutableBufferPointer { try readRaw(into: $0.baseAddress!, $0.count) }
             bytesRead += n
             rawOffset += Int64(n)
-            return Array(scratch[0..<n])
+            chunk.removeLast(chunk.count - n)
+            return chunk
         }
         if !formatKnown {
             var head: [UInt8] = []

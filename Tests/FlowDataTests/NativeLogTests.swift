@@ -185,6 +185,22 @@ final class NativeLogTests: XCTestCase {
         XCTAssertEqual(FlowLoader.scenarioName(ofFile: URL(fileURLWithPath: "/d/malicious/x/scan_conn.log")), "scan")
     }
 
+    func testChunkedReadsGiveTheSameTable() throws {
+        for (text, path, features) in [(Self.zeekTSV, "/d/benign/conn.log", NativeFlowLog.zeekFeatures),
+                                       (Self.zeekJSON, "/d/benign/conn.json", NativeFlowLog.zeekFeatures),
+                                       (Self.suricata, "/d/benign/eve.json", NativeFlowLog.suricataFeatures)] {
+            var registry = FlowLoader.ScenarioRegistry()
+            let options = FlowLoadOptions(features: features, readEndpoints: true)
+            let whole = try FlowLoader.parse(Data(text.utf8), path: path, options: options, registry: &registry)
+            for chunk in [1, 7, 64] {
+                let table = try FlowLoader.parse(Data(text.utf8), path: path, options: options, registry: &registry, chunk: chunk)
+                XCTAssertEqual(table.values.map(\.bitPattern), whole.values.map(\.bitPattern), "\(path), chunk \(chunk)")
+                XCTAssertEqual(table.rowLines, whole.rowLines, "\(path), chunk \(chunk)")
+                XCTAssertEqual(table.endpoints, whole.endpoints, "\(path), chunk \(chunk)")
+            }
+        }
+    }
+
     func testLogsWithoutFlowsSaySo() {
         let noFlows = Self.suricata.split(separator: "\n").filter { !$0.contains("\"event_type\":\"flow\"") }.joined(separator: "\n")
         assertFlowError("/d/benign/eve.json: no flow events (2 events of other types skipped)") {

@@ -81,8 +81,15 @@ final class NativeLogCLITests: XCTestCase {
         XCTAssertEqual(rows[1][1], "C3x0")
         XCTAssertEqual(rows[1][7], "6")
         let verdict = try XCTUnwrap(rows[0].firstIndex(of: "verdict"))
-        let flagged = rows.dropFirst().filter { $0[verdict] != "normal" }.count
+        let flagged = rows.dropFirst().filter { $0[verdict] == "malicious" }.count
         XCTAssertGreaterThan(flagged, 20, "a port scan is far from a baseline of DNS and HTTP: \(detected.stdout)")
+        // Normal traffic of another day is not.
+        let wednesday = try write("wednesday/conn.log", Self.connLog(count: 40, start: 1_679_410_800, seed: 4, scan: false))
+        let normal = try runGPUTrain(["detect", "--model", model, "--input", wednesday.path, "--backend", "cpu"])
+        XCTAssertEqual(normal.status, 0, normal.stderr)
+        let normalRows = normal.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(normalRows.count, 40)
+        XCTAssertLessThan(normalRows.filter { $0[verdict] == "malicious" }.count, 4, normal.stdout)
 
         // The same flows as Zeek JSON on standard input score the same.
         let json = Self.connLog(count: 30, start: 1_679_330_000, seed: 3, scan: true).split(separator: "\n")
@@ -102,5 +109,67 @@ final class NativeLogCLITests: XCTestCase {
         // Everything but the row and the Timestamp's spelling (JSON's number 1679330000.0, TSV's 1679330000.000000).
         func withoutRowAndTimestamp(_ r: [[Substring]]) -> [[Substring]] { r.dropFirst().map { Array($0[1..<6] + $0[7...]) } }
         XCTAssertEqual(withoutRowAndTimestamp(pipedRows), withoutRowAndTimestamp(rows))
+    }
+
+    /// An eve.json of `count` flow events (HTTP inside the cluster, or a SYN scan answered by
+    /// resets), each after an alert-free dns event that is not a flow.
+    static func eve(count: Int, start: Double, seed: UInt64, scan: Bool) -> String {
+        var state = seed
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        func iso(_ t: Double) -> String {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(secondsFromGMT: 0)
+            f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'+0000'"
+            return f.string(from: Date(timeIntervalSince1970: t))
+        }
+        var lines: [String] = []
+        for k in 0..<count {
+            let t = start + Double(k) * 2
+            lines.append("{\"timestamp\":\"\(iso(t))\",\"event_type\":\"dns\",\"src_ip\":\"10.244.1.5\",\"dest_ip\":\"10.96.0.10\",\"proto\":\"UDP\",\"dns\":{\"type\":\"query\"}}")
+            let flow: String
+            if scan {
+                flow = "\"src_ip\":\"10.244.9.9\",\"src_port\":\(40000 + k),\"dest_ip\":\"10.244.2.7\",\"dest_port\":\(1 + 7 * k),\"proto\":\"TCP\","
+                    + "\"flow\":{\"pkts_toserver\":1,\"pkts_toclient\":1,\"bytes_toserver\":58,\"bytes_toclient\":54,\"start\":\"\(iso(t))\","
+                    + "\"end\":\"\(iso(t + 0.0001))\",\"age\":0,\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},"
+                    + "\"tcp\":{\"tcp_flags\":\"16\",\"syn\":true,\"rst\":true,\"ack\":true}"
+            } else {
+                let up = 300 + next(400), down = 2000 + next(6000), duration = 0.05 + Double(next(1000)) / 1000
+                flow = "\"src_ip\":\"10.244.1.\(2 + next(5))\",\"src_port\":\(30000 + next(20000)),\"dest_ip\":\"10.244.2.7\",\"dest_port\":8080,"
+                    + "\"proto\":\"TCP\",\"app_proto\":\"http\",\"flow\":{\"pkts_toserver\":\(6 + next(6)),\"pkts_toclient\":\(5 + next(8)),"
+                    + "\"bytes_toserver\":\(up),\"bytes_toclient\":\(down),\"start\":\"\(iso(t))\",\"end\":\"\(iso(t + duration))\","
+                    + "\"age\":\(Int(duration)),\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},"
+                    + "\"tcp\":{\"tcp_flags\":\"1b\",\"syn\":true,\"fin\":true,\"psh\":true,\"ack\":true}"
+            }
+            lines.append("{\"timestamp\":\"\(iso(t + 1))\",\"flow_id\":\(1000 * Int(seed) + k),\"event_type\":\"flow\"," + flow + "}")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func testASuricataBaselineTrainsAModelThatScoresEveFlows() throws {
+        let data = dir.appendingPathComponent("suricata")
+        _ = try write("suricata/benign/monday/eve.json", Self.eve(count: 60, start: 1_679_238_000, seed: 1, scan: false))
+        _ = try write("suricata/benign/tuesday/eve.json", Self.eve(count: 60, start: 1_679_324_400, seed: 2, scan: false))
+        let scan = try write("suricata/malicious/reconnaissance/eve.json", Self.eve(count: 20, start: 1_679_330_000, seed: 3, scan: true))
+        let model = dir.appendingPathComponent("model.safetensors").path
+        let train = try runGPUTrain(["train", "--data", data.path, "--out", model, "--encoder", "none", "--backend", "cpu"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("features: the 16 default features of suricata"), train.stderr)
+        XCTAssertTrue(train.stderr.contains("skipped 140 Suricata events other than flow events"), train.stderr)
+
+        let detected = try runGPUTrain(["detect", "--model", model, "--input", scan.path, "--backend", "cpu"])
+        XCTAssertEqual(detected.status, 0, detected.stderr)
+        XCTAssertTrue(detected.stderr.contains("dialect: Suricata eve.json flow events [suricata]"), detected.stderr)
+        XCTAssertTrue(detected.stderr.contains("skipped 20 Suricata events other than flow events"), detected.stderr)
+        let rows = detected.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.count, 21, detected.stdout)
+        XCTAssertEqual(rows[1][0], "2", "the flow event's line in eve.json")
+        XCTAssertEqual(rows[1][1], "3000")
+        XCTAssertEqual(rows[1][6], "2023-03-20T16:33:20.000000+0000")
+        let verdict = try XCTUnwrap(rows[0].firstIndex(of: "verdict"))
+        XCTAssertGreaterThan(rows.dropFirst().filter { $0[verdict] == "malicious" }.count, 15, detected.stdout)
     }
 }

@@ -93,13 +93,18 @@ final class NativeFlowLog {
     func feed(_ raw: [UInt8]) throws -> [UInt8] {
         var out: [UInt8] = []
         if !headerWritten && format != .zeekTSV { append(Self.header(format), to: &out); headerWritten = true }
+        // Only the new bytes can hold a line break (a line fed in many pieces is scanned once).
+        var searchFrom = pending.count
         pending += raw
         var start = 0
-        while let nl = pending[start...].firstIndex(of: 0x0A) {
+        while let nl = pending[searchFrom...].firstIndex(of: 0x0A) {
+            searchFrom = nl + 1
             try convert(pending[start..<nl], into: &out)
             start = nl + 1
         }
         pending.removeFirst(start)
+        // Memory stays flat, as for CSV: a line without end is not held whole.
+        if pending.count > CSVRecordReader.maxRecordBytes { throw FlowDataError.recordTooLong(path: path, line: line + 1) }
         return out
     }
 

@@ -201,6 +201,13 @@ final class NativeLogTests: XCTestCase {
         }
     }
 
+    func testALineLongerThan1MiBIsAnError() {
+        let long = Self.zeekJSON + "{\"ts\":\"" + String(repeating: "9", count: CSVRecordReader.maxRecordBytes + 10)
+        assertFlowError("/d/benign/conn.json:3: a record longer than 1 MiB (a line that never ends, or a quote that is never closed)") {
+            try load(long, path: "/d/benign/conn.json", features: NativeFlowLog.zeekFeatures)
+        }
+    }
+
     func testLogsWithoutFlowsSaySo() {
         let noFlows = Self.suricata.split(separator: "\n").filter { !$0.contains("\"event_type\":\"flow\"") }.joined(separator: "\n")
         assertFlowError("/d/benign/eve.json: no flow events (2 events of other types skipped)") {

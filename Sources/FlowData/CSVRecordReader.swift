@@ -60,6 +60,16 @@ final class CSVRecordReader {
     private var linesConsumed = 0
     private var lineBreak: UInt8 = 0x0A
     private var sniffed = false
+    /// Whether the first bytes have been looked at for a Zeek or Suricata log (`NativeFlowLog`).
+    private var formatKnown = false
+    /// The log being transcoded to CSV, when the input is one.
+    private(set) var native: NativeFlowLog?
+    /// CSV bytes not yet in `buffer` (the sniffed head of a CSV file, or a log's transcoded lines).
+    private var backlog: [UInt8] = []
+    private var backlogPosition = 0
+    /// The input's end was reached while reading through `backlog`.
+    private var nativeEnded = false
+    private var rawOffset: Int64 = 0
     /// Skipping the rest of the first line of a record that was too long.
     private var discarding = false
     /// Whether the header has been read since the last reset, and the data records after it.
@@ -109,6 +119,7 @@ final class CSVRecordReader {
         start = 0; end = 0; offset = 0; atEOF = false
         linesConsumed = 0; sniffed = false; discarding = false
         headerRead = false; dataRecords = 0
+        formatKnown = false; native = nil; backlog = []; backlogPosition = 0; nativeEnded = false; rawOffset = 0
     }
 
     /// Reads the header: skips leading blank lines and a byte-order mark, refuses binary data and
@@ -161,7 +172,14 @@ final class CSVRecordReader {
 
     /// Throws `headerOnly` when the header was read and no data record followed it.
     func checkHasData() throws {
-        if headerRead && dataRecords == 0 { throw FlowDataError.headerOnly(path: path) }
+        guard headerRead && dataRecords == 0 else { return }
+        if let native {
+            let what = native.format == .suricata
+                ? "no flow events (\(native.skippedEvents) event\(native.skippedEvents == 1 ? "" : "s") of other types skipped)"
+                : "no connection records"
+            throw FlowDataError.noFlowRecords(path: path, reason: what)
+        }
+        throw FlowDataError.headerOnly(path: path)
     }
 
     /// The next non-blank record after the header.
@@ -291,26 +309,100 @@ final class CSVRecordReader {
             capacity *= 2
         }
         let want = min(capacity - end, readLimit)
+        if !formatKnown || native != nil || backlogPosition < backlog.count {
+            try fillThroughLog(want)
+            return
+        }
+        let n = try readRaw(into: buffer + end, want)
+        received(n)
+    }
+
+    /// Reads up to `want` bytes of the input at `target`; 0 at its end.
+    private func readRaw(into target: UnsafeMutablePointer<UInt8>, _ want: Int) throws -> Int {
         if let memory {
             let n = min(want, memory.count - memoryPosition)
             if n > 0 {
                 memory.withUnsafeBytes { raw in
-                    (buffer + end).update(from: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + memoryPosition, count: n)
+                    target.update(from: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + memoryPosition, count: n)
                 }
             }
             memoryPosition += n
-            received(n)
-            return
+            return n
         }
         while true {
-            let n = read(descriptor, buffer + end, want)
+            let n = read(descriptor, target, want)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FlowDataError.io(path: path, message: "read failed: \(String(cString: strerror(errno)))")
             }
-            received(n)
             if n > 0, let afterRead { try afterRead() }
-            return
+            return n
+        }
+    }
+
+    /// `fill` for the first bytes (sniffing the format) and for Zeek and Suricata logs: their raw
+    /// lines go through `NativeFlowLog`, and the CSV it writes is handed out from `backlog`.
+    private func fillThroughLog(_ want: Int) throws {
+        func readChunk() throws -> [UInt8] {
+            var chunk = [UInt8](repeating: 0, count: want)
+            let n = try chunk.withUnsafeMutableBufferPointer { try readRaw(into: $0.baseAddress!, $0.count) }
+            bytesRead += n
+            rawOffset += Int64(n)
+            chunk.removeLast(chunk.count - n)
+            return chunk
+        }
+        if !formatKnown {
+            var head: [UInt8] = []
+            while true {
+                let chunk = try readChunk()
+                head += chunk
+                let (format, undecided) = NativeFlowLog.sniff(head, complete: chunk.isEmpty)
+                if undecided && head.count < Self.maxRecordBytes { continue }
+                formatKnown = true
+                if let format {
+                    if waitsAtEnd {
+                        throw FlowDataError.io(path: path, message: "--follow does not read Zeek or Suricata logs yet; "
+                                               + "run detect on the file or pipe it to standard input")
+                    }
+                    let log = NativeFlowLog(format: format, path: path)
+                    native = log
+                    // The synthetic header of a JSON log comes before its line 1.
+                    if format != .zeekTSV { linesConsumed = -1 }
+                    backlog = try log.feed(head)
+                    if chunk.isEmpty { backlog += try log.finish(); nativeEnded = true }
+                } else {
+                    backlog = head
+                    bytesRead -= head.count  // counted again as they reach the buffer
+                    rawOffset = 0
+                    if chunk.isEmpty { nativeEnded = true }
+                }
+                backlogPosition = 0
+                break
+            }
+        }
+        while backlogPosition == backlog.count && !nativeEnded, let log = native {
+            let chunk = try readChunk()
+            backlog = chunk.isEmpty ? try log.finish() : try log.feed(chunk)
+            backlogPosition = 0
+            if chunk.isEmpty { nativeEnded = true }
+        }
+        let n = min(want, backlog.count - backlogPosition)
+        if n > 0 {
+            backlog.withUnsafeBufferPointer { (buffer + end).update(from: $0.baseAddress! + backlogPosition, count: n) }
+            backlogPosition += n
+        }
+        if backlogPosition == backlog.count { backlog = []; backlogPosition = 0 }
+        if native != nil {
+            // Positions are the log's own (raw) bytes; the CSV handed out is counted only in `end`.
+            end += n
+            offset = rawOffset
+            if n == 0 { atEOF = true }
+        } else {
+            // CSV: whatever the sniff read is handed out as if read now; then `fill` reads directly.
+            if n == 0 && nativeEnded { atEOF = true }
+            end += n
+            offset += Int64(n)
+            bytesRead += n
         }
     }
 

@@ -44,6 +44,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case recordTooLong(path: String, line: Int)
     /// The input ends inside a quoted field that starts in the record on `line`.
     case unclosedQuote(path: String, line: Int)
+    /// A Zeek or Suricata log line that cannot be read (not JSON, no #fields before it, ...).
+    case badRecord(path: String, line: Int, reason: String)
+    /// A Zeek or Suricata log with no flow in it (only comments, or only other Suricata events).
+    case noFlowRecords(path: String, reason: String)
 
     /// The message, with any control character of a quoted path, label or value escaped (TerminalText).
     public var description: String { TerminalText.escaped(message) }
@@ -53,7 +57,7 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .notFound(let path):
             return "\(path): no such file or folder"
         case .noCSVFiles(let path):
-            return "\(path): no *.csv files in this folder or below it"
+            return "\(path): no *.csv files (nor Zeek or Suricata logs) in this folder or below it"
         case .emptyFile(let path):
             return "\(path): empty file (expected a CSV header line and data rows)"
         case .headerOnly(let path):
@@ -97,6 +101,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path):\(line): a record longer than 1 MiB (a line that never ends, or a quote that is never closed)"
         case .unclosedQuote(let path, let line):
             return "\(path):\(line): a quoted field is never closed (the file ends inside its quotes)"
+        case .badRecord(let path, let line, let reason):
+            return "\(path):\(line): \(reason)"
+        case .noFlowRecords(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }

@@ -16,6 +16,12 @@ public enum FlowDialect: String, Codable, Sendable, CaseIterable, Hashable {
     /// The Python `cicflowmeter` package (snake_case: `tot_fwd_pkts`; no Flow ID, no Label;
     /// durations in seconds, packet lengths as whole frames).
     case pythonCICFlowMeter = "python-cicflowmeter"
+    /// Zeek `conn.log` (TSV with `#fields`, or JSON lines), transcoded by `NativeFlowLog` into
+    /// Zeek's own features (`duration`, `orig_bytes`, ..., one-hot `conn_state_*`).
+    case zeek = "zeek"
+    /// Suricata `eve.json` flow events, transcoded by `NativeFlowLog` into Suricata's own features
+    /// (`age`, `pkts_toserver`, ..., one-hot `state_*`, `tcp_*` flag bits).
+    case suricata = "suricata"
 
     /// A name for messages.
     public var displayName: String {
@@ -24,6 +30,19 @@ public enum FlowDialect: String, Codable, Sendable, CaseIterable, Hashable {
         case .cicflowmeterV3: return "CICFlowMeter-V3 (CIC-IDS2017)"
         case .cicflowmeterV4: return "CICFlowMeter-V4 (CSE-CIC-IDS2018)"
         case .pythonCICFlowMeter: return "Python cicflowmeter"
+        case .zeek: return "Zeek conn.log"
+        case .suricata: return "Suricata eve.json flow events"
+        }
+    }
+
+    /// The features `train` uses for this dialect's flows when `--features` is not given; nil for
+    /// the CICFlowMeter dialects, which share the canonical names and leave the choice to the recipe.
+    /// Zeek and Suricata measure other things than CICFlowMeter, so they have feature sets of their own.
+    public var defaultFeatures: [String]? {
+        switch self {
+        case .zeek: return NativeFlowLog.zeekFeatures
+        case .suricata: return NativeFlowLog.suricataFeatures
+        default: return nil
         }
     }
 
@@ -87,6 +106,7 @@ struct ColumnAlias {
         case .cicflowmeterV3: return v3
         case .cicflowmeterV4: return v4
         case .pythonCICFlowMeter: return python
+        case .zeek, .suricata: return nil
         }
     }
 
@@ -173,19 +193,20 @@ enum DialectTable {
     /// names that only match after normalizing break ties; a snake_case header with no better
     /// evidence is the Python package's. A header that matches nothing known is taken as canonical.
     static func detect(header: [String]) -> FlowDialect {
+        if let native = NativeFlowLog.dialect(ofHeader: header) { return native }
         let trimmed = Set(header.map { $0.trimmingCharacters(in: .whitespaces) })
         let normalized = Set(header.map(FlowDialect.normalize))
         let snakeCase = header.count > 1 && header.allSatisfy { !$0.trimmingCharacters(in: .whitespaces).contains(" ") }
             && header.contains { $0.contains("_") }
         var best = FlowDialect.cicflowmeter
         var bestScore = (-1, -1, -1)
-        for d in FlowDialect.allCases {
+        for d in FlowDialect.allCases where d.defaultFeatures == nil {
             // Only names that tell dialects apart count as evidence: exact spellings no other dialect
             // uses, and normalized names that not every dialect shares (V4 and Python agree once normalized).
             var exact = 0, loose = 0
             for c in columns {
                 guard let n = c.name(in: d) else { continue }
-                let others = FlowDialect.allCases.filter { $0 != d }.map { c.name(in: $0) }
+                let others = FlowDialect.allCases.filter { $0 != d && $0.defaultFeatures == nil }.map { c.name(in: $0) }
                 if !others.contains(n), trimmed.contains(n) { exact += 1 }
                 let key = FlowDialect.normalize(n)
                 let sharedByAll = others.allSatisfy { $0.map(FlowDialect.normalize) == key }

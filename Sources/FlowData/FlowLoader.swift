@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads flow-meter CSV files (any `FlowDialect`) into a `FlowTable`.
 ///
-/// The input is one CSV file or a folder searched recursively for `*.csv`, following symbolic
+/// The input is one CSV file or a folder searched recursively for `*.csv` (and for Zeek and
+/// Suricata logs, `*.log`, `*.json`, `*.ndjson` whose first line says so), following symbolic
 /// links to files and folders (each folder is visited once, so a link loop ends); paths are
 /// sorted, so loads are deterministic. Header names select the columns through the dialect
 /// alias table, so column order, spelling and extra columns do not matter. A file's `Label`
@@ -146,6 +147,24 @@ public enum FlowLoader {
         return twins
     }
 
+    /// The dialect of the first file a load of `urls` reads when it is a Zeek or Suricata log (nil for
+    /// CSV, or when nothing can be listed): the dialect whose default features a model trained on it uses.
+    public static func logDialect(of urls: [URL]) -> FlowDialect? {
+        var unreadable: [String] = []
+        for url in urls {
+            guard let first = try? listFiles(at: url, skipUnreadable: true, unreadable: &unreadable).first else { continue }
+            guard let handle = FileHandle(forReadingAtPath: first.url.path) else { return nil }
+            defer { try? handle.close() }
+            let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+            switch NativeFlowLog.sniff(Array(head), complete: true).format {
+            case .zeekTSV?, .zeekJSON?: return .zeek
+            case .suricata?: return .suricata
+            case nil: return nil
+            }
+        }
+        return nil
+    }
+
     /// The CSV files a load of `url` reads: the file itself, or every `*.csv` below a folder, sorted.
     /// Links are followed; a folder reached twice (a link loop, or two links to one folder) is read
     /// once, and so is a file. A folder that cannot be listed is an error: skipping it would
@@ -213,6 +232,9 @@ public enum FlowLoader {
             case S_IFDIR:
                 try walk(child, childInfo, into: &files, visited: &visited, skipUnreadable: skipUnreadable, unreadable: &unreadable)
             case S_IFREG where child.pathExtension.lowercased() == "csv": files.append((child, FileID(childInfo)))
+            case S_IFREG where NativeFlowLog.fileExtensions.contains(child.pathExtension.lowercased())
+                && NativeFlowLog.fileIsLog(child.path):
+                files.append((child, FileID(childInfo)))
             default: continue
             }
         }
@@ -230,6 +252,11 @@ public enum FlowLoader {
     public static func scenarioName(ofFile url: URL) -> String {
         let name = url.lastPathComponent
         if let i = name.firstIndex(of: "_") { return String(name[..<i]) }
+        // Zeek and Suricata name every log alike (conn.log, conn.15:00:00-16:00:00.log, eve.json):
+        // such a file is named after its folder (malicious/reconnaissance/conn.log: reconnaissance).
+        let stem = name.split(separator: ".").first.map(String.init)?.lowercased() ?? ""
+        let folder = url.deletingLastPathComponent().lastPathComponent
+        if ["conn", "eve"].contains(stem), !["", "/", "benign", "malicious"].contains(folder.lowercased()) { return folder }
         return url.deletingPathExtension().lastPathComponent
     }
 
@@ -337,7 +364,8 @@ public enum FlowLoader {
                                                  outOfRange: &report.valuesOutOfRange, identifiers: identifiers)
                     if record.unclosedQuote { problem = .unclosedQuote }
                     if let problem {
-                        let error = problem.error(plan: plan, path: path, line: lineNumber, bytes: base)
+                        let error = records.native?.takeProblem(line: lineNumber)
+                            ?? problem.error(plan: plan, path: path, line: lineNumber, bytes: base)
                         guard options.skipBadRows else { throw error }
                         report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
                         continue
@@ -403,6 +431,7 @@ public enum FlowLoader {
             throw error
         }
         report.bytesRead = records.bytesRead
+        report.eventsSkipped = records.native?.skippedEvents ?? 0
         report.rowsRead = labels.count
         report.rowsByDialect = report.filesByDialect.mapValues { _ in labels.count }
         return FlowTable(featureNames: options.features, values: values, labels: labels, scenarioNames: names,

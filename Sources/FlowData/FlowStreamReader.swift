@@ -242,7 +242,8 @@ public final class FlowStreamReader {
             }
             if record.unclosedQuote { problem = .unclosedQuote }
             if let problem {
-                let error = problem.error(plan: plan, path: path, line: record.line, bytes: buffer)
+                let error = records.native?.takeProblem(line: record.line)
+                    ?? problem.error(plan: plan, path: path, line: record.line, bytes: buffer)
                 guard skipBadRows else { throw error }
                 report.recordBadRow(BadRow(path: path, line: record.line, error: error))
                 continue
@@ -259,6 +260,7 @@ public final class FlowStreamReader {
         }
         report.rowsRead += batch.rowCount
         report.bytesRead = bytesBefore + records.bytesRead
+        report.eventsSkipped = records.native?.skippedEvents ?? 0
         if let plan { report.rowsByDialect[plan.dialect, default: 0] += batch.rowCount }
         if batch.rowCount == 0 {
             if follow == nil { try records.checkHasData() }

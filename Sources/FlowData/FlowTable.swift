@@ -28,6 +28,8 @@ public struct FlowLoadReport: Sendable, Equatable {
     public var unitNotes: [String] = []
     /// Finite values beyond Float's range, stored as missing (see `NumberParser`).
     public var valuesOutOfRange: Int = 0
+    /// Suricata events other than `flow` (alerts, dns, http, stats, ...), skipped.
+    public var eventsSkipped: Int = 0
     /// Files that could not be read, skipped under `skipBadRows` (strict loads fail instead).
     public var unreadableFiles: [String] = []
     /// Files not read because they are a file already read under another name (a link, a hard
@@ -65,6 +67,9 @@ public struct FlowLoadReport: Sendable, Equatable {
             lines.append("warning: \(valuesOutOfRange) value\(valuesOutOfRange == 1 ? "" : "s") beyond Float's range "
                 + "(|x| > 3.4e38) read as missing")
         }
+        if eventsSkipped > 0 {
+            lines.append("skipped \(eventsSkipped) Suricata event\(eventsSkipped == 1 ? "" : "s") other than flow events")
+        }
         if !unreadableFiles.isEmpty {
             lines.append("warning: skipped \(unreadableFiles.count) unreadable file\(unreadableFiles.count == 1 ? "" : "s"): "
                 + unreadableFiles.prefix(5).joined(separator: ", ") + (unreadableFiles.count > 5 ? ", ..." : ""))
@@ -93,6 +98,7 @@ public struct FlowLoadReport: Sendable, Equatable {
         filesByDialect.merge(other.filesByDialect, uniquingKeysWith: +)
         for note in other.unitNotes where !unitNotes.contains(note) { unitNotes.append(note) }
         valuesOutOfRange += other.valuesOutOfRange
+        eventsSkipped += other.eventsSkipped
         unreadableFiles += other.unreadableFiles
         sameFiles += other.sameFiles
         rowsWithTwin += other.rowsWithTwin

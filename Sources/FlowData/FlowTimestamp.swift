@@ -1,9 +1,11 @@
 import Foundation
 
 /// Parses the `Timestamp` column of flow exports into seconds since 1970 (UTC, as the flow meter
-/// wrote it; no time zone is applied, which is what ordering flows and measuring gaps need).
+/// wrote it; no time zone is applied when none is written, which is what ordering flows and
+/// measuring gaps need; a written offset, `+0000` or `-05:30`, is applied).
 ///
 /// Accepted: `2023-03-19 15:02:18.745393` (the current CICFlowMeter), `2023-03-19T15:02:18Z`,
+/// `2023-03-19T15:02:18.745393+0000` (Suricata),
 /// `19/03/2023 06:02:14 PM` and `7/7/2017 8:59` (CICFlowMeter-V3/V4, day first), and plain epoch
 /// seconds or milliseconds. Anything else is nil: timestamps only order flows into periods and
 /// windows, so an unreadable one never stops a load.
@@ -46,6 +48,17 @@ public enum FlowTimestamp {
                 second += Double(fraction) / pow(10, Double(i - start))
             }
         }
+        // A time zone offset (`+0000`, `-05:30`, as Suricata and ISO 8601 write it) is applied.
+        var zoneSeconds = 0
+        if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+            let sign = bytes[i] == UInt8(ascii: "-") ? -1 : 1
+            i += 1
+            guard let zoneHours = number(maxDigits: 2) else { return nil }
+            _ = skip(UInt8(ascii: ":"))
+            let zoneMinutes = number(maxDigits: 2) ?? 0
+            guard zoneHours < 24, zoneMinutes < 60, i == bytes.count else { return nil }
+            zoneSeconds = sign * (zoneHours * 3600 + zoneMinutes * 60)
+        }
         while i < bytes.count, bytes[i] == UInt8(ascii: " ") { i += 1 }
         let rest = String(decoding: bytes[i...], as: UTF8.self).uppercased()
         switch rest {
@@ -55,7 +68,8 @@ public enum FlowTimestamp {
         default: return nil
         }
         guard hour < 24, minute < 60, second < 61 else { return nil }
-        return Double(daysSince1970(year: year, month: month, day: day)) * 86_400 + Double(hour * 3600 + minute * 60) + second
+        return Double(daysSince1970(year: year, month: month, day: day)) * 86_400 + Double(hour * 3600 + minute * 60 - zoneSeconds)
+            + second
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).

@@ -46,7 +46,7 @@ struct Crossval: ParsableCommand {
             return s
         }
         guard !setupList.isEmpty else { throw ValidationError("--setups needs at least one of multi-period, one-capture") }
-        let table = try dataOptions.load(features: try model.featureList(), readEndpoints: true)
+        let table = try dataOptions.load(features: try model.featureList(data: [dataOptions.data]), readEndpoints: true)
         try checkBaselineSize(table)
         var roles: [FlowRole?]?
         if let flowRoles {

@@ -168,6 +168,10 @@ struct Detect: ParsableCommand {
         if reader.report.valuesOutOfRange > 0, let line = reader.notes.first(where: { $0.contains("beyond Float's range") }) {
             Console.note(line)
         }
+        // Known only at the end: how many Suricata events were not flows.
+        if reader.report.eventsSkipped > 0, let line = reader.notes.first(where: { $0.contains("Suricata event") }) {
+            Console.note(line)
+        }
     }
 
     /// The dialect the model was trained on, when its file records one (issue 11 stores it in the

@@ -59,7 +59,7 @@ struct BackendOptions: ParsableArguments {
 
 /// --data and how flows are read.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A CICFlowMeter CSV file, or a folder searched recursively for *.csv.")
+    @Option(help: "A flow file (CICFlowMeter CSV, Zeek conn.log, Suricata eve.json), or a folder searched recursively for *.csv and Zeek or Suricata *.log, *.json, *.ndjson.")
     var data: String
 
     @Flag(help: "Skip rows with bad values or the wrong number of fields (reports how many and where) instead of stopping.")
@@ -210,6 +210,17 @@ struct ModelOptions: ParsableArguments {
     func featureList() throws -> [String] {
         guard let features else { return recipe.defaultFeatures }
         return try FeatureSet.parse(features)
+    }
+
+    /// `featureList()` for a load of `data`: without --features, a Zeek or Suricata log (the first
+    /// file a load of `data` reads) gets its dialect's own default features, which the model records.
+    func featureList(data: [String]) throws -> [String] {
+        guard features == nil else { return try featureList() }
+        if let dialect = FlowLoader.logDialect(of: data.map { URL(fileURLWithPath: $0) }), let list = dialect.defaultFeatures {
+            Console.note("features: the \(list.count) default features of \(dialect.rawValue) flows (--features to choose others)")
+            return list
+        }
+        return recipe.defaultFeatures
     }
 
     func modelConfig() throws -> ModelConfig {

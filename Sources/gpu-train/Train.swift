@@ -113,7 +113,7 @@ struct Train: ParsableCommand {
             resumed = r
             Console.note("resuming \(resume) after epoch \(r.epochsCompleted) of \(options.epochs)")
         }
-        let features = try resumed?.scaler.featureNames ?? model.featureList()
+        let features = try resumed?.scaler.featureNames ?? model.featureList(data: [dataOptions.data] + baseline)
         if period != nil && options.recipe != .baseline { throw ValidationError("--period needs --recipe baseline") }
         var table = try dataOptions.load(features: features, readEndpoints: true)
         var rows: [Int]?

@@ -128,7 +128,7 @@ final class BadInputTests: XCTestCase {
         let missing = dir.appendingPathComponent("nope")
         assertFlowError("\(missing.path): no such file or folder") { try FlowLoader.load(missing, options: options) }
         try writeFile(dir, "notes.txt", "a,b\n")
-        assertFlowError("\(dir.path): no *.csv files in this folder or below it") { try FlowLoader.load(dir, options: options) }
+        assertFlowError("\(dir.path): no *.csv files (nor Zeek or Suricata logs) in this folder or below it") { try FlowLoader.load(dir, options: options) }
     }
 
     func testSkipBadRowsCountsAndLocates() throws {

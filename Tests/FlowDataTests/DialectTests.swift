@@ -113,7 +113,7 @@ final class DialectTests: XCTestCase {
         XCTAssertEqual(canonical.rowCount, 3)
         XCTAssertEqual(canonical.value(row: 1, feature: 0), 116926587)
         XCTAssertTrue(canonical.value(row: 2, feature: 5).isNaN)
-        for dialect in FlowDialect.allCases {
+        for dialect in FlowDialect.allCases where dialect.defaultFeatures == nil {  // the CSV dialects; Zeek and Suricata: NativeLogTests
             let table = try FlowLoader.load(files[dialect]!)
             XCTAssertEqual(table.dialect, dialect)
             XCTAssertEqual(table.report.notes.first, "dialect: \(dialect.displayName) [\(dialect.rawValue)]")

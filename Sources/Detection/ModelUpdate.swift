@@ -41,18 +41,7 @@ public enum ModelUpdate {
             network = n
         }
         var embeddings: [Float]?
-        if let network {
-            let f = model.scaler.featureCount
-            var e: [Float] = []
-            for start in stride(from: 0, to: rows.count, by: 256) {
-                let n = min(256, rows.count - start)
-                var images: [Float] = []
-                images.reserveCapacity(n * FlowImage.pixelCount)
-                for i in start..<(start + n) { images += FlowImage.render(features[i * f ..< (i + 1) * f]) }
-                e += try network.embed(images: images, count: n)
-            }
-            embeddings = e
-        }
+        if let network { embeddings = try network.embed(scaledRows: features, featureCount: model.scaler.featureCount) }
         let added = MemoryBank(features: features, featureCount: bank.featureCount, embeddings: embeddings,
                                dimension: bank.dimension, periods: rowPeriods, periodNames: names)
         var merged = bank.appending(added)

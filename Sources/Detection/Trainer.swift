@@ -245,18 +245,7 @@ public final class Trainer {
 
     /// The encoder's embeddings of the bank flows, bank order, count x embedding.
     func bankEmbeddings(plan: TrainingPlan, network: SiameseNetwork) throws -> [Float] {
-        let f = plan.scaler.featureCount
-        var e: [Float] = []
-        e.reserveCapacity(plan.bankRows.count * config.embedding)
-        let batch = 256
-        for start in stride(from: 0, to: plan.bankRows.count, by: batch) {
-            let n = min(batch, plan.bankRows.count - start)
-            var images: [Float] = []
-            images.reserveCapacity(n * FlowImage.pixelCount)
-            for i in start..<(start + n) { images += FlowImage.render(plan.bankFeatures[i * f ..< (i + 1) * f]) }
-            e += try network.embed(images: images, count: n)
-        }
-        return e
+        try network.embed(scaledRows: plan.bankFeatures, featureCount: plan.scaler.featureCount)
     }
 
     /// Builds the model from the trained network (or none): the bank's embeddings, the

@@ -326,11 +326,12 @@ public enum DetectionStream {
             let scaled = detector.model.scaler.scale(values: batch.values)
             let (scores, nearest) = try detector.scoresAndNeighbors(scaledRows: scaled, count: batch.rowCount)
             let f = detector.model.scaler.featureCount
+            let flags = scores.map(detector.isMalicious)
             var text = headerWritten ? "" : formatter.header
             headerWritten = true
             text.reserveCapacity(text.utf8.count + batch.rowCount * 112)
             for i in 0..<batch.rowCount {
-                let bad = detector.isMalicious(scores[i])
+                let bad = flags[i]
                 if bad { summary.malicious += 1 }
                 if onlyAlerts && !bad { continue }
                 let reasons = detector.explanation(scaledRow: scaled[i * f ..< (i + 1) * f], nearest: nearest[i])
@@ -364,7 +365,7 @@ public enum DetectionStream {
             if !text.isEmpty { try write(text) }
             summary.flows += batch.rowCount
             summary.incidents = grouper?.incidentsOpened ?? 0
-            observe(BatchObservation(scores: scores, flagged: scores.map(detector.isMalicious),
+            observe(BatchObservation(scores: scores, flagged: flags,
                                      seconds: Date().timeIntervalSince(batchStarted), badRowsSkipped: reader.report.badRowsSkipped,
                                      incidentsOpened: summary.incidents))
             if let message = driftGuard?.check(flows: summary.flows, flagged: summary.malicious) { warn(message) }

@@ -69,8 +69,18 @@ public func httpGet(port: UInt16, path: String, timeout: Double = 10) throws -> 
 }
 
 /// A UDP socket bound to 127.0.0.1 on a free port (receives time out after 10 s), and the port.
-public func udpListener() throws -> (Int32, UInt16) {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+public func udpListener() throws -> (Int32, UInt16) { try loopbackSocket(Int32(SOCK_DGRAM.rawValue)) }
+
+/// A listening TCP socket on 127.0.0.1 on a free port, and the port.
+public func tcpListener() throws -> (Int32, UInt16) {
+    let (fd, port) = try loopbackSocket(Int32(SOCK_STREAM.rawValue))
+    listen(fd, 4)
+    return (fd, port)
+}
+
+/// A socket of `type` bound to 127.0.0.1 on a port the kernel picks (receives time out after 10 s).
+func loopbackSocket(_ type: Int32) throws -> (Int32, UInt16) {
+    let fd = socket(AF_INET, type, 0)
     guard fd >= 0 else { throw NSError(domain: "socket", code: Int(errno)) }
     var a = sockaddr_in()
     a.sin_family = sa_family_t(AF_INET)

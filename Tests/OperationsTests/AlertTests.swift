@@ -50,16 +50,8 @@ final class AlertTests: XCTestCase {
     }
 
     func testSyslogOverTCPIsOctetCounted() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try tcpListener()
         defer { Glibc.close(listener) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        listen(listener, 4)
-        let port = UInt16(bigEndian: a.sin_port)
         let alerts = try AlertDispatcher(destinations: [try AlertDestination(parsing: "syslog+tcp://127.0.0.1:\(port)")])
         alerts.post(.incidents, json: incident, severity: .medium)
         alerts.post(.incidents, json: incident, severity: .medium)

@@ -27,19 +27,24 @@ FEATURES = ["Flow Duration", "Total Fwd Packet", "Total Bwd packets", "Total Len
             "Packet Length Max", "Packet Length Mean", "Packet Length Std", "FWD Init Win Bytes", "Bwd Init Win Bytes"]
 
 
+def feature_row(r):
+    """The FEATURES of one CSV record (a csv.DictReader row); non-numbers and infinities as NaN."""
+    row = []
+    for f in FEATURES:
+        try:
+            v = float(r[f])
+        except ValueError:
+            v = float("nan")
+        row.append(v if np.isfinite(v) else float("nan"))
+    return row
+
+
 def load(root):
     X, scen, endpoint = [], [], []
     for path in sorted(glob.glob(os.path.join(root, "**", "*.csv"), recursive=True)):
         name = os.path.basename(path).split("_")[0]
         for r in csv.DictReader(open(path)):
-            row = []
-            for f in FEATURES:
-                try:
-                    v = float(r[f])
-                except ValueError:
-                    v = float("nan")
-                row.append(v if np.isfinite(v) else float("nan"))
-            X.append(row)
+            X.append(feature_row(r))
             scen.append("benign" if float(r["Label"]) == 0 else name)
             endpoint.append(f"{r['Src IP']}>{r['Dst IP']}:{r['Dst Port']}")
     return np.array(X), np.array(scen), np.array(endpoint)

@@ -55,7 +55,7 @@ from statistics import NormalDist
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crossval_prototypes import FEATURES, auc_np  # noqa: E402
+from crossval_prototypes import FEATURES, auc_np, feature_row  # noqa: E402
 
 RATE_FEATURES = ["Flow Bytes/s", "Flow Packets/s"]
 _inv = np.vectorize(NormalDist().inv_cdf)
@@ -71,14 +71,7 @@ def load(root, roles_path):
         fname = os.path.basename(path)
         name = fname.split("_")[0]
         for i, r in enumerate(csv.DictReader(open(path))):
-            row = []
-            for f in FEATURES:
-                try:
-                    v = float(r[f])
-                except ValueError:
-                    v = float("nan")
-                row.append(v if np.isfinite(v) else float("nan"))
-            X.append(row)
+            X.append(feature_row(r))
             if float(r["Label"]) == 0:
                 cap.append("benign"); role.append("benign")
             else:

@@ -46,7 +46,9 @@ public struct WindowFlow: Sendable, Equatable {
 /// - `Src Failed Share`: the damped share of the source's flows that failed (`WindowFlow.failed`);
 /// - `Svc Flows/s`, `Svc Failed Share`, `Svc Bytes/Flow`: the same for the destination service,
 ///   with its damped mean of payload bytes per flow.
-/// A key with no weight yet has 0 in every feature.
+/// A key with no weight yet has 0 in every feature. Until the stream has been watched for tau
+/// (from its first flow's time), the features at scale tau are missing (NaN): the context before
+/// the stream started is unknown, and a cold start is not a quiet network.
 ///
 /// Damping: each key's sums are multiplied by exp(-dt/tau) where dt is the time since the key was
 /// last updated; flows come in the order they are written (when they close), so timestamps can run
@@ -115,6 +117,8 @@ public struct WindowFeatures: Sendable {
     private var services: [UInt64: Stats] = [:]
     /// The latest flow time seen (the clock for flows without a readable time).
     public private(set) var now = -Double.infinity
+    /// The first flow time seen: how long the stream has been watched decides which scales are known.
+    public private(set) var start: Double?
     /// Keys dropped to keep the tables bounded.
     public private(set) var evictions = 0
 
@@ -144,8 +148,18 @@ public struct WindowFeatures: Sendable {
         if flow.time.isFinite {
             t = flow.time
             if t > now { now = t }
+            if start == nil { start = t }
         } else {
             t = now.isFinite ? now : 0
+        }
+        defer {
+            // Warm-up: before a stream has been watched for tau, what happened in the last tau is
+            // unknown (the flows before the stream's start were not seen), not zero: missing values,
+            // which the model's transform fills with the baseline median.
+            let watched = start.map { now - $0 } ?? 0
+            for (s, tau) in Self.timeScales.enumerated() where watched < tau {
+                for k in 0..<Self.kinds.count { out[k * 3 + s] = .nan }
+            }
         }
         let scales = 3
         let failed: Double = flow.failed ? 1 : 0

@@ -36,6 +36,8 @@ final class WindowFeaturesTests: XCTestCase {
         func next(_ dst: String, _ port: String, _ f: WindowFlow) -> [Float] {
             w.next(sourceIP: "10.0.0.1", destinationIP: dst, destinationPort: port, protocolNumber: "6", flow: f)
         }
+        // Another host's flow starts the stream 100 s earlier, so every scale is past its warm-up.
+        _ = w.next(sourceIP: "10.0.0.7", destinationIP: "10.0.0.8", destinationPort: "1", protocolNumber: "6", flow: flow(0))
         // 1: t = 100, to ssh, failed (no answer), 100 bytes: nothing came before it.
         let first = next("10.0.0.2", "22", flow(100, back: 0, fwd: 100, bwd: 0))
         XCTAssertEqual(first, [Float](repeating: 0, count: 18))
@@ -78,7 +80,9 @@ final class WindowFeaturesTests: XCTestCase {
     }
 
     func testDistinctPortsDecayByLastUseAndStayBounded() {
+        let warmUp = (source: "z", time: -100.0)
         var w = WindowFeatures(maxPortsPerSource: 2)
+        _ = w.next(sourceIP: warmUp.source, destinationIP: "y", destinationPort: "9", protocolNumber: "6", flow: flow(warmUp.time))
         var last: [Float] = []
         for (t, port) in [(0.0, "1"), (1, "2"), (2, "3"), (2, "3")] {
             last = w.next(sourceIP: "a", destinationIP: "b", destinationPort: port, protocolNumber: "6", flow: flow(t))
@@ -87,12 +91,14 @@ final class WindowFeaturesTests: XCTestCase {
         XCTAssertEqual(Double(last[index("Src Dst Ports 1s")]), exp(-1.0) + 1, accuracy: 1e-6)
         XCTAssertEqual(Double(last[index("Src Dst Ports 10s")]), exp(-0.1) + 1, accuracy: 1e-6)
         var unbounded = WindowFeatures()
+        _ = unbounded.next(sourceIP: warmUp.source, destinationIP: "y", destinationPort: "9", protocolNumber: "6", flow: flow(warmUp.time))
         for (t, port) in [(0.0, "1"), (1, "2"), (2, "3"), (2, "3")] {
             last = unbounded.next(sourceIP: "a", destinationIP: "b", destinationPort: port, protocolNumber: "6", flow: flow(t))
         }
         XCTAssertEqual(Double(last[index("Src Dst Ports 1s")]), exp(-2.0) + exp(-1.0) + 1, accuracy: 1e-6)
         // The same port number over another protocol is another port.
         var protocols = WindowFeatures()
+        _ = protocols.next(sourceIP: warmUp.source, destinationIP: "y", destinationPort: "9", protocolNumber: "6", flow: flow(warmUp.time))
         _ = protocols.next(sourceIP: "a", destinationIP: "b", destinationPort: "53", protocolNumber: "6", flow: flow(0))
         _ = protocols.next(sourceIP: "a", destinationIP: "b", destinationPort: "53", protocolNumber: "17", flow: flow(0))
         last = protocols.next(sourceIP: "a", destinationIP: "b", destinationPort: "53", protocolNumber: "17", flow: flow(0))
@@ -126,6 +132,26 @@ final class WindowFeaturesTests: XCTestCase {
             _ = services.next(sourceIP: "s", destinationIP: "h\(k)", destinationPort: "80", protocolNumber: "6", flow: flow(Double(k)))
         }
         XCTAssertLessThanOrEqual(services.serviceCount, 3)
+    }
+
+    func testEachScaleIsMissingUntilTheStreamHasBeenWatchedThatLong() {
+        var w = WindowFeatures()
+        func known(at t: Double) -> [Bool] {
+            let v = w.next(sourceIP: "a", destinationIP: "b", destinationPort: "80", protocolNumber: "6", flow: flow(t))
+            // Every kind at a scale is known or missing together.
+            for s in 0..<3 { XCTAssertEqual(Set((0..<6).map { v[$0 * 3 + s].isNaN }).count, 1, "scale \(s) at \(t)") }
+            return (0..<3).map { !v[$0].isNaN }
+        }
+        XCTAssertEqual(known(at: 1000), [false, false, false], "the first flow: nothing watched yet")
+        XCTAssertEqual(known(at: 1000.5), [false, false, false])
+        XCTAssertEqual(known(at: 1001), [true, false, false], "watched 1 s")
+        XCTAssertEqual(known(at: 990), [true, false, false], "an older flow: still watched 1 s")
+        XCTAssertEqual(known(at: 1030), [true, true, false])
+        XCTAssertEqual(known(at: 1060), [true, true, true])
+        XCTAssertEqual(known(at: .nan), [true, true, true], "no time: at the latest time seen")
+        var untimed = WindowFeatures()
+        let v = untimed.next(sourceIP: "a", destinationIP: "b", destinationPort: "80", protocolNumber: "6", flow: flow(.nan))
+        XCTAssertTrue(v.allSatisfy(\.isNaN), "no time seen at all: nothing is known")
     }
 
     func testKeysIgnoreSurroundingSpacesAndQuotesButNotTheValue() {
@@ -177,7 +203,9 @@ final class WindowFeaturesTests: XCTestCase {
                                backwardBytes: Float(c[10])!)
             expected += [Float(c[7])!] + w.next(sourceIP: c[1], destinationIP: c[3], destinationPort: c[4], protocolNumber: c[5], flow: f)
         }
-        XCTAssertEqual(table.values, expected)
+        XCTAssertEqual(table.values.map(\.bitPattern), expected.map(\.bitPattern))
+        // The capture lasts 7.25 s: the 10 s and 60 s scales are still warming up (missing) at its end.
+        XCTAssertTrue(table.value(row: 29, feature: 1 + index("Src Flows/s 10s")).isNaN)
         // The scanner's last probe sees 19 earlier probes to 19 ports, all failed; by hand at 1 s:
         // probes every 0.25 s except every third slot: sum of exp(-age) over the earlier probes.
         let last = 29
@@ -185,19 +213,19 @@ final class WindowFeaturesTests: XCTestCase {
         let byHand = probeTimes.map { exp(-(100 + 29 * 0.25 - $0)) }.reduce(0, +)
         XCTAssertEqual(Double(table.value(row: last, feature: 1 + index("Src Flows/s 1s"))), byHand, accuracy: 1e-5)
         XCTAssertEqual(Double(table.value(row: last, feature: 1 + index("Src Dst Ports 1s"))), byHand, accuracy: 1e-5)
-        XCTAssertEqual(table.value(row: last, feature: 1 + index("Src Failed Share 60s")), 1, accuracy: 1e-6)
+        XCTAssertEqual(table.value(row: last, feature: 1 + index("Src Failed Share 1s")), 1, accuracy: 1e-6)
 
         for batch in [1, 2, 7, 64] {
             let reader = try FlowStreamReader(url: file, options: FlowLoadOptions(features: Self.features, requireLabels: false),
                                               batchSize: batch, readBufferSize: 64)
             var streamed: [Float] = []
             while let b = try reader.next() { streamed += b.values }
-            XCTAssertEqual(streamed, expected, "batch size \(batch)")
+            XCTAssertEqual(streamed.map(\.bitPattern), expected.map(\.bitPattern), "batch size \(batch)")
         }
         // No look-ahead: the first 12 flows have the same values when the later ones are not there.
         let prefix = try writeFile(dir, "benign/prefix.csv", ([Self.header] + rows.prefix(12)).joined(separator: "\n") + "\n")
         let short = try FlowLoader.load(prefix, options: options)
-        XCTAssertEqual(short.values, Array(expected.prefix(12 * Self.features.count)))
+        XCTAssertEqual(short.values.map(\.bitPattern), expected.prefix(12 * Self.features.count).map(\.bitPattern))
     }
 
     func testEachFileStartsAfresh() throws {
@@ -207,7 +235,7 @@ final class WindowFeaturesTests: XCTestCase {
         try writeFile(dir, "benign/b.csv", text)
         let table = try FlowLoader.load(dir, options: FlowLoadOptions(features: Self.features))
         XCTAssertEqual(table.rowCount, 60)
-        XCTAssertEqual(Array(table.values[0..<(30 * Self.features.count)]), Array(table.values[(30 * Self.features.count)...]),
+        XCTAssertEqual(table.values[0..<(30 * Self.features.count)].map(\.bitPattern), table.values[(30 * Self.features.count)...].map(\.bitPattern),
                        "the second file's window context does not see the first file's flows")
     }
 
@@ -236,10 +264,11 @@ final class WindowFeaturesTests: XCTestCase {
         // CIC-IDS2017 spelling: the inputs are found through the alias table; no Protocol column is fine.
         let v3 = try writeFile(dir, "benign/v3.csv", " Source IP, Destination IP, Destination Port, Timestamp, Flow Duration, Total Backward Packets,"
                                + " Total Length of Fwd Packets, Total Length of Bwd Packets, Label\n"
+                               + "9.9.9.9,2.2.2.2,80,7/7/2017 8:57,5,1,10,10,BENIGN\n"
                                + "1.1.1.1,2.2.2.2,80,7/7/2017 8:59,5,0,0,0,BENIGN\n1.1.1.1,2.2.2.2,81,7/7/2017 8:59,5,1,10,10,BENIGN\n")
         let table = try FlowLoader.load(v3, options: FlowLoadOptions(features: Self.features))
-        XCTAssertEqual(table.value(row: 1, feature: 1 + index("Src Flows/s 1s")), 1, "same minute: no decay")
-        XCTAssertEqual(table.value(row: 1, feature: 1 + index("Src Failed Share 1s")), 1)
-        XCTAssertEqual(table.value(row: 1, feature: 1 + index("Svc Flows/s 1s")), 0, "port 81 is another service")
+        XCTAssertEqual(table.value(row: 2, feature: 1 + index("Src Flows/s 1s")), 1, "same minute: no decay")
+        XCTAssertEqual(table.value(row: 2, feature: 1 + index("Src Failed Share 60s")), 1)
+        XCTAssertEqual(table.value(row: 2, feature: 1 + index("Svc Flows/s 1s")), 0, "port 81 is another service")
     }
 }

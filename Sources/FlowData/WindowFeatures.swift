@@ -220,6 +220,16 @@ public struct WindowFeatures: Sendable {
         return out
     }
 
+    /// `next` for a flow given by its identifiers as text (a flow meter in the process, rather than a
+    /// file): the same keys and time as `FlowLoader` and `FlowStreamReader` take from its columns.
+    public mutating func next(_ identifiers: FlowIdentifiers, backwardPackets: Float, forwardBytes: Float,
+                              backwardBytes: Float) -> [Float] {
+        next(sourceIP: identifiers.sourceIP, destinationIP: identifiers.destinationIP, destinationPort: identifiers.destinationPort,
+             protocolNumber: identifiers.protocolNumber,
+             flow: WindowFlow(time: FlowTimestamp.parse(identifiers.timestamp) ?? .nan, backwardPackets: backwardPackets,
+                              forwardBytes: forwardBytes, backwardBytes: backwardBytes))
+    }
+
     /// Before a new key goes into a full `table`: drops keys idle for `idleSeconds`, then if needed the
     /// least recently seen (ties by key, so the result never depends on the table's order) down to
     /// half of `maxKeys`. Returns how many were dropped.

@@ -199,9 +199,9 @@ final class WindowFeaturesTests: XCTestCase {
         var expected: [Float] = []
         for row in rows {
             let c = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let f = WindowFlow(time: FlowTimestamp.parse(c[6])!, backwardPackets: Float(c[8])!, forwardBytes: Float(c[9])!,
-                               backwardBytes: Float(c[10])!)
-            expected += [Float(c[7])!] + w.next(sourceIP: c[1], destinationIP: c[3], destinationPort: c[4], protocolNumber: c[5], flow: f)
+            let ids = FlowIdentifiers(flowID: c[0], sourceIP: c[1], sourcePort: c[2], destinationIP: c[3], destinationPort: c[4],
+                                      timestamp: c[6], protocolNumber: c[5])
+            expected += [Float(c[7])!] + w.next(ids, backwardPackets: Float(c[8])!, forwardBytes: Float(c[9])!, backwardBytes: Float(c[10])!)
         }
         XCTAssertEqual(table.values.map(\.bitPattern), expected.map(\.bitPattern))
         // The capture lasts 7.25 s: the 10 s and 60 s scales are still warming up (missing) at its end.

@@ -85,8 +85,11 @@ public struct WindowFeatures: Sendable {
 
     /// Keys idle this long are dropped first when a table is full: exp(-10) of the longest scale is left.
     public static let idleSeconds = 10 * (timeScales.last ?? 60)
-    public static let defaultMaxKeys = 100_000
-    public static let defaultMaxPortsPerSource = 64
+    /// At most this many keys per table, and ports per source: about 0.6 KB per source and 0.1 KB per
+    /// service at most, so the state stays under 50 MB however many hosts a stream shows.
+    public static let defaultMaxKeys = 65_536
+    /// A scan past this many ports in the window already reads far beyond any normal source.
+    public static let defaultMaxPortsPerSource = 32
 
     public let maxKeys: Int
     public let maxPortsPerSource: Int

@@ -166,6 +166,7 @@ extension CLITests {
         let model = dir.appendingPathComponent("w/model.safetensors").path
         let trained = try run(["train", "--data", data, "--out", model, "--window-features", "on", "--backend", "cpu"])
         XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("window features on"), trained.stderr)
         let metadata = try safetensorsMetadata(model)
         let features = try JSONDecoder().decode([String].self, from: Data((metadata["features"] ?? "").utf8))
         XCTAssertEqual(features.filter { $0.hasPrefix("Window ") }.count, 18, "\(features)")
@@ -183,7 +184,14 @@ extension CLITests {
                                 stdin: try Data(contentsOf: input))
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual(try String(contentsOfFile: fromFile, encoding: .utf8), try String(contentsOfFile: fromPipe, encoding: .utf8))
-        // Resuming with the other setting is a conflict; a model trained without them reads as off.
+        // evaluate and update load with the model's features, so they compute them too.
+        let evaluated = try run(["evaluate", "--model", model, "--data", data, "--backend", "cpu"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let updated = dir.appendingPathComponent("w/updated.safetensors").path
+        let update = try run(["update", "--model", model, "--baseline", input.path, "--out", updated, "--backend", "cpu"])
+        XCTAssertEqual(update.status, 0, update.stderr)
+        XCTAssertEqual(try safetensorsMetadata(updated)["features"], metadata["features"])
+        // Resuming with the other setting is a conflict.
         let resumed = try run(["train", "--data", data, "--out", model, "--resume", model, "--window-features", "off", "--backend", "cpu"])
         XCTAssertNotEqual(resumed.status, 0)
         XCTAssertTrue(resumed.stderr.contains("--window-features off (the checkpoint has on)"), resumed.stderr)

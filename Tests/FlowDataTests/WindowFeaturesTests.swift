@@ -239,6 +239,33 @@ final class WindowFeaturesTests: XCTestCase {
                        "the second file's window context does not see the first file's flows")
     }
 
+    /// Under --follow a file that grows, then is rotated, is one stream: the same values as the whole
+    /// sequence read at once.
+    func testFollowingAGrowingAndRotatedFileKeepsOneContext() throws {
+        let dir = try temporaryFolder(self)
+        let rows = Self.rows()
+        let whole = try writeFile(dir, "whole.csv", ([Self.header] + rows).joined(separator: "\n") + "\n")
+        let expected = try FlowLoader.load(whole, options: FlowLoadOptions(features: Self.features, requireLabels: false)).values
+        let url = try writeFile(dir, "live.csv", ([Self.header] + rows[0..<10]).joined(separator: "\n") + "\n")
+        let stop = LockedFlag()
+        let follow = FollowOptions(pollInterval: 0.01, shouldStop: { stop.isSet })
+        let reader = try FlowStreamReader(url: url, options: FlowLoadOptions(features: Self.features, requireLabels: false), follow: follow)
+        var streamed: [Float] = []
+        streamed += try XCTUnwrap(try reader.next()).values
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((rows[10..<20].joined(separator: "\n") + "\n").utf8))
+        try handle.close()
+        while streamed.count < 20 * Self.features.count { streamed += try XCTUnwrap(try reader.next()).values }
+        try FileManager.default.moveItem(at: url, to: dir.appendingPathComponent("live.1.csv"))
+        try writeFile(dir, "live.csv", ([Self.header] + rows[20...]).joined(separator: "\n") + "\n")
+        while streamed.count < 30 * Self.features.count { streamed += try XCTUnwrap(try reader.next()).values }
+        stop.set()
+        XCTAssertNil(try reader.next())
+        XCTAssertEqual(reader.restarts.count, 1, "one rotation")
+        XCTAssertEqual(streamed.map(\.bitPattern), expected.map(\.bitPattern))
+    }
+
     func testWindowFeaturesNeedTheIdentifiersAndCounts() throws {
         let dir = try temporaryFolder(self)
         let noSource = try writeFile(dir, "benign/a.csv", "Dst IP,Dst Port,Flow Duration,Total Bwd packets,Total Length of Fwd Packet,"

@@ -41,8 +41,9 @@ public struct WindowFlow: Sendable, Equatable {
 /// scale tau, before the flow itself is counted (no look-ahead, and the flow's own values are not
 /// repeated in its context):
 /// - `Src Flows/s`: the source's damped flow count divided by tau (its recent rate);
-/// - `Src Dst Ports`: the distinct destination ports the source used, each port weighted
-///   exp(-age/tau) by when the source last used it (at most `maxPortsPerSource` remembered);
+/// - `Src Dst Ports`: the distinct destination ports (port and protocol) the source used, each
+///   weighted exp(-age/tau) by when the source last used it (at most `maxPortsPerSource` remembered,
+///   the least recently used forgotten first);
 /// - `Src Failed Share`: the damped share of the source's flows that failed (`WindowFlow.failed`);
 /// - `Svc Flows/s`, `Svc Failed Share`, `Svc Bytes/Flow`: the same for the destination service,
 ///   with its damped mean of payload bytes per flow.
@@ -61,9 +62,8 @@ public struct WindowFlow: Sendable, Equatable {
 /// how they are batched.
 public struct WindowFeatures: Sendable {
     /// Time scales in seconds: a burst (1 s: scans, floods), a run (10 s: a password-guessing or
-    /// path-probing session), a minute (60 s: a slow, sustained one). Longer scales would mostly see
-    /// the periodic background (Kubernetes health checks every 10-30 s) and carry state across
-    /// unrelated activity.
+    /// path-probing session), a minute (60 s: a slow, sustained one). Longer scales would carry a
+    /// source's state across unrelated activity and need a longer warm-up in every file.
     public static let timeScales: [Double] = [1, 10, 60]
 
     /// The kinds of window feature, each computed at every time scale.

@@ -286,6 +286,25 @@ final class WindowFeaturesTests: XCTestCase {
         XCTAssertEqual(try FlowLoader.load(noCounts, options: FlowLoadOptions(features: ["Flow Duration"])).values, [5])
     }
 
+    func testZeekLogsUseTheirOwnCounts() throws {
+        // The fixture's third flow is an unanswered SSH attempt (resp_pkts 0, bytes unset); a fourth,
+        // from the same host a second later, sees it.
+        let later = "1679238141.000000\tCx\t10.244.3.9\t51001\t10.244.2.7\t23\ttcp\t-\t0.1\t0\t0\tREJ\tT\tT\t0\tSr\t1\t60\t1\t40\t(empty)\n"
+        let text = NativeLogTests.zeekTSV.replacingOccurrences(of: "#close", with: later + "#close")
+        var registry = FlowLoader.ScenarioRegistry()
+        let features = NativeFlowLog.zeekFeatures + WindowFeatures.names
+        let table = try FlowLoader.parse(Data(text.utf8), path: "/data/benign/conn.log", options: FlowLoadOptions(features: features),
+                                         registry: &registry, chunk: 100)
+        XCTAssertEqual(table.rowCount, 4)
+        func value(_ row: Int, _ name: String) -> Float { table.value(row: row, feature: features.firstIndex(of: "Window " + name)!) }
+        XCTAssertTrue(value(1, "Src Flows/s 1s").isNaN, "0.35 s watched")
+        XCTAssertEqual(Double(value(3, "Src Flows/s 1s")), exp(-1.0), accuracy: 1e-6)
+        XCTAssertEqual(value(3, "Src Failed Share 1s"), 1, "the attempt before it failed")
+        XCTAssertEqual(Double(value(3, "Src Dst Ports 1s")), exp(-1.0), accuracy: 1e-6)
+        XCTAssertEqual(value(3, "Svc Flows/s 1s"), 0, "port 23 is another service")
+        XCTAssertTrue(value(3, "Src Flows/s 10s").isNaN)
+    }
+
     func testOtherDialectsReadTheirOwnColumns() throws {
         let dir = try temporaryFolder(self)
         // CIC-IDS2017 spelling: the inputs are found through the alias table; no Protocol column is fine.

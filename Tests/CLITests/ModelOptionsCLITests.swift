@@ -197,6 +197,19 @@ extension CLITests {
         XCTAssertTrue(resumed.stderr.contains("--window-features off (the checkpoint has on)"), resumed.stderr)
     }
 
+    func testCrossvalTakesWindowFeaturesAndSaysSo() throws {
+        let data = try synthData()
+        let json = dir.appendingPathComponent("cv.json").path
+        let r = try run(["crossval", "--data", data, "--seeds", "1", "--window-features", "on", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        XCTAssertEqual(object?["window_features"] as? Bool, true)
+        let off = try run(["crossval", "--data", data, "--seeds", "1", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(off.status, 0, off.stderr)
+        let offObject = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        XCTAssertEqual(offObject?["window_features"] as? Bool, false)
+    }
+
     func testWindowFeaturesAreAskedForByTheOptionOnly() throws {
         let data = try synthData()
         let model = dir.appendingPathComponent("model.safetensors").path

@@ -102,6 +102,11 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .duplicateColumn(let path, let name, let first, let second):
             return "\(path): the header names the column '\(name)' twice (columns \(first) and \(second)); which one holds "
                 + "the values is a guess: rename or remove one of them"
+        case .featureAllMissing(let feature, let rows) where WindowFeatures.isWindowFeature(feature):
+            let scale = WindowFeatures.timeScales.first { feature.hasSuffix(" \(Int($0))s") }.map { Int($0) } ?? 60
+            return "window feature '\(feature)' is missing in all \(rows) baseline flows: it is known only once a file has been "
+                + "watched for \(scale) s, from flows with a readable Timestamp, and no baseline file has that; give a longer "
+                + "baseline with readable timestamps (README: flow records), or train with --window-features off"
         case .featureAllMissing(let feature, let rows):
             return "feature '\(feature)' is missing (empty, NaN or Infinity) in all \(rows) baseline flows, so it cannot be "
                 + "scaled and would flag almost every flow that has it; train with --features without '\(feature)'"

@@ -286,6 +286,23 @@ final class WindowFeaturesTests: XCTestCase {
         XCTAssertEqual(try FlowLoader.load(noCounts, options: FlowLoadOptions(features: ["Flow Duration"])).values, [5])
     }
 
+    func testABaselineWithoutReadableTimesSaysWhyTheWindowIsMissing() throws {
+        let dir = try temporaryFolder(self)
+        let rows = Self.rows().map { row -> String in
+            var c = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            c[6] = "soon"
+            return c.joined(separator: ",")
+        }
+        let file = try writeFile(dir, "benign/flows.csv", ([Self.header] + rows).joined(separator: "\n") + "\n")
+        let table = try FlowLoader.load(file, options: FlowLoadOptions(features: Self.features))
+        XCTAssertTrue(table.values.enumerated().allSatisfy { $0.offset % Self.features.count == 0 || $0.element.isNaN })
+        assertFlowError("window feature 'Window Src Flows/s 1s' is missing in all 30 baseline flows: it is known only once a file has "
+                        + "been watched for 1 s, from flows with a readable Timestamp, and no baseline file has that; give a longer "
+                        + "baseline with readable timestamps (README: flow records), or train with --window-features off") {
+            try Scaler.fit(table, rows: Array(0..<30), transform: .quantile)
+        }
+    }
+
     func testZeekLogsUseTheirOwnCounts() throws {
         // The fixture's third flow is an unanswered SSH attempt (resp_pkts 0, bytes unset); a fourth,
         // from the same host a second later, sees it.

@@ -178,6 +178,13 @@ public struct TrainedModel {
         }
         let f = scaler.featureCount
         if let problem = scaler.problem() { throw bad(problem) }
+        // The window features are computed from the stream because the feature list names them; the
+        // option says so too, and the two must agree (all of them, or none).
+        let windowNames = scaler.featureNames.filter(WindowFeatures.isWindowFeature)
+        guard windowNames.isEmpty ? !options.windowFeatures : options.windowFeatures && Set(windowNames) == Set(WindowFeatures.names) else {
+            throw bad("its window_features option (\(options.windowFeatures ? "on" : "off")) disagrees with its feature list, which names "
+                      + "\(windowNames.count) of the \(WindowFeatures.names.count) window features")
+        }
         if let problem = TrainingLimits.problem(options: options, config: config, epochsCompleted: 0, adamStep: 0) { throw bad(problem) }
         let usesNetwork = options.recipe == .seed || options.encoder == .siamese
         var tensors: [String: NamedTensor] = [:]

@@ -54,6 +54,10 @@ public final class Trainer {
                       checkpoint: URL? = nil, progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainedModel {
         try options.validate()
         try config.validate()
+        guard WindowFeatures.isUsed(by: table.featureNames) == options.windowFeatures else {
+            throw SiameseError.invalidConfiguration("window features are \(options.windowFeatures ? "on" : "off") but the table's "
+                + "features \(options.windowFeatures ? "lack" : "include") them: load with WindowFeatures.names appended exactly when they are on")
+        }
         let plan = try prepare(table: table, rows: rows ?? Array(0..<table.rowCount), periods: periods, resume: resume)
         if options.recipe == .baseline && options.encoder == .none {
             let model = try finish(plan: plan, network: nil, history: [], epochs: 0, trainingSeconds: 0, progress: progress)

@@ -84,6 +84,14 @@ struct ColumnPlan {
     let convertedFeatures: [String]
     let inexactFeatures: [String]
 
+    /// Window features asked for: index in `WindowFeatures.names` and position in each row.
+    let windowSlots: [(name: Int, position: Int)]
+    /// Where the window inputs (`WindowColumns.inputs`) are parsed to: slots `features.count` and on.
+    var windowInputSlot: Int { features.count }
+    var usesWindows: Bool { !windowSlots.isEmpty }
+    /// Floats a row buffer needs: the features, then the window inputs when window features are used.
+    var rowWidth: Int { features.count + (usesWindows ? WindowColumns.inputCount : 0) }
+
     var fieldCount: Int { header.count }
 
     /// Maps `header` onto `features` through the dialect alias table: a feature is found under its
@@ -116,20 +124,32 @@ struct ColumnPlan {
         var slots = [Int32](repeating: Self.skip, count: header.count)
         var missing: [String] = []
         var copies: [(from: Int, to: Int)] = []
-        var scales = [Float](repeating: 1, count: features.count)
-        var converted: [String] = [], inexact: [String] = []
+        // Window features are computed, not read: their inputs are read into slots after the features.
+        var windowSlots: [(name: Int, position: Int)] = []
+        var columns: [(name: String, slot: Int)] = []
         for (k, name) in features.enumerated() {
-            guard let (c, alias) = try column(name) else { missing.append(name); continue }
+            if let w = WindowFeatures.nameIndex[name] { windowSlots.append((w, k)) } else { columns.append((name, k)) }
+        }
+        let inputs = windowSlots.isEmpty ? [] : WindowColumns.inputs(dialect)
+        var scales = [Float](repeating: 1, count: features.count + inputs.count)
+        var converted: [String] = [], inexact: [String] = []
+        var missingInputs: [String] = []
+        for (name, k) in columns + inputs.enumerated().map({ ($1, features.count + $0) }) {
+            guard let (c, alias) = try column(name) else {
+                if k < features.count { missing.append(name) } else { missingInputs.append(name) }
+                continue
+            }
             if slots[c] == Self.skip { slots[c] = Int32(k) } else { copies.append((Int(slots[c]), k)) }
             switch alias?.unit(in: dialect) ?? .same {
             case .same: break
-            case .scale(let factor): scales[k] = factor; converted.append(name)
-            case .inexact: inexact.append(name)
+            case .scale(let factor): scales[k] = factor; if k < features.count { converted.append(name) }
+            case .inexact: if k < features.count { inexact.append(name) }
             }
         }
         guard missing.isEmpty else {
             throw FlowDataError.missingColumns(path: path, columns: missing, dialect: dialect)
         }
+        let wantIdentifiers = wantIdentifiers || !windowSlots.isEmpty
         let labelColumn = readLabels ? try column(FeatureSet.labelColumn)?.index
             : normalizedHeader.firstIndex(of: FlowDialect.normalize(FeatureSet.labelColumn))
         if readLabels, let c = labelColumn, slots[c] == Self.skip { slots[c] = Self.label }
@@ -139,6 +159,13 @@ struct ColumnPlan {
             if let c, slots[c] == Self.skip { slots[c] = Self.identifierBase - Int32(k) }
             ids.append(c)
         }
+        if !windowSlots.isEmpty {
+            let absent = WindowColumns.identifierSlots.compactMap { ids[$0] == nil ? FeatureSet.identifierColumns[$0] : nil }
+            if !absent.isEmpty || !missingInputs.isEmpty {
+                throw FlowDataError.windowFeaturesNeedColumns(path: path, columns: absent + missingInputs, dialect: dialect)
+            }
+        }
+        self.windowSlots = windowSlots
         self.header = header
         self.features = features
         self.dialect = dialect
@@ -299,5 +326,42 @@ extension ColumnPlan {
         }
         label = ColumnPlan.textLabel
         return nil
+    }
+}
+
+/// The columns window features are computed from, in each dialect.
+enum WindowColumns {
+    /// Identifiers that group flows, as indices into `FeatureSet.identifierColumns`: Src IP, Dst IP,
+    /// Dst Port, Timestamp (all required); Protocol (slot 6) joins the service key when present.
+    static let identifierSlots = [1, 3, 4, 5]
+    static let protocolSlot = 6
+
+    /// Backward packets, forward and backward payload bytes (`WindowFlow`), in `dialect`'s names.
+    static func inputs(_ dialect: FlowDialect) -> [String] {
+        switch dialect {
+        case .zeek: return ["resp_pkts", "orig_bytes", "resp_bytes"]
+        case .suricata: return ["pkts_toclient", "bytes_toserver", "bytes_toclient"]
+        default: return ["Total Bwd packets", "Total Length of Fwd Packet", "Total Length of Bwd Packet"]
+        }
+    }
+    static let inputCount = 3
+}
+
+extension ColumnPlan {
+    /// After `parseLine` of a record starting at `recordStart` (identifier ranges in `identifiers`):
+    /// computes the row's window features from `state` into their positions of `row` and counts the flow.
+    func addWindowFeatures(_ state: inout WindowFeatures, row: UnsafeMutablePointer<Float>, bytes p: UnsafePointer<UInt8>,
+                           recordStart: Int, identifiers: UnsafePointer<(Int, Int)>) {
+        let input = row + windowInputSlot
+        let (ts, te) = identifiers[5]
+        let time = FlowTimestamp.parse(fieldText(p, recordStart, ts, te)) ?? .nan
+        let flow = WindowFlow(time: time, backwardPackets: input[0], forwardBytes: input[1], backwardBytes: input[2])
+        let none = (0, 0)
+        let keys = WindowKey.keys(p, source: identifiers[1], destination: identifiers[3], port: identifiers[4],
+                                  protocolNumber: identifierColumns[WindowColumns.protocolSlot] == nil ? none : identifiers[6])
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: WindowFeatures.names.count) { values in
+            state.next(source: keys.source, service: keys.service, port: keys.port, flow: flow, into: values.baseAddress!)
+            for (name, position) in windowSlots { row[position] = values[name] }
+        }
     }
 }

@@ -16,6 +16,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
     case notCSV(path: String, reason: String)
     /// Required columns absent from the header; every one is named, with the dialect the header was read as.
     case missingColumns(path: String, columns: [String], dialect: FlowDialect)
+    /// Window features asked for (a model trained with `--window-features on`) but the file lacks
+    /// the columns they are computed from: the identifiers that group flows, or the packet and
+    /// byte counts.
+    case windowFeaturesNeedColumns(path: String, columns: [String], dialect: FlowDialect)
     /// Labels needed (train, evaluate, crossval) but the file has none: no Label column (and no
     /// benign/ or malicious/ folder above it), or a Label that says the flow is unlabelled.
     /// `line` and `text` name the first unlabelled row when there is a Label column.
@@ -67,6 +71,10 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .missingColumns(let path, let columns, let dialect):
             return "\(path): missing required columns: \(columns.joined(separator: ", ")) "
                 + "(the header was read as \(dialect.displayName); see the README's table of dialects)"
+        case .windowFeaturesNeedColumns(let path, let columns, let dialect):
+            return "\(path): window features (--window-features on) are computed per source and destination service from "
+                + "columns this file lacks: \(columns.joined(separator: ", ")) (the header was read as \(dialect.displayName)); "
+                + "give flows with these columns, or train with --window-features off"
         case .noLabels(let path, let line, let text):
             let what = line.map { "line \($0) has no label ('\(text ?? "")')" } ?? "no Label column"
             return "\(path): \(what); this command needs labelled flows: give every row a Label (0 or BENIGN for benign "
@@ -94,6 +102,11 @@ public enum FlowDataError: Error, Equatable, CustomStringConvertible, Sendable {
         case .duplicateColumn(let path, let name, let first, let second):
             return "\(path): the header names the column '\(name)' twice (columns \(first) and \(second)); which one holds "
                 + "the values is a guess: rename or remove one of them"
+        case .featureAllMissing(let feature, let rows) where WindowFeatures.isWindowFeature(feature):
+            let scale = WindowFeatures.timeScales.first { feature.hasSuffix(" \(Int($0))s") }.map { Int($0) } ?? 60
+            return "window feature '\(feature)' is missing in all \(rows) baseline flows: it is known only once a file has been "
+                + "watched for \(scale) s, from flows with a readable Timestamp, and no baseline file has that; give a longer "
+                + "baseline with readable timestamps (README: flow records), or train with --window-features off"
         case .featureAllMissing(let feature, let rows):
             return "feature '\(feature)' is missing (empty, NaN or Infinity) in all \(rows) baseline flows, so it cannot be "
                 + "scaled and would flag almost every flow that has it; train with --features without '\(feature)'"

@@ -328,7 +328,9 @@ public enum FlowLoader {
             let idRanges = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: FeatureSet.identifierColumns.count)
             idRanges.initialize(repeating: (0, 0), count: FeatureSet.identifierColumns.count)
             defer { idRanges.deallocate() }
-            let identifiers = readEndpoints || readTimestamps ? idRanges : nil
+            let identifiers = readEndpoints || readTimestamps || plan.usesWindows ? idRanges : nil
+            // Window context starts afresh in each file: a file is a capture or a period of its own.
+            var windows = WindowFeatures()
             // A row without a label takes the folder's, when there is one (ids are given only when used,
             // so that labelled files under malicious/ do not shift the ids of later scenarios).
             func labelFromFolder() -> Int? { folderBenign.map { $0 ? 0 : registry.id(for: scenario) } }
@@ -341,7 +343,7 @@ public enum FlowLoader {
             let estimate = sizeHint / max(1, headerNames.reduce(headerNames.count) { $0 + $1.utf8.count })
             values.reserveCapacity(estimate * f)
             labels.reserveCapacity(estimate)
-            var rowBuffer = [Float](repeating: .nan, count: f)
+            var rowBuffer = [Float](repeating: .nan, count: plan.rowWidth)
             var firstUnlabelled: FlowDataError?
             try rowBuffer.withUnsafeMutableBufferPointer { row in
                 let out = row.baseAddress!
@@ -370,6 +372,10 @@ public enum FlowLoader {
                         report.recordBadRow(BadRow(path: path, line: lineNumber, error: error))
                         continue
                     }
+                    // Every flow that parses is in the stream (as detect's reader sees it), whatever its label.
+                    if plan.usesWindows {
+                        plan.addWindowFeatures(&windows, row: out, bytes: base, recordStart: record.start, identifiers: idRanges)
+                    }
                     var name: String
                     if label == ColumnPlan.textLabel {
                         let key = Array(UnsafeBufferPointer(start: base + text.0, count: text.1 - text.0))
@@ -396,7 +402,7 @@ public enum FlowLoader {
                     } else {
                         name = label == 0 ? "benign" : scenario
                     }
-                    values.append(contentsOf: row)
+                    values.append(contentsOf: UnsafeMutableBufferPointer(rebasing: row[0..<f]))
                     labels.append(label)
                     names.append(name)
                     if readEndpoints {

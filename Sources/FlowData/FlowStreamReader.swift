@@ -113,6 +113,9 @@ public final class FlowStreamReader {
     private var plan: ColumnPlan?
     private var firstHeader = true
     private var rowBuffer: [Float]
+    /// Window context of the stream (when the features ask for it): one stream is one context, kept
+    /// across truncations and rotations, since the flow meter's output goes on.
+    private var windows = WindowFeatures()
     /// Under `follow`: the length and fingerprint of the file's first bytes read (the header, then
     /// the header and the first data record), to notice the file being rewritten.
     private var signature: (length: Int64, hash: UInt64, withData: Bool)?
@@ -128,7 +131,7 @@ public final class FlowStreamReader {
         self.featureNames = options.features
         self.skipBadRows = options.skipBadRows
         self.batchSize = max(1, batchSize)
-        self.rowBuffer = [Float](repeating: .nan, count: options.features.count)
+        self.rowBuffer = [Float](repeating: .nan, count: options.features.count + WindowColumns.inputCount)
         self.follow = follow
         if let url {
             path = url.path
@@ -248,7 +251,15 @@ public final class FlowStreamReader {
                 report.recordBadRow(BadRow(path: path, line: record.line, error: error))
                 continue
             }
-            batch.values += rowBuffer
+            if plan.usesWindows {
+                rowBuffer.withUnsafeMutableBufferPointer { row in
+                    idRanges.withUnsafeBufferPointer { ids in
+                        plan.addWindowFeatures(&windows, row: row.baseAddress!, bytes: buffer, recordStart: record.start,
+                                               identifiers: ids.baseAddress!)
+                    }
+                }
+            }
+            batch.values += rowBuffer[0..<f]
             batch.lineNumbers.append(record.line)
             func text(_ k: Int) -> String {
                 let (s, e) = idRanges[k]

@@ -53,6 +53,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Target false-positive rate of the `.fpr` threshold rule.
     public var fpr = 0.05
     public var thresholdRule: ThresholdRule = .supportF1
+    /// Window context features (`WindowFeatures.names`) appended to the feature list: computed per
+    /// source and destination service from the flows before each flow. Models written before the
+    /// option existed read as off.
+    public var windowFeatures = false
 
     public init() {}
 
@@ -80,7 +84,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case benignShots, maliciousShots, pairMalicious, seed, learningRate, beta1, beta2, epsilon, batchSize, epochs
         case valSplit, patience, transform, scoreMethod, checkpointInterval
-        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule, positivePairs, distanceClip
+        case recipe, encoder, pairsPerEpoch, bankSize, k, fpr, thresholdRule, positivePairs, distanceClip, windowFeatures
     }
 
     /// Reads options written by any version: a key that is absent keeps its default.
@@ -98,6 +102,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try read(.positivePairs, &positivePairs)
         try read(.bankSize, &bankSize); try read(.k, &k); try read(.fpr, &fpr); try read(.thresholdRule, &thresholdRule)
         distanceClip = try c.decodeIfPresent(Float.self, forKey: .distanceClip)
+        try read(.windowFeatures, &windowFeatures)
     }
 
     /// The clip the nearest-neighbour search uses: `distanceClip` on transformed features (no

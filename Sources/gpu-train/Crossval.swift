@@ -142,6 +142,7 @@ struct Crossval: ParsableCommand {
             }
             object["baseline_fraction"] = baselineFraction
             object["recipe"] = options.recipe.rawValue
+            object["window_features"] = options.windowFeatures
             if options.recipe == .baseline {
                 object["default_encoder"] = encoderList[0].rawValue
                 var byEncoder: [String: Any] = [:]

@@ -141,6 +141,11 @@ extension FeatureTransform: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension ScoreMethod: ExpressibleByArgument {}
 
+/// An option that is on or off.
+enum OnOff: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+}
+
 extension Recipe: ExpressibleByArgument {}
 extension EncoderKind: ExpressibleByArgument {}
 extension ThresholdRule: ExpressibleByArgument {}
@@ -187,6 +192,8 @@ struct ModelOptions: ParsableArguments {
     var checkpointInterval: Double?
     @Option(help: "Feature columns: comma-separated names or a file with one name per line (default: the recipe's; see the README).")
     var features: String?
+    @Option(help: "on: append window features (per source host and destination service: recent flow rates, distinct ports, failed share, bytes per flow, from the flows before each flow) to the feature list; off (default). Needs Src IP, Dst IP, Dst Port and Timestamp columns.")
+    var windowFeatures: OnOff?
     @Option(parsing: .unconditional, help: "Encoder channels, comma-separated (default 64,128,128,256).") var channels: String?
     @Option(parsing: .unconditional, help: "Embedding size (default 4096).") var embedding: Int?
 
@@ -207,9 +214,25 @@ struct ModelOptions: ParsableArguments {
         return .some(v)
     }
 
+    /// The feature columns (--features, else the recipe's), then the window features when they are on.
     func featureList() throws -> [String] {
+        withWindowFeatures(try columnFeatures())
+    }
+
+    /// --features, else the recipe's default columns; never the window features, which come from --window-features.
+    func columnFeatures() throws -> [String] {
         guard let features else { return recipe.defaultFeatures }
-        return try FeatureSet.parse(features)
+        let list = try FeatureSet.parse(features)
+        let window = list.filter(WindowFeatures.isWindowFeature)
+        guard window.isEmpty else {
+            throw ValidationError("--features lists window features (\(window.joined(separator: ", "))): they are computed, "
+                                  + "all of them or none; give --window-features on instead")
+        }
+        return list
+    }
+
+    private func withWindowFeatures(_ list: [String]) -> [String] {
+        windowFeatures == .on ? list + WindowFeatures.names : list
     }
 
     /// `featureList()` for a load of `data`: without --features, a Zeek or Suricata log (the first
@@ -218,9 +241,9 @@ struct ModelOptions: ParsableArguments {
         guard features == nil else { return try featureList() }
         if let dialect = FlowLoader.logDialect(of: data.map { URL(fileURLWithPath: $0) }), let list = dialect.defaultFeatures {
             Console.note("features: the \(list.count) default features of \(dialect.rawValue) flows (--features to choose others)")
-            return list
+            return withWindowFeatures(list)
         }
-        return recipe.defaultFeatures
+        return try featureList()
     }
 
     func modelConfig() throws -> ModelConfig {
@@ -442,8 +465,17 @@ struct ModelOptionSpec {
                         },
                         apply: { m, o in if let v = m.checkpointInterval { o.checkpointInterval = v } }),
         ModelOptionSpec(name: "--features", given: { $0.features != nil },
-                        conflict: { m, c in m.features != nil && (try? m.featureList()) != c.features
-                            ? "--features (the checkpoint has \(c.features.count) other columns)" : nil }),
+                        conflict: { m, c in
+                            let columns = c.features.filter { !WindowFeatures.isWindowFeature($0) }
+                            return m.features != nil && (try? m.columnFeatures()) != columns
+                                ? "--features (the checkpoint has \(columns.count) other columns)" : nil
+                        }),
+        ModelOptionSpec(name: "--window-features", given: { $0.windowFeatures != nil },
+                        apply: { m, o in if let v = m.windowFeatures { o.windowFeatures = v == .on } },
+                        conflict: { m, c in
+                            guard let v = m.windowFeatures, (v == .on) != c.options.windowFeatures else { return nil }
+                            return "--window-features \(v.rawValue) (the checkpoint has \(c.options.windowFeatures ? "on" : "off"))"
+                        }),
         ModelOptionSpec(name: "--channels", given: { $0.channels != nil },
                         check: { m in if m.channels != nil { _ = try m.modelConfig() } },
                         conflict: { m, c in

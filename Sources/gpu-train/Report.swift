@@ -63,7 +63,8 @@ struct Report: ParsableCommand {
             }
         }
         let o = trained.options
-        var options: [(String, String)] = [("model file", model), ("data", dataOptions.data), ("recipe", o.recipe.rawValue)]
+        var options: [(String, String)] = [("model file", model), ("data", dataOptions.data), ("recipe", o.recipe.rawValue),
+                                           ("window features", o.windowFeatures ? "on" : "off")]
         switch o.recipe {
         case .baseline:
             options += [("encoder", o.encoder.rawValue), ("memory bank", "\(trained.bank?.count ?? 0) baseline flows"),

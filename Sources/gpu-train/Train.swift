@@ -237,10 +237,12 @@ struct Train: ParsableCommand {
         switch o.recipe {
         case .seed:
             return "recipe seed: \(o.benignShots) benign + \(o.maliciousShots) malicious supports, transform \(o.transform.rawValue), loss \(c.loss.rawValue)"
+                + (o.windowFeatures ? ", window features on" : "")
         case .baseline:
             return "recipe baseline: encoder \(o.encoder.rawValue), transform \(o.transform.rawValue), \(o.maliciousShots) malicious shots, " +
                 "k \(o.k), threshold \(o.thresholdRule.rawValue)" + (o.thresholdRule == .fpr ? " \(o.fpr)" : "") +
-                (o.encoder == .siamese ? ", \(o.epochs) epochs of \(o.pairsPerEpoch) pairs, loss \(c.loss.rawValue)" : "")
+                (o.encoder == .siamese ? ", \(o.epochs) epochs of \(o.pairsPerEpoch) pairs, loss \(c.loss.rawValue)" : "") +
+                (o.windowFeatures ? ", window features on" : "")
         }
     }
 }

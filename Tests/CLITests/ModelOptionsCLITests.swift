@@ -150,3 +150,83 @@ extension CLITests {
         XCTAssertTrue(bad.stderr.contains("--fpr must be in (0, 1), got 1.0"), bad.stderr)
     }
 }
+
+/// --window-features (issue 21, part 5).
+extension CLITests {
+    /// The `__metadata__` of a safetensors file: after an 8-byte little-endian header length, a JSON header.
+    func safetensorsMetadata(_ path: String) throws -> [String: String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any]
+        return header?["__metadata__"] as? [String: String] ?? [:]
+    }
+
+    func testWindowFeaturesAreTrainedRecordedAndComputedByDetect() throws {
+        let data = try synthData()
+        let model = dir.appendingPathComponent("w/model.safetensors").path
+        let trained = try run(["train", "--data", data, "--out", model, "--window-features", "on", "--backend", "cpu"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("window features on"), trained.stderr)
+        let metadata = try safetensorsMetadata(model)
+        let features = try JSONDecoder().decode([String].self, from: Data((metadata["features"] ?? "").utf8))
+        XCTAssertEqual(features.filter { $0.hasPrefix("Window ") }.count, 18, "\(features)")
+        XCTAssertEqual(features[features.count - 18], "Window Src Flows/s 1s")
+        XCTAssertEqual(features.last, "Window Svc Bytes/Flow 60s")
+        XCTAssertTrue(metadata["options"]?.contains("\"windowFeatures\":true") == true)
+        // detect computes them from the stream: a file and the same flows on standard input score alike.
+        let malicious = URL(fileURLWithPath: data).appendingPathComponent("malicious")
+        let name = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: malicious.path).first { $0.hasPrefix("reconnaissance") })
+        let input = malicious.appendingPathComponent(name)
+        let fromFile = dir.appendingPathComponent("file.csv").path, fromPipe = dir.appendingPathComponent("pipe.csv").path
+        let a = try run(["detect", "--model", model, "--input", input.path, "--output", fromFile, "--backend", "cpu"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let b = try runGPUTrain(["detect", "--model", model, "--input", "-", "--output", fromPipe, "--backend", "cpu"],
+                                stdin: try Data(contentsOf: input))
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertEqual(try String(contentsOfFile: fromFile, encoding: .utf8), try String(contentsOfFile: fromPipe, encoding: .utf8))
+        // evaluate and update load with the model's features, so they compute them too.
+        let evaluated = try run(["evaluate", "--model", model, "--data", data, "--backend", "cpu"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let updated = dir.appendingPathComponent("w/updated.safetensors").path
+        let update = try run(["update", "--model", model, "--baseline", input.path, "--out", updated, "--backend", "cpu"])
+        XCTAssertEqual(update.status, 0, update.stderr)
+        XCTAssertEqual(try safetensorsMetadata(updated)["features"], metadata["features"])
+        // Resuming with the other setting is a conflict.
+        let resumed = try run(["train", "--data", data, "--out", model, "--resume", model, "--window-features", "off", "--backend", "cpu"])
+        XCTAssertNotEqual(resumed.status, 0)
+        XCTAssertTrue(resumed.stderr.contains("--window-features off (the checkpoint has on)"), resumed.stderr)
+    }
+
+    func testCrossvalTakesWindowFeaturesAndSaysSo() throws {
+        let data = try synthData()
+        let json = dir.appendingPathComponent("cv.json").path
+        let r = try run(["crossval", "--data", data, "--seeds", "1", "--window-features", "on", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        XCTAssertEqual(object?["window_features"] as? Bool, true)
+        let off = try run(["crossval", "--data", data, "--seeds", "1", "--json", json, "--backend", "cpu"])
+        XCTAssertEqual(off.status, 0, off.stderr)
+        let offObject = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        XCTAssertEqual(offObject?["window_features"] as? Bool, false)
+    }
+
+    func testWindowFeaturesAreAskedForByTheOptionOnly() throws {
+        let data = try synthData()
+        let model = dir.appendingPathComponent("model.safetensors").path
+        let listed = try run(["train", "--data", data, "--out", model, "--features", "Flow Duration,Window Src Flows/s 1s", "--backend", "cpu"])
+        XCTAssertEqual(listed.status, 64, listed.stderr)
+        XCTAssertTrue(listed.stderr.contains("--features lists window features (Window Src Flows/s 1s): they are computed, all of them "
+                                             + "or none; give --window-features on instead"), listed.stderr)
+        let bad = try run(["train", "--data", data, "--out", model, "--window-features", "yes", "--backend", "cpu"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--window-features"), bad.stderr)
+        // Flows without the identifiers that group them: a clear error naming the columns.
+        let bare = dir.appendingPathComponent("bare/benign/a.csv")
+        try FileManager.default.createDirectory(at: bare.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("Flow Duration,Total Bwd packets,Total Length of Fwd Packet,Total Length of Bwd Packet,Label\n5,1,2,3,0\n6,1,2,3,0\n".utf8).write(to: bare)
+        let missing = try run(["train", "--data", bare.deletingLastPathComponent().deletingLastPathComponent().path, "--out", model,
+                               "--features", "Flow Duration", "--window-features", "on", "--backend", "cpu"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("columns this file lacks: Src IP, Dst IP, Dst Port, Timestamp"), missing.stderr)
+    }
+}

@@ -37,6 +37,21 @@ public enum CPUNeighborSearch: String, Sendable, CaseIterable {
     /// top list per query) re-checked in the direct form, with a proof that no other row is nearer;
     /// the direct scan for the queries it cannot prove (`gt_nn_search`). The default.
     case gemm
+
+    public static let variable = "GPU_TRAIN_CPU_NEIGHBORS"
+
+    /// `GPU_TRAIN_CPU_NEIGHBORS=direct` or `gemm`; gemm when unset or unrecognised (commands refuse
+    /// an unrecognised value first: `environmentError`).
+    public static var fromEnvironment: CPUNeighborSearch {
+        ProcessInfo.processInfo.environment[variable].flatMap { CPUNeighborSearch(rawValue: $0.lowercased()) } ?? .gemm
+    }
+
+    /// The error an unrecognised value of the variable is, or nil when it is unset or valid.
+    public static var environmentError: BackendError? {
+        guard let value = ProcessInfo.processInfo.environment[variable], CPUNeighborSearch(rawValue: value.lowercased()) == nil else { return nil }
+        return .invalidArgument(op: variable, detail: "'\(value)' is not " + allCases.map(\.rawValue).joined(separator: " or ")
+                                + " (the CPU backend's nearest-neighbour search)")
+    }
 }
 
 /// What a fast search did: how many queries it proved from its candidates, how many it scanned directly.

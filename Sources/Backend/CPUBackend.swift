@@ -61,7 +61,7 @@ public final class CPUBackend: Backend {
     /// across its own threads. OpenBLAS's own pool spins for a while after each call (up to
     /// 2^28 cycles by default), and on a small machine those spinning threads took the cores
     /// that the next op (Adam, im2col, ReLU) needed: a batch-5 training step ran 40% slower.
-    public init(convolution: CPUConvolution = .fromEnvironment, neighborSearch: CPUNeighborSearch = .gemm) {
+    public init(convolution: CPUConvolution = .fromEnvironment, neighborSearch: CPUNeighborSearch = .fromEnvironment) {
         Self.configureBLAS
         CPUISA.warnIfInvalid
         self.convolution = convolution

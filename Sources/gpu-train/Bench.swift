@@ -73,6 +73,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try CPUISA.checkEnvironment()
+        if let error = CPUNeighborSearch.environmentError { throw error }
         if let detectorData {
             try Benchmark.writeDetectorData(try detectorSettings(), to: URL(fileURLWithPath: detectorData))
             Console.note("wrote the detector's banks, queries and manifest.json to \(detectorData)")

@@ -52,14 +52,14 @@ final class NeighborFastPathTests: XCTestCase {
         var rng = SeededGenerator(seed: 21)
         let dim = 19
         let centres = (0..<50 * dim).map { _ in rng.normal() }
-        // 3000 rows: 94 tiles of 32 with a partial last one; 301 queries: a superblock of 256 and a
+        // 2000 rows: 63 tiles of 32 with a partial last one; 301 queries: a superblock of 256 and a
         // partial register block after it.
-        let bank = clustered(3000, dim: dim, centres: centres, spread: 0.05, &rng)
+        let bank = clustered(2000, dim: dim, centres: centres, spread: 0.05, &rng)
         let queries = clustered(301, dim: dim, centres: centres, spread: 0.05, &rng)
         for (isa, name) in levels {
-            for (clip, k) in [(Float(1), 1), (.infinity, 1), (1, 5), (.infinity, 20)] {
+            for (clip, k) in [(Float(1), 1), (.infinity, 3), (1, 20)] {
                 let (counts, _, _) = try compare(queries: queries, bank: bank, dim: dim, k: k, clip: clip, isa: isa, "\(name) clip \(clip) k \(k)")
-                // Every query lies within the spread of a centre with ~60 rows: the clipped distance
+                // Every query lies within the spread of a centre with ~40 rows: the clipped distance
                 // to its k nearest is about 2 * 19 * 0.05^2 = 0.1, far below clip^2 = 1, and the
                 // candidates' GEMM-form bound has room to spare: all are proved.
                 XCTAssertEqual(counts.certified, 301, "\(name) clip \(clip) k \(k)")
@@ -175,7 +175,9 @@ final class NeighborFastPathTests: XCTestCase {
     }
 
     /// The shared conformance cases: the default CPU backend (fast search) against the direct scan.
+    /// (Less the 4096 x 5000 case, which checks the device's chunking and takes seconds in a debug build.)
     func testConformanceCasesAgainstTheDirectScan() {
-        checkConformance(OpConformance.cases().filter { $0.op == "nearestNeighbors" }, candidate: CPUBackend(), label: "CPU fast search")
+        checkConformance(OpConformance.cases().filter { $0.op == "nearestNeighbors" && !$0.shape.contains("Q4096") },
+                         candidate: CPUBackend(neighborSearch: .gemm), label: "CPU fast search")
     }
 }

@@ -16,6 +16,11 @@ is taken inside a round before its median is taken.
         --run 'before=/tmp/old/gpu-train bench --backend cpu --json {json}' \\
         --run 'after=.build/release/gpu-train bench --backend cpu --json {json}'
 
+    # the detector's path against scikit-learn and FAISS (make bench-detector)
+    python3 bench/interleave.py --rounds 3 --out .build/bench/detector \
+        --run 'gpu-train=.build/release/gpu-train bench --detector-only --json {json}' \
+        --run 'faiss=.venv-bench/bin/python bench/reference/knn_bench.py --library faiss --data DIR --json {json}'
+
     python3 bench/interleave.py --summarize DIR    # the report again from DIR's round files
 
 `{json}` in a command is replaced by the file the command must write (DIR/round<R>-<label>.json).

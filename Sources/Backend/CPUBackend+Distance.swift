@@ -34,8 +34,9 @@ public enum CPUNeighborSearch: String, Sendable, CaseIterable {
     /// Every (query, row) pair summed directly (`gt_squared_distances`): the oracle.
     case direct
     /// GEMM-form candidates (|b|^2/2 - q.b from register-blocked tiles of a packed bank, a running
-    /// top list per query) re-checked in the direct form, with a proof that no other row is nearer;
-    /// the direct scan for the queries it cannot prove (`gt_nn_search`). The default.
+    /// top list per query) re-checked in the direct form, with a proof that no other row is nearer
+    /// (`gt_nn_search`); the queries it cannot prove are scanned directly over the packed bank, with
+    /// the oracle's arithmetic vectorised across rows (`gt_nn_scan`). The default.
     case gemm
 
     public static let variable = "GPU_TRAIN_CPU_NEIGHBORS"
@@ -134,7 +135,6 @@ extension CPUBackend {
                 }
             }
         }
-        withExtendedLifetime((packed, halfNorms)) {}
         guard proved.allSatisfy({ $0 >= 0 }) else {
             throw BackendError.outOfMemory(requestedBytes: 2 * 256 * cand * 4, availableBytes: Int(ProcessInfo.processInfo.physicalMemory),
                                            detail: "scratch of the fast nearest-neighbour search")
@@ -151,17 +151,46 @@ extension CPUBackend {
             }
         }
         if !rest.isEmpty {
-            // The queries the candidates could not settle, scanned directly as one batch.
-            let gathered = try CPUStorage(count: rest.count * dim)
-            let restD = try CPUStorage(count: rest.count * k), restI = try CPUStorage(count: rest.count * k)
+            // The queries the candidates could not settle (anomalies, mostly), scanned directly over
+            // the packed bank (gt_nn_scan: the oracle's values, vectorised across rows), and the few
+            // that scan leaves (non-finite distances, the portable level) by the oracle itself.
+            let m = rest.count
+            let gathered = try CPUStorage(count: m * dim)
             for (slot, i) in rest.enumerated() { (gathered.pointer + slot * dim).update(from: q + i * dim, count: dim) }
-            try directSearch(queries: gathered.pointer, count: rest.count, bank: b, rows: n, dimension: dim, k: k, clip: clip,
-                             distances: restD.pointer, indices: restI.pointer)
+            let scanned = try CPUStorage(count: m * k)
+            var scannedRows = [Int32](repeating: -1, count: m * k), found = [UInt8](repeating: 0, count: m)
+            scannedRows.withUnsafeMutableBufferPointer { rowsBuffer in
+                found.withUnsafeMutableBufferPointer { foundBuffer in
+                    let rowsOut = rowsBuffer.baseAddress!, foundOut = foundBuffer.baseAddress!
+                    Parallel.forEachChunkIndexed(m, minimumChunk: 4) { _, range in
+                        let first = range.lowerBound
+                        _ = gt_nn_scan(isa, packed.pointer, n, gathered.pointer + first * dim, range.count, dim, k, clip,
+                                       scanned.pointer + first * k, rowsOut + first * k, foundOut + first)
+                    }
+                }
+            }
+            var left: [Int] = []
             for (slot, i) in rest.enumerated() {
-                (outD + i * k).update(from: restD.pointer + slot * k, count: k)
-                (outI + i * k).update(from: restI.pointer + slot * k, count: k)
+                guard found[slot] != 0 else { left.append(slot); continue }
+                for j in 0..<k {
+                    outD[i * k + j] = scanned.pointer[slot * k + j].squareRoot()
+                    outI[i * k + j] = Float(scannedRows[slot * k + j])
+                }
+            }
+            if !left.isEmpty {
+                let again = try CPUStorage(count: left.count * dim)
+                for (at, slot) in left.enumerated() { (again.pointer + at * dim).update(from: gathered.pointer + slot * dim, count: dim) }
+                let restD = try CPUStorage(count: left.count * k), restI = try CPUStorage(count: left.count * k)
+                try directSearch(queries: again.pointer, count: left.count, bank: b, rows: n, dimension: dim, k: k, clip: clip,
+                                 distances: restD.pointer, indices: restI.pointer)
+                for (at, slot) in left.enumerated() {
+                    let i = rest[slot]
+                    (outD + i * k).update(from: restD.pointer + at * k, count: k)
+                    (outI + i * k).update(from: restI.pointer + at * k, count: k)
+                }
             }
         }
+        withExtendedLifetime((packed, halfNorms)) {}
         return NeighborSearchCounts(queries: nq, certified: nq - rest.count)
     }
 

@@ -246,3 +246,124 @@ out:
     free(u); free(row); free(bar); free(worst); free(qbuf); free(scratch);
     return done;
 }
+
+// MARK: - Direct scan of the packed bank
+
+/// The k best (squared distance, row) of one query, sorted by (distance, row); rows arrive in
+/// increasing order, so a strict comparison keeps the lower row of a tie (the oracle's rule).
+static inline void scan_offer(float *d, int32_t *row, size_t k, float v, int32_t r) {
+    if (!(v < d[k - 1])) return;
+    size_t i = k - 1;
+    while (i > 0 && d[i - 1] > v) { d[i] = d[i - 1]; row[i] = row[i - 1]; i--; }
+    d[i] = v;
+    row[i] = r;
+}
+
+#ifdef GT_NEIGHBORS_X86
+/// One query against one tile (32 rows, two vectors) by the oracle's arithmetic, row by row in
+/// vector lanes: accumulator l sums features l, l+8, ... with fused multiply-adds, the eight are
+/// added in order 0..7, then the tail features with fused multiply-adds, each difference
+/// (bank - query) clipped as min(|d|, clip) when `clipped`. Every lane's operations are those of
+/// distances_avx2_body for its row, so each value is the oracle's bit for bit.
+__attribute__((target("avx512f"), always_inline))
+static inline void scan_tile_avx512(const float *tile, const float *q, size_t dim, float clip, int clipped, float out[TILE]) {
+    const size_t main = dim / 8 * 8;
+    const __m512 cv = _mm512_set1_ps(clip);
+    const __m512i sign = _mm512_set1_epi32(0x7fffffff);
+    for (int half = 0; half < 2; half++) {
+        const float *t = tile + 16 * half;
+        __m512 acc[8];
+        for (int l = 0; l < 8; l++) acc[l] = _mm512_setzero_ps();
+        for (size_t j0 = 0; j0 < main; j0 += 8)
+            for (int l = 0; l < 8; l++) {
+                __m512 d = _mm512_sub_ps(_mm512_loadu_ps(t + (j0 + (size_t)l) * TILE), _mm512_set1_ps(q[j0 + (size_t)l]));
+                if (clipped) d = _mm512_min_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(d), sign)), cv);
+                acc[l] = _mm512_fmadd_ps(d, d, acc[l]);
+            }
+        __m512 s = _mm512_add_ps(_mm512_setzero_ps(), acc[0]);
+        for (int l = 1; l < 8; l++) s = _mm512_add_ps(s, acc[l]);
+        for (size_t j = main; j < dim; j++) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(t + j * TILE), _mm512_set1_ps(q[j]));
+            if (clipped) d = _mm512_min_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(d), sign)), cv);
+            s = _mm512_fmadd_ps(d, d, s);
+        }
+        _mm512_storeu_ps(out + 16 * half, s);
+    }
+}
+
+/// The same with 8-row vectors.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void scan_tile_avx2(const float *tile, const float *q, size_t dim, float clip, int clipped, float out[TILE]) {
+    const size_t main = dim / 8 * 8;
+    const __m256 cv = _mm256_set1_ps(clip), sign = _mm256_set1_ps(-0.0f);
+    for (int part = 0; part < 4; part++) {
+        const float *t = tile + 8 * part;
+        __m256 acc[8];
+        for (int l = 0; l < 8; l++) acc[l] = _mm256_setzero_ps();
+        for (size_t j0 = 0; j0 < main; j0 += 8)
+            for (int l = 0; l < 8; l++) {
+                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(t + (j0 + (size_t)l) * TILE), _mm256_set1_ps(q[j0 + (size_t)l]));
+                if (clipped) d = _mm256_min_ps(_mm256_andnot_ps(sign, d), cv);
+                acc[l] = _mm256_fmadd_ps(d, d, acc[l]);
+            }
+        __m256 s = _mm256_add_ps(_mm256_setzero_ps(), acc[0]);
+        for (int l = 1; l < 8; l++) s = _mm256_add_ps(s, acc[l]);
+        for (size_t j = main; j < dim; j++) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(t + j * TILE), _mm256_set1_ps(q[j]));
+            if (clipped) d = _mm256_min_ps(_mm256_andnot_ps(sign, d), cv);
+            s = _mm256_fmadd_ps(d, d, s);
+        }
+        _mm256_storeu_ps(out + 8 * part, s);
+    }
+}
+
+/// Scans `count` queries (row-major) over every tile; results into out_sq/out_row (k per query).
+#define DEFINE_SCAN(NAME, TARGET, TILE_FN)                                                                      \
+    __attribute__((target(TARGET))) static void NAME(const float *packed, size_t rows, const float *queries,    \
+                                                     size_t count, size_t dim, size_t k, float clip,            \
+                                                     float *out_sq, int32_t *out_row) {                         \
+        const int clipped = !isinf(clip);                                                                       \
+        const size_t tiles = gt_nn_packed_rows(rows) / TILE;                                                    \
+        float d[TILE];                                                                                          \
+        for (size_t t = 0; t < tiles; t++) {                                                                    \
+            const float *tile = packed + t * TILE * dim;                                                        \
+            const size_t valid = rows - t * TILE < TILE ? rows - t * TILE : TILE;                               \
+            for (size_t i = 0; i < count; i++) {                                                                \
+                if (clipped) TILE_FN(tile, queries + i * dim, dim, clip, 1, d);                                 \
+                else TILE_FN(tile, queries + i * dim, dim, clip, 0, d);                                         \
+                float *best = out_sq + i * k;                                                                   \
+                int32_t *rowsOut = out_row + i * k;                                                             \
+                for (size_t r = 0; r < valid; r++)                                                              \
+                    if (d[r] < best[k - 1]) scan_offer(best, rowsOut, k, d[r], (int32_t)(t * TILE + r));        \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+DEFINE_SCAN(scan_avx512, "avx512f", scan_tile_avx512)
+DEFINE_SCAN(scan_avx2, "avx2,fma", scan_tile_avx2)
+#endif
+
+long gt_nn_scan(int isa, const float *packed, size_t rows, const float *queries, size_t nq, size_t dim, size_t k, float clip,
+                float *out_sq, int32_t *out_row, unsigned char *found) {
+    if (isa >= GT_ISA_AVX512 && !gt_isa_supported(GT_ISA_AVX512)) isa = GT_ISA_AVX2;
+    if (isa >= GT_ISA_AVX2 && !gt_isa_supported(GT_ISA_AVX2)) isa = GT_ISA_PORTABLE;
+    for (size_t i = 0; i < nq * k; i++) { out_sq[i] = INFINITY; out_row[i] = -1; }
+    long done = 0;
+#ifdef GT_NEIGHBORS_X86
+    // Queries in blocks that stay in L1 while each tile passes once.
+    const size_t block = 64;
+    for (size_t b = 0; b < nq; b += block) {
+        const size_t count = nq - b < block ? nq - b : block;
+        if (isa == GT_ISA_AVX512) scan_avx512(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+        else if (isa == GT_ISA_AVX2) scan_avx2(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+    }
+#endif
+    for (size_t i = 0; i < nq; i++) {
+        // Every result filled (a row at a distance below +inf); otherwise, or at the portable
+        // level, the caller's direct scan decides (rows that never compare below +inf).
+        const int ok = isa != GT_ISA_PORTABLE && out_row[i * k + k - 1] >= 0;
+        found[i] = (unsigned char)ok;
+        done += ok;
+    }
+    return done;
+}

@@ -142,6 +142,60 @@ final class NeighborFastPathTests: XCTestCase {
         }
     }
 
+    /// gt_nn_scan on its own: every query's k results equal the oracle's, bit for bit, for
+    /// dimensions below, at and around the oracle's 8-lane blocks, with and without the clip.
+    func testPackedScanGivesTheOraclesValues() throws {
+        var rng = SeededGenerator(seed: 29)
+        let oracle = CPUBackend(neighborSearch: .direct)
+        for dim in [1, 7, 8, 9, 19, 33] {
+            let n = 150, nq = 70, k = 3
+            let bank = (0..<n * dim).map { _ in rng.normal() }, queries = (0..<nq * dim).map { _ in rng.normal() }
+            let padded = gt_nn_packed_rows(n)
+            var packed = [Float](repeating: 0, count: padded * dim), half = [Float](repeating: 0, count: padded)
+            _ = gt_nn_pack_bank(bank, n, dim, &packed, &half)
+            let tq = try oracle.makeTensor([nq, dim]), tb = try oracle.makeTensor([n, dim])
+            try oracle.upload(queries, to: tq)
+            try oracle.upload(bank, to: tb)
+            for clip in [Float(0.7), .infinity] {
+                let d = try oracle.makeTensor([nq, k]), ix = try oracle.makeTensor([nq, k])
+                try oracle.nearestNeighbors(queries: tq, bank: tb, k: k, clip: clip, distances: d, indices: ix)
+                let want = try oracle.download(d), wantRows = try oracle.download(ix)
+                for (isa, name) in levels.dropFirst() {
+                    var sq = [Float](repeating: 0, count: nq * k), rows = [Int32](repeating: 0, count: nq * k)
+                    var found = [UInt8](repeating: 0, count: nq)
+                    let done = gt_nn_scan(isa, packed, n, queries, nq, dim, k, clip, &sq, &rows, &found)
+                    // A level the CPU (or GPU_TRAIN_CPU_ISA) does not allow runs as the next one down:
+                    // with no AVX2 at all, the portable level leaves every query to the caller.
+                    guard gt_isa_supported(Int32(GT_ISA_AVX2)) != 0 else { XCTAssertEqual(done, 0, name); continue }
+                    XCTAssertEqual(done, nq, "\(name) D\(dim) clip \(clip)")
+                    XCTAssertEqual(sq.map { $0.squareRoot().bitPattern }, want.map(\.bitPattern), "\(name) D\(dim) clip \(clip)")
+                    XCTAssertEqual(rows.map(Float.init), wantRows, "\(name) D\(dim) clip \(clip)")
+                }
+                // The portable level leaves every query to the caller's own scan.
+                var sq = [Float](repeating: 0, count: nq * k), rows = [Int32](repeating: 0, count: nq * k)
+                var found = [UInt8](repeating: 1, count: nq)
+                XCTAssertEqual(gt_nn_scan(Int32(GT_ISA_PORTABLE), packed, n, queries, nq, dim, k, clip, &sq, &rows, &found), 0)
+                XCTAssertEqual(found, [UInt8](repeating: 0, count: nq))
+            }
+        }
+    }
+
+    func testNaNQueriesGiveTheOraclesResults() throws {
+        var rng = SeededGenerator(seed: 31)
+        let dim = 19
+        let bank = (0..<400 * dim).map { _ in rng.normal() }
+        var queries = (0..<6 * dim).map { _ in rng.normal() }
+        queries[2 * dim + 4] = .nan
+        for (isa, name) in levels {
+            // Clipped, a NaN difference counts as the clip (as fminf does); unclipped, every distance
+            // of that query is NaN, none is ever kept, and the oracle's own scan answers for it.
+            for clip in [Float(1), .infinity] {
+                let (counts, _, _) = try compare(queries: queries, bank: bank, dim: dim, k: 2, clip: clip, isa: isa, "\(name) NaN clip \(clip)")
+                XCTAssertLessThanOrEqual(counts.certified, 5, "\(name): the NaN query is never proved")
+            }
+        }
+    }
+
     func testNonFiniteValuesAreScannedDirectly() throws {
         var rng = SeededGenerator(seed: 17)
         let dim = 8

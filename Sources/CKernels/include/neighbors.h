@@ -43,4 +43,12 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
                   const float *bank, const float *queries, size_t nq, size_t dim, size_t k, size_t candidates,
                   float clip, float *out_sq, int32_t *out_row, unsigned char *certified);
 
+/// The direct scan (gt_squared_distances's values, bit for bit, the same (distance, row) order)
+/// of nq row-major queries over a packed bank, vectorised across rows rather than features:
+/// found[i] = 1 and query i's k results in out_sq/out_row; found[i] = 0 when some result stays at
+/// +infinity (non-finite distances) or at the portable level, where the caller scans it itself.
+/// Returns the number found.
+long gt_nn_scan(int isa, const float *packed, size_t rows, const float *queries, size_t nq, size_t dim, size_t k, float clip,
+                float *out_sq, int32_t *out_row, unsigned char *found);
+
 #endif

@@ -70,6 +70,10 @@ extension CPUBackend {
     static let neighborQueryBlock = 64
     /// Queries per thread's share of a fast search, at least.
     static let neighborFastMinimumQueries = 256
+    /// The widest rows the fast search takes: its tiles (32 rows x the whole row) and query blocks
+    /// are sized for transformed features (tens of values), and its proof's margin grows with the
+    /// width; an encoder's embeddings (4096 wide) keep the direct scan.
+    public static let neighborFastMaximumDimension = 128
 
     /// Candidates the fast search keeps per query for k results: some more than k, so that the
     /// last candidate's GEMM-form distance, which bounds every other row's from below, clears the
@@ -94,7 +98,8 @@ extension CPUBackend {
     }
 
     /// The fast search (`CPUNeighborSearch.gemm`), with what it did. `candidates` defaults to
-    /// `neighborCandidates(k:)`; banks shorter than 4 x candidates are scanned directly.
+    /// `neighborCandidates(k:)`; banks shorter than 4 x candidates, and rows wider than
+    /// `neighborFastMaximumDimension`, are scanned directly (by the oracle).
     @discardableResult
     public func nearestNeighborsFast(queries: Tensor, bank: Tensor, k: Int, clip: Float, distances: Tensor, indices: Tensor,
                                      candidates: Int? = nil) throws -> NeighborSearchCounts {
@@ -109,7 +114,7 @@ extension CPUBackend {
         let q = try pointer(queries, op), b = try pointer(bank, op)
         let outD = try pointer(distances, op), outI = try pointer(indices, op)
         let dim = g.dimension, n = g.bankRows, nq = g.queries
-        guard n >= 4 * cand else {
+        guard n >= 4 * cand, dim <= Self.neighborFastMaximumDimension else {
             try directSearch(queries: q, count: nq, bank: b, rows: n, dimension: dim, k: k, clip: clip, distances: outD, indices: outI)
             return NeighborSearchCounts(queries: nq, certified: 0)
         }

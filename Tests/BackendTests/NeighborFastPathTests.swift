@@ -220,6 +220,11 @@ final class NeighborFastPathTests: XCTestCase {
         let (counts, _, _) = try compare(queries: queries, bank: Array(bank.prefix(50 * dim)), dim: dim, k: 1, clip: 1,
                                          isa: Int32(GT_ISA_AVX512), "short bank")
         XCTAssertEqual(counts.certified, 0)
+        // Rows wider than the fast search's tiles are meant for (an encoder's embeddings) too.
+        let wide = CPUBackend.neighborFastMaximumDimension + 1
+        let (wideCounts, _, _) = try compare(queries: (0..<3 * wide).map { _ in rng.normal() }, bank: (0..<300 * wide).map { _ in rng.normal() },
+                                             dim: wide, k: 1, clip: .infinity, isa: Int32(GT_ISA_AVX512), "wide rows")
+        XCTAssertEqual(wideCounts.certified, 0)
         let backend = CPUBackend()
         let tq = try backend.makeTensor([2, 3]), tb = try backend.makeTensor([100, 3])
         let d = try backend.makeTensor([2, 5]), ix = try backend.makeTensor([2, 5])

@@ -16,7 +16,7 @@ size_t gt_nn_packed_rows(size_t rows);
 /// packed[(r / T) * dim * T + j * T + r % T] = bank[r * dim + j] with T = GT_NN_ROW_TILE (0 in the
 /// padding), gt_nn_packed_rows(rows) * dim floats; and
 /// half_norms[r] = |bank_r|^2 / 2 (+INFINITY in the padding, so padding never becomes a candidate).
-/// Returns the largest |bank_r|^2 (INFINITY or NaN when a row is not finite).
+/// Returns the largest |bank_r|^2, or NaN when some row's is not finite (then nothing can be proved).
 float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed, float *half_norms);
 
 /// For each of nq row-major queries, the k bank rows nearest by the direct distance of

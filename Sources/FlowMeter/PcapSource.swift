@@ -30,12 +30,13 @@ final class PcapSource {
             if message.contains("ermission") { throw FlowMeterError.notReadable(path: path, reason: message) }
             throw FlowMeterError.notAPcap(path: path, detail: message)
         }
-        handle = opened
         let dlt = pcap_datalink(opened)
         guard let link = LinkType(dlt: dlt) else {
             pcap_close(opened)
             throw FlowMeterError.unknownLinkType(source: path, linkType: dlt, name: Self.linkTypeName(dlt))
         }
+        // From here on deinit closes the handle, also when init throws.
+        handle = opened
         linkType = link
         try applyFilter(options.bpf)
     }
@@ -70,17 +71,17 @@ final class PcapSource {
                 throw FlowMeterError.captureFailed(source: name, message: "cannot start the capture: \(detail)")
             }
         }
-        handle = created
         let dlt = pcap_datalink(created)
         guard let link = LinkType(dlt: dlt) else {
             pcap_close(created)
             throw FlowMeterError.unknownLinkType(source: name, linkType: dlt, name: Self.linkTypeName(dlt))
         }
+        // From here on deinit closes the handle, also when init throws.
+        handle = created
         linkType = link
         try applyFilter(options.bpf)
         if pcap_setnonblock(created, 1, &errorBuffer) != 0 {
             let message = String(cString: errorBuffer)
-            pcap_close(created)
             throw FlowMeterError.captureFailed(source: name, message: "cannot switch to non-blocking reads: \(message)")
         }
     }
@@ -105,13 +106,11 @@ final class PcapSource {
         var program = bpf_program()
         if pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
             let message = lastError
-            pcap_close(handle)
             throw FlowMeterError.badFilter(filter: filter, message: message)
         }
         defer { pcap_freecode(&program) }
         if pcap_setfilter(handle, &program) != 0 {
             let message = lastError
-            pcap_close(handle)
             throw FlowMeterError.badFilter(filter: filter, message: message)
         }
     }

@@ -31,7 +31,7 @@ struct Flows: ParsableCommand {
     @Option(name: .long, help: "A network interface to capture from live (needs root or CAP_NET_RAW).")
     var interface: String?
 
-    @Option(name: .long, help: "With --interface: stop after this many seconds.")
+    @Option(name: .long, parsing: .unconditional, help: "With --interface: stop after this many seconds.")
     var duration: Double?
 
     @Option(name: .long, help: "A libpcap filter expression (tcpdump syntax), e.g. 'tcp or udp'.")
@@ -40,13 +40,13 @@ struct Flows: ParsableCommand {
     @Option(name: .long, help: "Output CSV file, or - for standard output. Never an input.")
     var out: String
 
-    @Option(name: .long, help: "Seconds after a flow's first packet at which it closes.")
+    @Option(name: .long, parsing: .unconditional, help: "Seconds after a flow's first packet at which it closes.")
     var flowTimeout: Double = 120
 
-    @Option(name: .long, help: "Seconds of silence that end an active period (the Active and Idle columns).")
+    @Option(name: .long, parsing: .unconditional, help: "Seconds of silence that end an active period (the Active and Idle columns).")
     var activityTimeout: Double = 5
 
-    @Option(name: .long, help: "With --interface: bytes captured per packet (1...262144).")
+    @Option(name: .long, parsing: .unconditional, help: "With --interface: bytes captured per packet (1...262144).")
     var snaplen: Int32 = 65535
 
     @Option(name: .long, help: "The value of the Label column (no comma, quote or line break).")

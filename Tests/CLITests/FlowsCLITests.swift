@@ -170,6 +170,28 @@ final class FlowsCLITests: XCTestCase {
         XCTAssertTrue(lines[1].split(separator: ",")[8] == "10", String(lines[1]))
     }
 
+    /// Without the privilege, a live capture says what it needs (run as root, dropping to nobody).
+    func testLiveCaptureWithoutPrivilegeSaysWhy() throws {
+        let runuser = "/usr/sbin/runuser"
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: runuser) else {
+            throw XCTSkip("needs root and runuser to run gpu-train as an unprivileged user")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runuser)
+        process.arguments = ["-u", "nobody", "--", CLITests.binary.path, "flows", "--interface", "lo", "--duration", "1", "--out", "-"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if process.terminationStatus == 126 || process.terminationStatus == 127 || stderr.contains("Permission denied") {
+            throw XCTSkip("nobody cannot run the binary here: \(stderr)")
+        }
+        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("interface lo: live capture needs root or the CAP_NET_RAW capability"), stderr)
+    }
+
     /// SIGINT ends a live capture cleanly: open flows are written and the output completed.
     func testLiveCaptureStopsOnSIGINT() throws {
         guard getuid() == 0 else { throw XCTSkip("live capture needs root or CAP_NET_RAW") }

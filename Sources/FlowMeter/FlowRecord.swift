@@ -110,7 +110,7 @@ struct FlowRecord {
     var sourceIsLow: Bool
     /// The Flow ID names the key's low endpoint first.
     var idLowFirst: Bool
-    var generation: UInt32 = 0
+    var generation: UInt64 = 0
     var inUse = true
 
     var flowStart: Int64 = 0

@@ -32,10 +32,10 @@ struct Meter {
     private var index: [FlowKey: Int32] = [:]
     private let store = FlowStore()
     private var freeSlots: [Int32] = []
-    private var nextGeneration: UInt32 = 1
+    private var nextGeneration: UInt64 = 1
     private var openCount = 0
 
-    private struct Expiry { var slot: Int32; var generation: UInt32; var start: Int64 }
+    private struct Expiry { var slot: Int32; var generation: UInt64; var start: Int64 }
     private var expiryQueue: [Expiry] = []
     private var expiryHead = 0
 
@@ -270,7 +270,7 @@ struct Meter {
     /// Writes every open flow, oldest first (the fork's dump of its current flows at the end), one
     /// at a time so that no second copy of the table is made.
     mutating func flushAll(emit: (String) throws -> Void) throws {
-        var order: [(start: Int64, generation: UInt32, slot: Int)] = []
+        var order: [(start: Int64, generation: UInt64, slot: Int)] = []
         order.reserveCapacity(openCount)
         for s in 0..<store.count where store.pointer(s).pointee.inUse {
             order.append((store.pointer(s).pointee.flowStart, store.pointer(s).pointee.generation, s))

@@ -2,7 +2,7 @@
 #   make demo   installs what is missing, builds, trains and evaluates on synthetic flows
 #   make test   installs what is missing, runs the whole test suite
 SWIFT      ?= swift
-PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo
+PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo libpcap-dev
 BIN        := .build/release/gpu-train
 DATA       ?=
 ROLES      ?=

@@ -8,7 +8,7 @@ DATA       ?=
 ROLES      ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-test clean
+.PHONY: deps build test demo bench bench-compare bench-detector bench-before-after bench-kernels bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -31,7 +31,7 @@ build: deps
 # The tests of the C kernels' paths (direct and Winograd convolutions, distances, Adam, the
 # conformance suite, training), run a second time with the kernels forced down to AVX2: on an
 # AVX-512 machine the first pass took the AVX-512 paths, so both are tested (about a minute).
-ISA_TESTS := CPUISATests|ConformanceTests|DirectConvTests|ForwardTests|GradientCheckTests|NearestNeighborTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
+ISA_TESTS := CPUISATests|ConformanceTests|DirectConvTests|ForwardTests|GradientCheckTests|NearestNeighborTests|NeighborFastPathTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
 
 test: deps
 	$(SWIFT) test
@@ -56,15 +56,28 @@ $(BENCH_VENV)/.installed: bench/reference/requirements.txt
 bench: build
 	$(BIN) bench --backend all
 
-# gpu-train bench, PyTorch and TensorFlow in ROUNDS interleaved rounds (never in parallel: they
-# share the CPUs; the order rotates per round), then medians and the ratio to the best reference
-# within each round (bench/interleave.py). The round files stay in BENCH_OUT.
+# gpu-train bench (the network's figures; the detector's are bench-detector's), PyTorch and
+# TensorFlow in ROUNDS interleaved rounds (never in parallel: they share the CPUs; the order rotates
+# per round), then medians and the ratio to the best reference within each round
+# (bench/interleave.py). The round files stay in BENCH_OUT.
 ROUNDS ?= 3
 bench-compare: build $(BENCH_VENV)/.installed
 	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT) \
-	  --run 'gpu-train=$(BIN) bench --backend all --json {json}' \
+	  --run 'gpu-train=$(BIN) bench --backend all --no-detector --json {json}' \
 	  --run 'pytorch=$(BENCH_VENV)/bin/python bench/reference/torch_bench.py --json {json}' \
 	  --run 'tensorflow=$(BENCH_VENV)/bin/python bench/reference/tf_bench.py --json {json}'
+
+# The detector's path: gpu-train bench --detector-only (the CPU's fast search, its direct scan and
+# OpenCL) against scikit-learn's brute-force NearestNeighbors and FAISS's IndexFlatL2
+# (bench/reference/knn_bench.py) on the same banks and queries, written once to BENCH_OUT/detector-data,
+# in ROUNDS interleaved rounds (about 20 minutes with ROUNDS=3 on 2 cores).
+BANK_SIZES ?= 20000,100000,1000000
+bench-detector: build $(BENCH_VENV)/.installed
+	$(BIN) bench --bank-sizes $(BANK_SIZES) --detector-data $(BENCH_OUT)/detector-data
+	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT)/detector \
+	  --run 'gpu-train=$(BIN) bench --detector-only --backend all --bank-sizes $(BANK_SIZES) --json {json}' \
+	  --run 'scikit-learn=$(BENCH_VENV)/bin/python bench/reference/knn_bench.py --library sklearn --data $(BENCH_OUT)/detector-data --json {json}' \
+	  --run 'faiss=$(BENCH_VENV)/bin/python bench/reference/knn_bench.py --library faiss --data $(BENCH_OUT)/detector-data --json {json}'
 
 # Two gpu-train binaries, interleaved: make bench-before-after BEFORE=/path/to/old/gpu-train [ROUNDS=5]
 # (build the old one from another checkout with `swift build -c release --scratch-path DIR`).

@@ -16,6 +16,11 @@ is taken inside a round before its median is taken.
         --run 'before=/tmp/old/gpu-train bench --backend cpu --json {json}' \\
         --run 'after=.build/release/gpu-train bench --backend cpu --json {json}'
 
+    # the detector's path against scikit-learn and FAISS (make bench-detector)
+    python3 bench/interleave.py --rounds 3 --out .build/bench/detector \
+        --run 'gpu-train=.build/release/gpu-train bench --detector-only --json {json}' \
+        --run 'faiss=.venv-bench/bin/python bench/reference/knn_bench.py --library faiss --data DIR --json {json}'
+
     python3 bench/interleave.py --summarize DIR    # the report again from DIR's round files
 
 `{json}` in a command is replaced by the file the command must write (DIR/round<R>-<label>.json).
@@ -40,20 +45,58 @@ FIGURES = [("train 5", "train pairs/s, batch 5", True), ("train 32", "train pair
            ("rss", "peak RSS, MB", False)]
 
 
+# The detector's figures (`gpu-train bench`'s "detector" object; knn_bench.py writes the same keys):
+# JSON key -> (figure suffix, title suffix). All are rates: higher is better.
+DETECTOR = [("flows_per_s", "", "detect flows/s, bank {}"),
+            ("flows_per_s_euclidean", " euclidean", "detect flows/s, bank {}, no clip"),
+            ("flows_per_s_direct", " direct", "detect flows/s, bank {}, CPU direct scan"),
+            ("flows_per_s_opencl", " opencl", "detect flows/s, bank {}, OpenCL")]
+
+
+def detector_figures(doc):
+    """{figure: value} of a file's "detector" object: 'detect <bank>[ <kind>]' and 'quantile'."""
+    d = doc.get("detector") if isinstance(doc.get("detector"), dict) else {}
+    out = {}
+    for key, suffix, _ in DETECTOR:
+        values = d.get(key) if isinstance(d.get(key), dict) else {}
+        for bank, v in values.items():
+            out[f"detect {bank}{suffix}"] = compare.number(v)
+    if compare.number(d.get("quantile_rows_per_s")) is not None:
+        out["quantile"] = compare.number(d.get("quantile_rows_per_s"))
+    return out
+
+
+def all_figures(rounds):
+    """FIGURES, then the detector's figures any file has: (key, title, higher is better)."""
+    keys = {k for docs in rounds.values() for d in docs.values() for k in detector_figures(d)}
+    extra = []
+    for bank in sorted({int(k.split()[1]) for k in keys if k.startswith("detect ")}):
+        for _, suffix, title in DETECTOR:
+            if f"detect {bank}{suffix}" in keys:
+                extra.append((f"detect {bank}{suffix}", title.format(bank), True))
+    if "quantile" in keys:
+        extra.append(("quantile", "quantile transform rows/s", True))
+    return FIGURES + extra
+
+
 def figures(doc):
-    """{figure: value} of a file's first backend ('cpu' when present), plus per-op ms and the peak."""
+    """{figure: value} of a file's first backend ('cpu' when present), plus per-op ms, the peak and
+    the detector's figures."""
     backends = doc["backends"]
+    out = detector_figures(doc)
+    peak = doc.get("peak") if isinstance(doc.get("peak"), dict) else {}
+    out["peak"] = compare.number(peak.get("gflops"))
+    if not backends:  # a detector-only run
+        return out
     name = "cpu" if "cpu" in backends else sorted(backends)[0]
     b = backends[name]
     train = b.get("train_pairs_per_s") if isinstance(b.get("train_pairs_per_s"), dict) else {}
-    out = {f"train {k}": compare.number(v) for k, v in train.items()}
+    out.update({f"train {k}": compare.number(v) for k, v in train.items()})
     out["inference"] = compare.number(b.get("inference_images_per_s"))
     out["rss"] = compare.number(b.get("peak_rss_mb"))
     for op in b.get("ops") or []:
         if isinstance(op, dict) and compare.number(op.get("ms")) is not None:
             out[f"op {op.get('op')} {op.get('layer')}"] = compare.number(op.get("ms"))
-    peak = doc.get("peak") if isinstance(doc.get("peak"), dict) else {}
-    out["peak"] = compare.number(peak.get("gflops"))
     return out
 
 
@@ -108,10 +151,10 @@ def summarize(rounds, baseline=None, labels=None):
     ours = [l for l in labels if l not in refs and l != baseline]
     lines = [f"{len(rounds)} rounds, interleaved; medians over rounds; ratios taken within each round", ""]
 
-    keys = [k for k, _, _ in FIGURES]
+    shown = all_figures(rounds)
     ops = sorted({k for docs in rounds.values() for d in docs.values() for k in figures(d) if k.startswith("op ")})
     table = [["figure"] + labels]
-    for key, title, _ in FIGURES + [("peak", "fp32 peak GFLOP/s (probe)", True)]:
+    for key, title, _ in shown + [("peak", "fp32 peak GFLOP/s (probe)", True)]:
         vals = [median([figures(docs[l]).get(key) for docs in rounds.values() if l in docs]) for l in labels]
         if any(v is not None for v in vals):
             table.append([title] + [fmt(v) for v in vals])
@@ -123,7 +166,7 @@ def summarize(rounds, baseline=None, labels=None):
         header = ["ratio"] + [f"r{r}" for r in rounds] + ["median"]
         for l in ours:
             table = [header]
-            for key, title, higher in FIGURES:
+            for key, title, higher in shown:
                 per_round = []
                 for docs in rounds.values():
                     if l not in docs:

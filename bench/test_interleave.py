@@ -80,6 +80,36 @@ class InterleaveTests(unittest.TestCase):
         rss = [l for l in text.splitlines() if l.startswith("peak RSS, MB") and "1.00" in l]
         self.assertTrue(rss)
 
+    def test_detector_figures_against_the_best_reference(self):
+        out = os.path.join(self.dir, "detector")
+        os.makedirs(out)
+        docs = {
+            # a detector-only gpu-train run: no network figures
+            "gpu-train": {"backends": {}, "parts": ["detector"], "peak": {"gflops": 200.0},
+                          "detector": {"flows_per_s": {"100000": 60000, "20000": 300000},
+                                       "flows_per_s_euclidean": {"100000": 80000},
+                                       "flows_per_s_direct": {"100000": 3000}, "quantile_rows_per_s": 1e6}},
+            "faiss": {"framework": "faiss 1", "backends": {"cpu": {"device": "cpu"}},
+                      "detector": {"flows_per_s": {"100000": 40000}, "flows_per_s_euclidean": {"100000": 40000}}},
+            "sklearn": {"framework": "scikit-learn 1", "backends": {"cpu": {"device": "cpu"}},
+                        "detector": {"flows_per_s": {"100000": 4000}, "flows_per_s_euclidean": {"100000": 4000}}},
+        }
+        for r in (1, 2):
+            for label, doc in docs.items():
+                with open(os.path.join(out, f"round{r}-{label}.json"), "w") as f:
+                    json.dump(doc, f)
+        text = self.run_main("--summarize", out)
+        lines = text.splitlines()
+        # Medians: banks in increasing order, each kind a row; the direct scan only for gpu-train.
+        titles = [l.split("  ")[0] for l in lines if l.startswith("detect flows/s")]
+        self.assertEqual(titles[:4], ["detect flows/s, bank 20000", "detect flows/s, bank 100000",
+                                      "detect flows/s, bank 100000, no clip", "detect flows/s, bank 100000, CPU direct scan"])
+        # Ratios against the best reference (FAISS): 60000 / 40000 and 80000 / 40000 in both rounds.
+        ratio = [l.split()[-3:] for l in lines if l.startswith("detect flows/s, bank 100000") and "1.50" in l]
+        self.assertEqual(ratio, [["1.50", "1.50", "1.50"]])
+        self.assertTrue(any(l.startswith("detect flows/s, bank 100000, no clip") and l.split()[-1] == "2.00" for l in lines))
+        self.assertTrue(any(l.startswith("quantile transform rows/s") for l in lines))
+
     def test_bad_specs_are_refused_with_a_message(self):
         for spec in ["nolabel", "a b=cmd {json}", "x=echo no-placeholder"]:
             with self.assertRaises(SystemExit) as e:

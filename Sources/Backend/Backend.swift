@@ -117,9 +117,11 @@ public protocol Backend: AnyObject {
     /// For each query row, the `k` nearest bank rows by Euclidean distance, nearest first.
     /// queries [Q,D], bank [N,D], distances and indices [Q,k] with 1 <= k <= min(N, 64); indices
     /// are bank row numbers stored as Float (exact below 2^24 rows). Equal distances keep the lower
-    /// bank index first. The CPU sums (q - b)^2 directly, the same way for every pair, so a query's
-    /// result never depends on its batch; a device may use |q|^2 + |b|^2 - 2 q.b (one GEMM per bank
-    /// chunk), which agrees up to that form's cancellation, about eps (|q|^2 + |b|^2) in d^2.
+    /// bank index first. The CPU returns the direct sum of (q - b)^2, computed the same way for every
+    /// pair, so a query's result never depends on its batch (its fast search finds candidates by
+    /// the GEMM form and proves them in the direct form, or scans directly: the same results); a
+    /// device may use |q|^2 + |b|^2 - 2 q.b (one GEMM per bank chunk), which agrees up to that form's
+    /// cancellation, about eps (|q|^2 + |b|^2) in d^2.
     ///
     /// With a finite `clip` > 0 the distance is sqrt(sum_j min(|q_j - b_j|, clip)^2): no single
     /// coordinate adds more than clip^2, so one feature that drifted between periods cannot make a

@@ -52,6 +52,8 @@ public final class CPUBackend: Backend {
     /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
     public let convolution: CPUConvolution
     let convolutionISA: Int32
+    /// How `nearestNeighbors` searches (CPUBackend+Distance.swift).
+    public let neighborSearch: CPUNeighborSearch
     /// Shapes whose reduction (Ci*K*K, or Co*K*K for the input gradient) is shorter go to im2col.
     let directMinimumReduction: Int
 
@@ -59,19 +61,22 @@ public final class CPUBackend: Backend {
     /// across its own threads. OpenBLAS's own pool spins for a while after each call (up to
     /// 2^28 cycles by default), and on a small machine those spinning threads took the cores
     /// that the next op (Adam, im2col, ReLU) needed: a batch-5 training step ran 40% slower.
-    public init(convolution: CPUConvolution = .fromEnvironment) {
+    public init(convolution: CPUConvolution = .fromEnvironment, neighborSearch: CPUNeighborSearch = .fromEnvironment) {
         Self.configureBLAS
         CPUISA.warnIfInvalid
         self.convolution = convolution
+        self.neighborSearch = neighborSearch
         convolutionISA = CPUConvolution.bestISA
         directMinimumReduction = CPUConvolution.directMinimumReduction
     }
 
-    /// A backend whose direct convolutions run at instruction-set level `isa` for every shape
-    /// (tests of each level, including the shapes the default sends to im2col).
-    init(convolution: CPUConvolution, isa: Int32) {
+    /// A backend whose direct convolutions (and fast nearest-neighbour search) run at
+    /// instruction-set level `isa` for every shape (tests of each level, including the shapes the
+    /// default sends to im2col).
+    init(convolution: CPUConvolution, isa: Int32, neighborSearch: CPUNeighborSearch = .gemm) {
         Self.configureBLAS
         self.convolution = convolution
+        self.neighborSearch = neighborSearch
         convolutionISA = isa
         directMinimumReduction = 0
     }

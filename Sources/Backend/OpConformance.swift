@@ -279,6 +279,38 @@ public enum OpConformance {
                 return try io.results() + exact
             }
         }
+        // Clustered rows, as transformed flows are (near-duplicates around a few centres), with one
+        // query in eight far from every centre: the CPU's fast search proves most queries from its
+        // GEMM-form candidates and scans the far ones directly; both must give the direct results.
+        for (q, n, d, k, clip) in [(300, 2000, 19, 1, Float(1)), (129, 1500, 19, 3, .infinity), (70, 700, 5, 8, 0.5)] {
+            // A device's unclipped search takes |q|^2 + |b|^2 - 2 q.b (Backend.nearestNeighbors): about
+            // 40 * 2^-23 * a few in d^2 here, over 2d ~ 0.2 for these near neighbours: ~1e-4 in d.
+            let tolerance = clip.isFinite ? sums(3 * d) : Tolerance(absolute: 3e-4, relative: 1e-4)
+            add("nearestNeighbors", "clustered clip \(clip) Q\(q) N\(n) D\(d) k\(k)", tolerance) { b, r in
+                let centres = (0..<24 * d).map { _ in r.normal() }
+                func rows(_ count: Int, farEvery: Int) -> [Float] {
+                    (0..<count).flatMap { row -> [Float] in
+                        let c = Int(r.next() % 24), far: Float = row % farEvery == farEvery - 1 ? 3 : 0.03
+                        return (0..<d).map { centres[c * d + $0] + far * r.normal() }
+                    }
+                }
+                let queries = try b.makeTensor([q, d]), bank = try b.makeTensor([n, d])
+                try b.upload(rows(q, farEvery: 8), to: queries)
+                try b.upload(rows(n, farEvery: n + 1), to: bank)
+                let distances = try b.makeTensor([q, k]), indices = try b.makeTensor([q, k])
+                try b.nearestNeighbors(queries: queries, bank: bank, k: k, clip: clip, distances: distances, indices: indices)
+                // As above: the exact distance to each returned row, so near-ties may come in either order.
+                let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
+                let exact: [Float] = iv.enumerated().map { position, index in
+                    guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
+                    let row = Int(index), query = position / k
+                    var s = 0.0
+                    for j in 0..<d { let x = min(abs(Double(qv[query * d + j]) - Double(bv[row * d + j])), Double(clip)); s += x * x }
+                    return Float(s.squareRoot())
+                }
+                return try b.download(distances) + exact
+            }
+        }
         // Ties: small integers make every dot product exact, so duplicate rows tie exactly and
         // both backends must return the same indices (the lower row first).
         add("nearestNeighbors", "ties Q17 N40 D4 k6", transcendental) { b, _ in

@@ -76,8 +76,10 @@ public enum Benchmark {
                                 ops: ops, train: train, inference: inference)
     }
 
-    /// A whole run: machine, commit, CSV parsing, then each backend in order.
-    public static func report(backends: [Backend], settings: BenchmarkSettings,
+    /// A whole run: machine, commit, CSV parsing, then each backend in order (unless `network` is
+    /// false), then the detector's path on every backend (when `detector` is given).
+    public static func report(backends: [Backend], settings: BenchmarkSettings, network: Bool = true,
+                              detector: DetectorBenchSettings? = nil,
                               progress: (String) -> Void = { _ in }) throws -> BenchmarkReport {
         progress("fp32 peak probe")
         let peak = PeakProbe.measure(samples: settings.quick ? 2 : 5, seconds: settings.quick ? 0.01 : 0.1)
@@ -85,14 +87,16 @@ public enum Benchmark {
         progress("csv parsing")
         let csv = try csvParsing(settings)
         var results: [String: BackendBenchmark] = [:]
-        for backend in backends {
+        for backend in backends where network {
             results[backend.name] = try run(on: backend, settings: settings, progress: progress).relative(to: peak)
         }
+        let scoring = try detector.map { try self.detector(backends: backends, settings: $0, progress: progress) }
         let date = ISO8601DateFormatter().string(from: Date())
         return BenchmarkReport(machine: MachineInfo.current.summary, commit: MachineInfo.commit(), date: date,
                                csvMBPerS: csv.mbPerS, csvBytes: csv.bytes, backends: results,
                                method: method(settings) + " " + flopCounting,
-                               processPeakRSSMB: PeakRSS.processMegabytes, peak: peak)
+                               processPeakRSSMB: PeakRSS.processMegabytes, peak: peak,
+                               parts: (network ? ["network"] : []) + (detector != nil ? ["detector"] : []), detector: scoring)
     }
 
 }

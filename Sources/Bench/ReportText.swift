@@ -22,6 +22,7 @@ extension BenchmarkReport {
             out += "\n== backend \(name): \(b.device)\n"
             out += b.text(name: name)
         }
+        if let detector { out += detector.text }
         out += String(format: "\nprocess peak RSS (getrusage ru_maxrss, whole run): %.0f MB\n", processPeakRSSMB)
         return out
     }

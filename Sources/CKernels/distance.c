@@ -121,6 +121,47 @@ static void distances_avx2_euclidean(const float *bank, size_t rows, const float
 }
 #endif
 
+#ifdef GT_DISTANCE_X86
+// One query against listed bank rows, with the arithmetic of distances_avx2_body's single-pair loop.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void rows_avx2_body(const float *bank, const int32_t *rows, size_t count, const float *q, size_t dim, float clip,
+                                  float *out, const int clipped) {
+    const size_t main = dim / 8 * 8;
+    const __m256 cv = _mm256_set1_ps(clip);
+    for (size_t n = 0; n < count; n++) {
+        const float *b = bank + (size_t)rows[n] * dim;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t j = 0; j < main; j += 8) {
+            __m256 d = clip_avx2(_mm256_sub_ps(_mm256_loadu_ps(b + j), _mm256_loadu_ps(q + j)), cv, clipped);
+            acc = _mm256_fmadd_ps(d, d, acc);
+        }
+        out[n] = finish_avx2(acc, b, q, main, dim, clip, clipped);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void rows_avx2_clipped(const float *bank, const int32_t *rows, size_t count, const float *q, size_t dim, float clip, float *out) {
+    rows_avx2_body(bank, rows, count, q, dim, clip, out, 1);
+}
+
+__attribute__((target("avx2,fma")))
+static void rows_avx2_euclidean(const float *bank, const int32_t *rows, size_t count, const float *q, size_t dim, float clip, float *out) {
+    rows_avx2_body(bank, rows, count, q, dim, clip, out, 0);
+}
+#endif
+
+void gt_squared_distances_to_rows(const float *bank, const int32_t *rows, size_t count, const float *query, size_t dim, float clip,
+                                  float *out) {
+#ifdef GT_DISTANCE_X86
+    if (gt_isa_supported(GT_ISA_AVX2)) {
+        if (isinf(clip)) rows_avx2_euclidean(bank, rows, count, query, dim, clip, out);
+        else rows_avx2_clipped(bank, rows, count, query, dim, clip, out);
+        return;
+    }
+#endif
+    for (size_t n = 0; n < count; n++) out[n] = distance_portable(bank + (size_t)rows[n] * dim, query, dim, clip);
+}
+
 void gt_squared_distances(const float *bank, size_t rows, const float *queries, size_t nq, size_t dim, float clip, float *out) {
 #ifdef GT_DISTANCE_X86
     if (gt_isa_supported(GT_ISA_AVX2)) {

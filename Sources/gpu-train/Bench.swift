@@ -5,10 +5,11 @@ import FlowData
 import Foundation
 import Siamese
 
-/// `gpu-train bench`: per-op and end-to-end speed of the backends on the default network.
+/// `gpu-train bench`: per-op and end-to-end speed of the backends on the default network, and the
+/// detector's path (nearest-neighbour scoring flows/s, quantile transform rows/s).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time every op of the default network, training steps, inference and CSV parsing on each backend.")
+        abstract: "Time every op of the default network, training steps, inference, CSV parsing and the detector's scoring on each backend.")
 
     enum Choice: String, ExpressibleByArgument, CaseIterable {
         /// The CPU backend, then OpenCL when a device exists.
@@ -30,14 +31,54 @@ struct Bench: ParsableCommand {
     @Flag(help: "Tiny network and data (for tests; the figures mean nothing).")
     var quick = false
 
+    @Flag(help: "Measure only the detector's path (nearest-neighbour scoring, quantile transform), not the network.")
+    var detectorOnly = false
+
+    @Flag(help: "Leave out the detector's path (the network's figures only, as before it was measured).")
+    var noDetector = false
+
+    @Option(help: "Bank sizes (flows) for the detector's scoring, comma-separated (default 20000,100000,1000000).")
+    var bankSizes: String?
+
+    @Option(help: "Query flows per scoring run, at most (default 100000; large banks use fewer on the slow methods).")
+    var detectorQueries: Int?
+
+    @Option(help: "Only write the detector's banks and queries (for --bank-sizes and --detector-queries) as NPY files, with manifest.json, to this folder, for bench/reference/knn_bench.py; measure nothing.")
+    var detectorData: String?
+
     func validate() throws {
         // Fewer than 5 samples make a median that one slow sample can move; --quick figures mean nothing anyway.
         let least = quick ? 1 : 5
         guard repeats >= least else { throw ValidationError("--repeats must be at least \(least)\(quick ? "" : " (fewer only with --quick)")") }
+        guard !(detectorOnly && noDetector) else { throw ValidationError("--detector-only and --no-detector exclude each other") }
+        if let detectorQueries, detectorQueries < 1 { throw ValidationError("--detector-queries must be at least 1, got \(detectorQueries)") }
+        if let bankSizes {
+            do { _ = try DetectorBenchSettings.parseBankSizes(bankSizes) } catch { throw ValidationError("\(error)") }
+        }
+        if noDetector, bankSizes != nil || detectorQueries != nil || detectorData != nil {
+            throw ValidationError("--bank-sizes, --detector-queries and --detector-data need the detector's part (drop --no-detector)")
+        }
+    }
+
+    /// The detector part's settings from the options.
+    func detectorSettings() throws -> DetectorBenchSettings {
+        let sizes = try bankSizes.map(DetectorBenchSettings.parseBankSizes)
+        if quick {
+            let q = DetectorBenchSettings.quick(repeats: repeats)
+            return .quick(repeats: repeats, bankSizes: sizes ?? q.bankSizes, queries: detectorQueries ?? q.queries)
+        }
+        return .standard(repeats: repeats, bankSizes: sizes ?? DetectorBenchSettings.standardBankSizes,
+                         queries: detectorQueries ?? 100_000)
     }
 
     func run() throws {
         try CPUISA.checkEnvironment()
+        if let error = CPUNeighborSearch.environmentError { throw error }
+        if let detectorData {
+            try Benchmark.writeDetectorData(try detectorSettings(), to: URL(fileURLWithPath: detectorData))
+            Console.note("wrote the detector's banks, queries and manifest.json to \(detectorData)")
+            return
+        }
         let settings = quick ? BenchmarkSettings.quick(repeats: repeats) : BenchmarkSettings.standard(repeats: repeats)
         var backends: [Backend] = []
         if backend != .opencl { backends.append(CPUBackend()) }
@@ -59,7 +100,9 @@ struct Bench: ParsableCommand {
             Console.note(warning)
         }
         let started = Date()
-        let report = try Benchmark.report(backends: backends, settings: settings) { message in
+        let detector = noDetector ? nil : try detectorSettings()
+        let report = try Benchmark.report(backends: backends, settings: settings, network: !detectorOnly,
+                                          detector: detector) { message in
             Console.note(String(format: "[%5.0f s] ", Date().timeIntervalSince(started)) + message)
         }
         print(report.text, terminator: "")

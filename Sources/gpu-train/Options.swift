@@ -37,6 +37,7 @@ struct BackendOptions: ParsableArguments {
     func make(quiet: Bool = false) throws -> Backend {
         try CPUISA.checkEnvironment()
         if let error = CPUConvolution.environmentError { throw error }
+        if let error = CPUNeighborSearch.environmentError { throw error }
         let made: Backend
         switch backend {
         case .cpu:

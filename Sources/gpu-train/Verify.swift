@@ -16,7 +16,8 @@ struct Verify: ParsableCommand {
     func run() throws {
         try CPUISA.checkEnvironment()
         let candidate = try OpenCLBackend(device: device)
-        let reference = CPUBackend()
+        // The direct nearest-neighbour scan: the oracle of the CPU's own fast search too.
+        let reference = CPUBackend(neighborSearch: .direct)
         print("verifying \(candidate.deviceDescription)")
         print("against   \(reference.deviceDescription)")
         let cases = OpConformance.cases()

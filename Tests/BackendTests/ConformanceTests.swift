@@ -14,7 +14,7 @@ func openCLOrSkip(tuning: OpenCLTuning? = nil) throws -> OpenCLBackend {
 func checkConformance(_ cases: [ConformanceCase], candidate: Backend, label: String,
                       file: StaticString = #filePath, line: UInt = #line) {
     // The im2col + SGEMM path: the oracle the CPU's own direct kernels are tested against too.
-    let reference = CPUBackend(convolution: .im2col)
+    let reference = CPUBackend(convolution: .im2col, neighborSearch: .direct)
     for c in cases {
         do {
             let comparison = try c.check(candidate: candidate, reference: reference)

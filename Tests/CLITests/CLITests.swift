@@ -52,6 +52,36 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(help.contains("(at least 5; with --quick, at least 1)"), help)
     }
 
+    /// The detector's bench options: contradictions and bad sizes refused at parse time; the
+    /// reference data written (and nothing measured) with --detector-data; a detector-only quick run.
+    func testBenchDetectorOptions() throws {
+        let both = try run(["bench", "--quick", "--repeats", "1", "--detector-only", "--no-detector"])
+        XCTAssertEqual(both.status, 64, both.stderr)
+        XCTAssertTrue(both.stderr.contains("--detector-only and --no-detector exclude each other"), both.stderr)
+        let bad = try run(["bench", "--quick", "--repeats", "1", "--bank-sizes", "2000,abc"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("'abc' is not a bank size"), bad.stderr)
+        let unused = try run(["bench", "--no-detector", "--bank-sizes", "2000"])
+        XCTAssertEqual(unused.status, 64, unused.stderr)
+
+        let data = dir.appendingPathComponent("knn")
+        let written = try run(["bench", "--bank-sizes", "300,700", "--detector-queries", "40", "--detector-data", data.path])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.path).sorted(),
+                       ["bank_300.npy", "bank_700.npy", "manifest.json", "queries.npy"])
+        XCTAssertFalse(written.stdout.contains("gpu-train bench"), "nothing measured: \(written.stdout)")
+
+        let json = dir.appendingPathComponent("bench.json")
+        let r = try run(["bench", "--quick", "--repeats", "1", "--backend", "cpu", "--detector-only", "--bank-sizes", "300",
+                         "--detector-queries", "60", "--json", json.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("== detector"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("== backend cpu"), "no network figures: \(r.stdout)")
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        XCTAssertEqual(doc["parts"] as? [String], ["detector"])
+        XCTAssertEqual((doc["detector"] as? [String: Any])?["bank_sizes"] as? [Int], [300])
+    }
+
     /// synth never replaces a README.md or CSV it would change (refused before anything is
     /// written) unless --force; the same command again is no loss and succeeds.
     func testSynthRefusesToReplaceFilesItWouldChangeUnlessForced() throws {

@@ -51,6 +51,17 @@ extension CLITests {
                                    environment: ["GPU_TRAIN_CPU_CONV": "bogus"])
         XCTAssertNotEqual(conv.status, 0)
         XCTAssertTrue(conv.stderr.contains("GPU_TRAIN_CPU_CONV") && conv.stderr.contains("direct, im2col, winograd"), conv.stderr)
+        let neighbors = try runGPUTrain(["evaluate", "--model", model, "--data", data, "--backend", "cpu"],
+                                        environment: ["GPU_TRAIN_CPU_NEIGHBORS": "fast"])
+        XCTAssertNotEqual(neighbors.status, 0)
+        XCTAssertTrue(neighbors.stderr.contains("GPU_TRAIN_CPU_NEIGHBORS") && neighbors.stderr.contains("direct or gemm"), neighbors.stderr)
+        // Either search gives the same scores: the evaluation's output is the same, byte for byte.
+        let direct = try runGPUTrain(["evaluate", "--model", model, "--data", data, "--backend", "cpu"],
+                                     environment: ["GPU_TRAIN_CPU_NEIGHBORS": "direct"])
+        let gemm = try runGPUTrain(["evaluate", "--model", model, "--data", data, "--backend", "cpu"],
+                                   environment: ["GPU_TRAIN_CPU_NEIGHBORS": "gemm"])
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        XCTAssertEqual(direct.stdout, gemm.stdout)
 
         let siamese = dir.appendingPathComponent("s/model.safetensors").path
         XCTAssertEqual(try run(["train", "--data", data, "--out", siamese] + tiny).status, 0)

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "distance.h"
+#include "neighbors.h"
 
 // MARK: - Instruction sets
 

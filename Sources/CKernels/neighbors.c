@@ -1,0 +1,369 @@
+// See include/neighbors.h.
+#include "ckernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define GT_NEIGHBORS_X86 1
+#endif
+
+enum {
+    TILE = GT_NN_ROW_TILE,
+    /// Queries whose running top lists stay in cache while every bank tile passes once.
+    SUPERBLOCK = 256,
+    /// Queries per register block: AVX-512 8 x 32 rows (16 accumulators); AVX2 6 x 16 rows (12);
+    /// portable 4 x 32 rows in arrays the compiler vectorises.
+    BLOCK_AVX512 = 8, BLOCK_AVX2 = 6, BLOCK_PORTABLE = 4,
+    MAX_BLOCK = 8,
+};
+
+size_t gt_nn_packed_rows(size_t rows) { return (rows + TILE - 1) / TILE * TILE; }
+
+float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed, float *half_norms) {
+    const size_t padded = gt_nn_packed_rows(rows);
+    float largest = 0;
+    int finite = 1;
+    for (size_t r0 = 0; r0 < padded; r0 += TILE) {
+        float *tile = packed + r0 * dim;
+        for (size_t j = 0; j < dim; j++)
+            for (size_t t = 0; t < TILE; t++) tile[j * TILE + t] = r0 + t < rows ? bank[(r0 + t) * dim + j] : 0.0f;
+        for (size_t t = 0; t < TILE; t++) {
+            if (r0 + t >= rows) { half_norms[r0 + t] = INFINITY; continue; }
+            float n = 0;
+            for (size_t j = 0; j < dim; j++) n += tile[j * TILE + t] * tile[j * TILE + t];
+            if (!isfinite(n)) finite = 0;
+            else if (n > largest) largest = n;
+            half_norms[r0 + t] = 0.5f * n;
+        }
+    }
+    return finite ? largest : NAN;
+}
+
+/// The running list of a query's `candidates` smallest u values: unordered, with the position and
+/// value of its largest entry (the bar a new row must get under, strictly).
+typedef struct {
+    float *u;
+    int32_t *row;
+    float *bar;
+    int *worst;
+    size_t candidates;
+} TopLists;
+
+static inline void offer(const TopLists *lists, size_t query, float u, int32_t row) {
+    const size_t c = lists->candidates;
+    float *us = lists->u + query * c;
+    int32_t *rows = lists->row + query * c;
+    const int w = lists->worst[query];
+    us[w] = u;
+    rows[w] = row;
+    float m = us[0];
+    int at = 0;
+    for (size_t s = 1; s < c; s++)
+        if (us[s] > m) { m = us[s]; at = (int)s; }
+    lists->bar[query] = m;
+    lists->worst[query] = at;
+}
+
+/// Offers the rows of one query whose u is under its bar (bits of `hits`; values in `u`).
+static inline void offer_hits(const TopLists *lists, size_t query, const float *u, uint64_t hits, size_t row0) {
+    while (hits) {
+        const int bit = __builtin_ctzll(hits);
+        if (u[bit] < lists->bar[query]) offer(lists, query, u[bit], (int32_t)(row0 + (size_t)bit));
+        hits &= hits - 1;
+    }
+}
+
+/// Portable block: `count` of 4 queries (q: 4 rows of dim, padded) against one tile.
+static void block_portable(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
+                           size_t row0, const TopLists *lists, size_t first) {
+    float acc[BLOCK_PORTABLE][TILE];
+    for (int i = 0; i < BLOCK_PORTABLE; i++)
+        for (int t = 0; t < TILE; t++) acc[i][t] = half_norms[t];
+    for (size_t j = 0; j < dim; j++)
+        for (int i = 0; i < BLOCK_PORTABLE; i++) {
+            const float qv = q[i * dim + j];
+            for (int t = 0; t < TILE; t++) acc[i][t] -= qv * tile[j * TILE + t];
+        }
+    for (size_t i = 0; i < count; i++) {
+        uint64_t hits = 0;
+        const float bar = lists->bar[first + i];
+        for (int t = 0; t < TILE; t++) hits |= (uint64_t)(acc[i][t] < bar) << t;
+        if (hits) offer_hits(lists, first + i, acc[i], hits, row0);
+    }
+}
+
+#ifdef GT_NEIGHBORS_X86
+/// AVX-512 block: 8 queries x 32 rows in 16 accumulators; each step loads two vectors of one
+/// feature and broadcasts each query's value of it into the fused multiply-adds.
+__attribute__((target("avx512f")))
+static void block_avx512(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
+                         size_t row0, const TopLists *lists, size_t first) {
+    const __m512 h0 = _mm512_loadu_ps(half_norms), h1 = _mm512_loadu_ps(half_norms + 16);
+    __m512 a0[BLOCK_AVX512], a1[BLOCK_AVX512];
+    for (int i = 0; i < BLOCK_AVX512; i++) { a0[i] = h0; a1[i] = h1; }
+    for (size_t j = 0; j < dim; j++) {
+        const __m512 b0 = _mm512_loadu_ps(tile + j * TILE), b1 = _mm512_loadu_ps(tile + j * TILE + 16);
+        for (int i = 0; i < BLOCK_AVX512; i++) {
+            const __m512 qv = _mm512_set1_ps(q[i * dim + j]);
+            a0[i] = _mm512_fnmadd_ps(qv, b0, a0[i]);
+            a1[i] = _mm512_fnmadd_ps(qv, b1, a1[i]);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        const __m512 bar = _mm512_set1_ps(lists->bar[first + i]);
+        const uint64_t hits = (uint64_t)_mm512_cmp_ps_mask(a0[i], bar, _CMP_LT_OQ) |
+                              ((uint64_t)_mm512_cmp_ps_mask(a1[i], bar, _CMP_LT_OQ) << 16);
+        if (hits) {
+            float u[TILE];
+            _mm512_storeu_ps(u, a0[i]);
+            _mm512_storeu_ps(u + 16, a1[i]);
+            offer_hits(lists, first + i, u, hits, row0);
+        }
+    }
+}
+
+/// AVX2 block: 6 queries x 16 rows (half a tile) in 12 accumulators.
+__attribute__((target("avx2,fma")))
+static void block_avx2(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
+                       size_t row0, const TopLists *lists, size_t first) {
+    const __m256 h0 = _mm256_loadu_ps(half_norms), h1 = _mm256_loadu_ps(half_norms + 8);
+    __m256 a0[BLOCK_AVX2], a1[BLOCK_AVX2];
+    for (int i = 0; i < BLOCK_AVX2; i++) { a0[i] = h0; a1[i] = h1; }
+    for (size_t j = 0; j < dim; j++) {
+        const __m256 b0 = _mm256_loadu_ps(tile + j * TILE), b1 = _mm256_loadu_ps(tile + j * TILE + 8);
+        for (int i = 0; i < BLOCK_AVX2; i++) {
+            const __m256 qv = _mm256_broadcast_ss(q + i * dim + j);
+            a0[i] = _mm256_fnmadd_ps(qv, b0, a0[i]);
+            a1[i] = _mm256_fnmadd_ps(qv, b1, a1[i]);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        const __m256 bar = _mm256_set1_ps(lists->bar[first + i]);
+        const uint64_t hits = (uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a0[i], bar, _CMP_LT_OQ)) |
+                              ((uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a1[i], bar, _CMP_LT_OQ)) << 8);
+        if (hits) {
+            float u[16];
+            _mm256_storeu_ps(u, a0[i]);
+            _mm256_storeu_ps(u + 8, a1[i]);
+            offer_hits(lists, first + i, u, hits, row0);
+        }
+    }
+}
+#endif
+
+/// Orders the candidates by (distance, row): the direct scan's order.
+static void sort_candidates(float *d, int32_t *row, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        const float dv = d[i];
+        const int32_t rv = row[i];
+        size_t j = i;
+        while (j > 0 && (d[j - 1] > dv || (d[j - 1] == dv && row[j - 1] > rv))) {
+            d[j] = d[j - 1];
+            row[j] = row[j - 1];
+            j--;
+        }
+        d[j] = dv;
+        row[j] = rv;
+    }
+}
+
+/// Re-checks one query's candidates directly and decides whether they are provably the k nearest.
+static int finish_query(const float *bank, const float *q, size_t dim, size_t k, float clip, float max_norm,
+                        float bar, float *u_scratch, int32_t *rows, size_t candidates, float *out_sq, int32_t *out_row) {
+    double qn = 0;
+    for (size_t j = 0; j < dim; j++) qn += (double)q[j] * (double)q[j];
+    gt_squared_distances_to_rows(bank, rows, candidates, q, dim, clip, u_scratch);
+    sort_candidates(u_scratch, rows, candidates);
+    for (size_t j = 0; j < k; j++) { out_sq[j] = u_scratch[j]; out_row[j] = rows[j]; }
+    const double scale = qn + (double)max_norm;
+    if (!(scale < 1e30)) return 0;  // not finite, or so large that the GEMM form could overflow
+    // Any row outside the list has u >= bar, so |q - b|^2 >= |q|^2 + 2 bar - margin.
+    const double margin = (4.0 * (double)dim + 16.0) * 0x1p-24 * scale;
+    double lower = qn + 2.0 * (double)bar - margin;
+    if (isfinite(clip)) lower = fmin(lower, (double)clip * (double)clip);
+    lower *= 1.0 - ((double)dim + 8.0) * 0x1p-23;
+    return (double)u_scratch[k - 1] < lower;
+}
+
+long gt_nn_search(int isa, const float *packed, const float *half_norms, float max_norm, size_t rows,
+                  const float *bank, const float *queries, size_t nq, size_t dim, size_t k, size_t candidates,
+                  float clip, float *out_sq, int32_t *out_row, unsigned char *certified) {
+    if (nq == 0) return 0;
+    if (isa >= GT_ISA_AVX512 && !gt_isa_supported(GT_ISA_AVX512)) isa = GT_ISA_AVX2;
+    if (isa >= GT_ISA_AVX2 && !gt_isa_supported(GT_ISA_AVX2)) isa = GT_ISA_PORTABLE;
+#ifndef GT_NEIGHBORS_X86
+    isa = GT_ISA_PORTABLE;
+#endif
+    const size_t block = isa == GT_ISA_AVX512 ? BLOCK_AVX512 : isa == GT_ISA_AVX2 ? BLOCK_AVX2 : BLOCK_PORTABLE;
+    const size_t tiles = gt_nn_packed_rows(rows) / TILE;
+    const size_t padded_queries = (SUPERBLOCK + MAX_BLOCK) * dim;
+    float *u = malloc(SUPERBLOCK * candidates * sizeof(float));
+    int32_t *row = malloc(SUPERBLOCK * candidates * sizeof(int32_t));
+    float *bar = malloc(SUPERBLOCK * sizeof(float));
+    int *worst = malloc(SUPERBLOCK * sizeof(int));
+    float *qbuf = malloc(padded_queries * sizeof(float));
+    float *scratch = malloc(candidates * sizeof(float));
+    long done = -1;
+    if (!u || !row || !bar || !worst || !qbuf || !scratch) goto out;
+    done = 0;
+    const TopLists lists = {u, row, bar, worst, candidates};
+    for (size_t s0 = 0; s0 < nq; s0 += SUPERBLOCK) {
+        const size_t n = nq - s0 < SUPERBLOCK ? nq - s0 : SUPERBLOCK;
+        // The queries, with zero rows after them up to a whole register block.
+        memcpy(qbuf, queries + s0 * dim, n * dim * sizeof(float));
+        memset(qbuf + n * dim, 0, (padded_queries - n * dim) * sizeof(float));
+        for (size_t i = 0; i < n * candidates; i++) { u[i] = INFINITY; row[i] = -1; }
+        for (size_t i = 0; i < n; i++) { bar[i] = INFINITY; worst[i] = 0; }
+        for (size_t t = 0; t < tiles; t++) {
+            const float *tile = packed + t * TILE * dim, *h = half_norms + t * TILE;
+            const size_t row0 = t * TILE;
+            for (size_t b = 0; b < n; b += block) {
+                const size_t count = n - b < block ? n - b : block;
+                const float *q = qbuf + b * dim;
+#ifdef GT_NEIGHBORS_X86
+                if (isa == GT_ISA_AVX512) { block_avx512(tile, h, q, count, dim, row0, &lists, b); continue; }
+                if (isa == GT_ISA_AVX2) {
+                    block_avx2(tile, h, q, count, dim, row0, &lists, b);
+                    block_avx2(tile + 16, h + 16, q, count, dim, row0 + 16, &lists, b);
+                    continue;
+                }
+#endif
+                block_portable(tile, h, q, count, dim, row0, &lists, b);
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            const size_t g = s0 + i;
+            const int ok = finish_query(bank, queries + g * dim, dim, k, clip, max_norm, bar[i], scratch, row + i * candidates,
+                                        candidates, out_sq + g * k, out_row + g * k);
+            certified[g] = (unsigned char)ok;
+            done += ok;
+        }
+    }
+out:
+    free(u); free(row); free(bar); free(worst); free(qbuf); free(scratch);
+    return done;
+}
+
+// MARK: - Direct scan of the packed bank
+
+/// The k best (squared distance, row) of one query, sorted by (distance, row); rows arrive in
+/// increasing order, so a strict comparison keeps the lower row of a tie (the oracle's rule).
+static inline void scan_offer(float *d, int32_t *row, size_t k, float v, int32_t r) {
+    if (!(v < d[k - 1])) return;
+    size_t i = k - 1;
+    while (i > 0 && d[i - 1] > v) { d[i] = d[i - 1]; row[i] = row[i - 1]; i--; }
+    d[i] = v;
+    row[i] = r;
+}
+
+#ifdef GT_NEIGHBORS_X86
+/// One query against one tile (32 rows, two vectors) by the oracle's arithmetic, row by row in
+/// vector lanes: accumulator l sums features l, l+8, ... with fused multiply-adds, the eight are
+/// added in order 0..7, then the tail features with fused multiply-adds, each difference
+/// (bank - query) clipped as min(|d|, clip) when `clipped`. Every lane's operations are those of
+/// distances_avx2_body for its row, so each value is the oracle's bit for bit.
+__attribute__((target("avx512f"), always_inline))
+static inline void scan_tile_avx512(const float *tile, const float *q, size_t dim, float clip, int clipped, float out[TILE]) {
+    const size_t main = dim / 8 * 8;
+    const __m512 cv = _mm512_set1_ps(clip);
+    const __m512i sign = _mm512_set1_epi32(0x7fffffff);
+    for (int half = 0; half < 2; half++) {
+        const float *t = tile + 16 * half;
+        __m512 acc[8];
+        for (int l = 0; l < 8; l++) acc[l] = _mm512_setzero_ps();
+        for (size_t j0 = 0; j0 < main; j0 += 8)
+            for (int l = 0; l < 8; l++) {
+                __m512 d = _mm512_sub_ps(_mm512_loadu_ps(t + (j0 + (size_t)l) * TILE), _mm512_set1_ps(q[j0 + (size_t)l]));
+                if (clipped) d = _mm512_min_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(d), sign)), cv);
+                acc[l] = _mm512_fmadd_ps(d, d, acc[l]);
+            }
+        __m512 s = _mm512_add_ps(_mm512_setzero_ps(), acc[0]);
+        for (int l = 1; l < 8; l++) s = _mm512_add_ps(s, acc[l]);
+        for (size_t j = main; j < dim; j++) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(t + j * TILE), _mm512_set1_ps(q[j]));
+            if (clipped) d = _mm512_min_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(d), sign)), cv);
+            s = _mm512_fmadd_ps(d, d, s);
+        }
+        _mm512_storeu_ps(out + 16 * half, s);
+    }
+}
+
+/// The same with 8-row vectors.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void scan_tile_avx2(const float *tile, const float *q, size_t dim, float clip, int clipped, float out[TILE]) {
+    const size_t main = dim / 8 * 8;
+    const __m256 cv = _mm256_set1_ps(clip), sign = _mm256_set1_ps(-0.0f);
+    for (int part = 0; part < 4; part++) {
+        const float *t = tile + 8 * part;
+        __m256 acc[8];
+        for (int l = 0; l < 8; l++) acc[l] = _mm256_setzero_ps();
+        for (size_t j0 = 0; j0 < main; j0 += 8)
+            for (int l = 0; l < 8; l++) {
+                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(t + (j0 + (size_t)l) * TILE), _mm256_set1_ps(q[j0 + (size_t)l]));
+                if (clipped) d = _mm256_min_ps(_mm256_andnot_ps(sign, d), cv);
+                acc[l] = _mm256_fmadd_ps(d, d, acc[l]);
+            }
+        __m256 s = _mm256_add_ps(_mm256_setzero_ps(), acc[0]);
+        for (int l = 1; l < 8; l++) s = _mm256_add_ps(s, acc[l]);
+        for (size_t j = main; j < dim; j++) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(t + j * TILE), _mm256_set1_ps(q[j]));
+            if (clipped) d = _mm256_min_ps(_mm256_andnot_ps(sign, d), cv);
+            s = _mm256_fmadd_ps(d, d, s);
+        }
+        _mm256_storeu_ps(out + 8 * part, s);
+    }
+}
+
+/// Scans `count` queries (row-major) over every tile; results into out_sq/out_row (k per query).
+#define DEFINE_SCAN(NAME, TARGET, TILE_FN)                                                                      \
+    __attribute__((target(TARGET))) static void NAME(const float *packed, size_t rows, const float *queries,    \
+                                                     size_t count, size_t dim, size_t k, float clip,            \
+                                                     float *out_sq, int32_t *out_row) {                         \
+        const int clipped = !isinf(clip);                                                                       \
+        const size_t tiles = gt_nn_packed_rows(rows) / TILE;                                                    \
+        float d[TILE];                                                                                          \
+        for (size_t t = 0; t < tiles; t++) {                                                                    \
+            const float *tile = packed + t * TILE * dim;                                                        \
+            const size_t valid = rows - t * TILE < TILE ? rows - t * TILE : TILE;                               \
+            for (size_t i = 0; i < count; i++) {                                                                \
+                if (clipped) TILE_FN(tile, queries + i * dim, dim, clip, 1, d);                                 \
+                else TILE_FN(tile, queries + i * dim, dim, clip, 0, d);                                         \
+                float *best = out_sq + i * k;                                                                   \
+                int32_t *rowsOut = out_row + i * k;                                                             \
+                for (size_t r = 0; r < valid; r++)                                                              \
+                    if (d[r] < best[k - 1]) scan_offer(best, rowsOut, k, d[r], (int32_t)(t * TILE + r));        \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+DEFINE_SCAN(scan_avx512, "avx512f", scan_tile_avx512)
+DEFINE_SCAN(scan_avx2, "avx2,fma", scan_tile_avx2)
+#endif
+
+long gt_nn_scan(int isa, const float *packed, size_t rows, const float *queries, size_t nq, size_t dim, size_t k, float clip,
+                float *out_sq, int32_t *out_row, unsigned char *found) {
+    if (isa >= GT_ISA_AVX512 && !gt_isa_supported(GT_ISA_AVX512)) isa = GT_ISA_AVX2;
+    if (isa >= GT_ISA_AVX2 && !gt_isa_supported(GT_ISA_AVX2)) isa = GT_ISA_PORTABLE;
+    for (size_t i = 0; i < nq * k; i++) { out_sq[i] = INFINITY; out_row[i] = -1; }
+    long done = 0;
+#ifdef GT_NEIGHBORS_X86
+    // Queries in blocks that stay in L1 while each tile passes once.
+    const size_t block = 64;
+    for (size_t b = 0; b < nq; b += block) {
+        const size_t count = nq - b < block ? nq - b : block;
+        if (isa == GT_ISA_AVX512) scan_avx512(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+        else if (isa == GT_ISA_AVX2) scan_avx2(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+    }
+#endif
+    for (size_t i = 0; i < nq; i++) {
+        // Every result filled (a row at a distance below +inf); otherwise, or at the portable
+        // level, the caller's direct scan decides (rows that never compare below +inf).
+        const int ok = isa != GT_ISA_PORTABLE && out_row[i * k + k - 1] >= 0;
+        found[i] = (unsigned char)ok;
+        done += ok;
+    }
+    return done;
+}

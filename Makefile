@@ -8,7 +8,7 @@ DATA       ?=
 ROLES      ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare bench-detector bench-before-after bench-kernels bench-test clean
+.PHONY: deps build test demo bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -63,7 +63,7 @@ bench: build
 ROUNDS ?= 3
 bench-compare: build $(BENCH_VENV)/.installed
 	$(PYTHON) bench/interleave.py --rounds $(ROUNDS) --out $(BENCH_OUT) \
-	  --run 'gpu-train=$(BIN) bench --backend all --no-detector --json {json}' \
+	  --run 'gpu-train=$(BIN) bench --backend all --parts network --json {json}' \
 	  --run 'pytorch=$(BENCH_VENV)/bin/python bench/reference/torch_bench.py --json {json}' \
 	  --run 'tensorflow=$(BENCH_VENV)/bin/python bench/reference/tf_bench.py --json {json}'
 
@@ -101,3 +101,19 @@ bench-test:
 
 clean:
 	rm -rf .build $(OUT)
+
+# gpu-train's flow meter against the Python cicflowmeter 0.5.0 (Python 3.12 venv, made once) on a
+# synthetic capture of METER_FLOWS concurrent flows (about 11 packets each), ROUNDS interleaved rounds.
+METER_FLOWS  ?= 100000
+METER_VENV   ?= .venv-meter
+PYTHON312    ?= $(shell command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)
+$(METER_VENV)/.installed:
+	$(PYTHON312) -m venv $(METER_VENV)
+	$(METER_VENV)/bin/pip install cicflowmeter==0.5.0
+	touch $@
+
+bench-meter: build $(METER_VENV)/.installed
+	mkdir -p $(BENCH_OUT)/meter
+	$(PYTHON) scripts/make-bench-pcap.py --out $(BENCH_OUT)/meter/capture.pcap --flows $(METER_FLOWS)
+	$(PYTHON) bench/meter_compare.py --pcap $(BENCH_OUT)/meter/capture.pcap --gpu-train $(BIN) \
+	  --python $(METER_VENV)/bin/python --rounds $(ROUNDS) --out $(BENCH_OUT)/meter

@@ -63,7 +63,7 @@ let modules: [Target] = [
     .target(name: "Detection", dependencies: ["Backend", "Common", "FlowData", "Reporting", "Siamese"],
             path: "Sources/Detection"),
     // The benchmark harness behind `gpu-train bench`: peak probe, per-op and end-to-end timings, JSON.
-    .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "Siamese", "Reporting"],
+    .target(name: "Bench", dependencies: ["Backend", "CKernels", "Common", "FlowData", "FlowMeter", "Siamese", "Reporting"],
             path: "Sources/Bench"),
     // What detect shows an operator's stack: Prometheus metrics served over HTTP.
     .target(name: "Operations", dependencies: ["Detection", "FlowData",

@@ -79,8 +79,10 @@ public enum Benchmark {
     /// A whole run: machine, commit, CSV parsing, then each backend in order (unless `network` is
     /// false), then the detector's path on every backend (when `detector` is given).
     public static func report(backends: [Backend], settings: BenchmarkSettings, network: Bool = true,
-                              detector: DetectorBenchSettings? = nil,
+                              detector: DetectorBenchSettings? = nil, meter: MeterBenchSettings? = nil,
                               progress: (String) -> Void = { _ in }) throws -> BenchmarkReport {
+        // The meter first, so the process's peak RSS after it is the meter's (and the capture writer's).
+        let metering = try meter.map { try self.meter(settings: $0, progress: progress) }
         progress("fp32 peak probe")
         let peak = PeakProbe.measure(samples: settings.quick ? 2 : 5, seconds: settings.quick ? 0.01 : 0.1)
         progress(String(format: "fp32 peak: %.1f GFLOP/s (%@, %d threads)", peak.gflops, peak.instructionSet, peak.threads))
@@ -96,7 +98,8 @@ public enum Benchmark {
                                csvMBPerS: csv.mbPerS, csvBytes: csv.bytes, backends: results,
                                method: method(settings) + " " + flopCounting,
                                processPeakRSSMB: PeakRSS.processMegabytes, peak: peak,
-                               parts: (network ? ["network"] : []) + (detector != nil ? ["detector"] : []), detector: scoring)
+                               parts: (network ? ["network"] : []) + (detector != nil ? ["detector"] : []) + (meter != nil ? ["meter"] : []),
+                               detector: scoring, meter: metering)
     }
 
 }

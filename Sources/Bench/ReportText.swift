@@ -23,6 +23,13 @@ extension BenchmarkReport {
             out += b.text(name: name)
         }
         if let detector { out += detector.text }
+        if let meter {
+            out += "\n== flow meter (gpu-train flows, one thread): \(meter.capture)\n"
+            out += String(format: "%.0f packets/s, %.0f flows/s, %.1f MB/s (median of %d; %d packets, %d flows, %d open at most; "
+                          + "process peak RSS after it %.0f MB)\n",
+                          meter.packetsPerS, meter.flowsPerS, meter.megabytesPerS, meter.samplesPacketsPerS.count,
+                          meter.packets, meter.flows, meter.peakOpenFlows, meter.processPeakRSSMB)
+        }
         out += String(format: "\nprocess peak RSS (getrusage ru_maxrss, whole run): %.0f MB\n", processPeakRSSMB)
         return out
     }

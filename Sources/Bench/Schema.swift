@@ -120,15 +120,17 @@ public struct BenchmarkReport: Codable, Equatable, Sendable {
     public var processPeakRSSMB: Double
     /// The machine's fp32 peak, measured at the start of the run (`PeakProbe`).
     public var peak: PeakMeasurement
-    /// What the run measured: "network" (per-op table, training, inference: `backends`) and/or
-    /// "detector" (`detector`); `bench --detector-only` and `--no-detector` leave one out.
+    /// What the run measured: "network" (per-op table, training, inference: `backends`),
+    /// "detector" (`detector`) and "meter" (`meter`); `bench --parts` chooses.
     public var parts: [String]
     /// The detector's path (nearest-neighbour scoring, quantile transform), when measured.
     public var detector: DetectorBenchmark?
+    /// gpu-train's flow meter on one capture (packets/s on one thread), when measured.
+    public var meter: MeterBenchmark?
 
     enum CodingKeys: String, CodingKey {
         case machine, commit, date, csvMBPerS = "csv_mb_per_s", csvBytes = "csv_bytes", backends, method,
-             processPeakRSSMB = "process_peak_rss_mb", peak, parts, detector
+             processPeakRSSMB = "process_peak_rss_mb", peak, parts, detector, meter
     }
 
     public func json() throws -> Data {

@@ -101,7 +101,7 @@ public final class FlowStreamReader {
     private let follow: FollowOptions?
     private var fd: Int32
     /// Under follow: stopped while waiting for the file to appear (the stream is empty).
-    private var stoppedBeforeTheFileAppeared = false
+    private var stoppedBeforeTheFileAppeared: Bool
     private let ownsDescriptor: Bool
     /// Whether the input is a pipe or terminal: a batch is then handed out when no complete record
     /// is buffered, rather than after blocking for more, so piped live flows are scored promptly.
@@ -124,43 +124,62 @@ public final class FlowStreamReader {
     private struct Rewritten: Error {}
 
     /// Opens `url`, or standard input when nil, and reads the header (under `follow`, waits for it).
-    public init(url: URL?, options: FlowLoadOptions = FlowLoadOptions(), batchSize: Int = 4096,
-                readBufferSize: Int = 1 << 20, follow: FollowOptions? = nil) throws {
+    public convenience init(url: URL?, options: FlowLoadOptions = FlowLoadOptions(), batchSize: Int = 4096,
+                            readBufferSize: Int = 1 << 20, follow: FollowOptions? = nil) throws {
         guard !options.features.isEmpty else { throw FlowDataError.emptyFeatureList }
         try FeatureSet.checkFeatures(options.features)
+        guard let url else {
+            try self.init(descriptor: 0, name: "<stdin>", ownsDescriptor: false, options: options, batchSize: batchSize,
+                          readBufferSize: readBufferSize, follow: follow)
+            return
+        }
+        var fd = open(url.path, O_RDONLY)
+        var stoppedBeforeTheFileAppeared = false
+        // Under follow, a file that is not there yet is waited for, as `tail -F` does (said
+        // once); a stop while waiting ends the stream with no rows (/dev/null stands in).
+        if fd < 0 && errno == ENOENT, let follow {
+            follow.onRestart("\(url.path) does not exist yet: waiting for it to appear (as tail -F does; "
+                             + "SIGINT or SIGTERM stops)")
+            while fd < 0 && errno == ENOENT && !follow.shouldStop() {
+                Thread.sleep(forTimeInterval: follow.pollInterval)
+                fd = open(url.path, O_RDONLY)
+            }
+            if fd < 0 && follow.shouldStop() {
+                fd = open("/dev/null", O_RDONLY)
+                stoppedBeforeTheFileAppeared = true
+            }
+        }
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT { throw FlowDataError.notFound(path: url.path) }
+            throw FlowDataError.io(path: url.path, message: FlowLoader.describeStatFailure(url.path, code))
+        }
+        try self.init(descriptor: fd, name: url.path, ownsDescriptor: true, options: options, batchSize: batchSize,
+                      readBufferSize: readBufferSize, follow: follow, stoppedBeforeTheFileAppeared: stoppedBeforeTheFileAppeared)
+    }
+
+    /// Reads an open descriptor (a pipe from a flow meter, say), named `name` in messages; with
+    /// `ownsDescriptor` the reader closes it (also when this init throws).
+    public init(descriptor fd: Int32, name: String, ownsDescriptor: Bool, options: FlowLoadOptions = FlowLoadOptions(),
+                batchSize: Int = 4096, readBufferSize: Int = 1 << 20, follow: FollowOptions? = nil,
+                stoppedBeforeTheFileAppeared: Bool = false) throws {
+        guard !options.features.isEmpty else {
+            if ownsDescriptor { close(fd) }
+            throw FlowDataError.emptyFeatureList
+        }
+        do { try FeatureSet.checkFeatures(options.features) } catch {
+            if ownsDescriptor { close(fd) }
+            throw error
+        }
         self.featureNames = options.features
         self.skipBadRows = options.skipBadRows
         self.batchSize = max(1, batchSize)
         self.rowBuffer = [Float](repeating: .nan, count: options.features.count + WindowColumns.inputCount)
         self.follow = follow
-        if let url {
-            path = url.path
-            fd = open(url.path, O_RDONLY)
-            ownsDescriptor = true
-            // Under follow, a file that is not there yet is waited for, as `tail -F` does (said
-            // once); a stop while waiting ends the stream with no rows (/dev/null stands in).
-            if fd < 0 && errno == ENOENT, let follow {
-                follow.onRestart("\(url.path) does not exist yet: waiting for it to appear (as tail -F does; "
-                                 + "SIGINT or SIGTERM stops)")
-                while fd < 0 && errno == ENOENT && !follow.shouldStop() {
-                    Thread.sleep(forTimeInterval: follow.pollInterval)
-                    fd = open(url.path, O_RDONLY)
-                }
-                if fd < 0 && follow.shouldStop() {
-                    fd = open("/dev/null", O_RDONLY)
-                    stoppedBeforeTheFileAppeared = true
-                }
-            }
-            if fd < 0 {
-                let code = errno
-                if code == ENOENT { throw FlowDataError.notFound(path: url.path) }
-                throw FlowDataError.io(path: url.path, message: FlowLoader.describeStatFailure(url.path, code))
-            }
-        } else {
-            path = "<stdin>"
-            fd = 0
-            ownsDescriptor = false
-        }
+        self.fd = fd
+        self.path = name
+        self.ownsDescriptor = ownsDescriptor
+        self.stoppedBeforeTheFileAppeared = stoppedBeforeTheFileAppeared
         var info = stat()
         isStream = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
         records = CSVRecordReader(path: path, descriptor: fd, capacity: readBufferSize, waitsAtEnd: follow != nil,

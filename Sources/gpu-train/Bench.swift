@@ -22,6 +22,15 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenCL device: an index from `gpu-train devices` or a case-insensitive substring of its name.")
     var device: String?
 
+    @Option(help: "What to measure, comma-separated: network (per-op table, training, inference), detector (nearest-neighbour scoring, quantile transform), meter (gpu-train's flow meter, packets/s). Default: all three.")
+    var parts: String?
+
+    @Option(help: "With the meter part: time metering this capture (pcap or pcapng) instead of a synthetic one.")
+    var meterPcap: String?
+
+    @Option(help: "With the meter part: flows of the synthetic capture, all open at once (default 100000, about 1.1 M packets).")
+    var meterFlows: Int?
+
     @Option(help: "Write the results as JSON to this file (medians, plus spread and detail keys).")
     var json: String?
 
@@ -31,10 +40,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Tiny network and data (for tests; the figures mean nothing).")
     var quick = false
 
-    @Flag(help: "Measure only the detector's path (nearest-neighbour scoring, quantile transform), not the network.")
+    @Flag(help: "Measure only the detector's path (nearest-neighbour scoring, quantile transform): --parts detector.")
     var detectorOnly = false
 
-    @Flag(help: "Leave out the detector's path (the network's figures only, as before it was measured).")
+    @Flag(help: "Leave out the detector's path: --parts network,meter.")
     var noDetector = false
 
     @Option(help: "Bank sizes (flows) for the detector's scoring, comma-separated (default 20000,100000,1000000).")
@@ -58,6 +67,31 @@ struct Bench: ParsableCommand {
         if noDetector, bankSizes != nil || detectorQueries != nil || detectorData != nil {
             throw ValidationError("--bank-sizes, --detector-queries and --detector-data need the detector's part (drop --no-detector)")
         }
+        let chosen = try chosenParts()
+        if !chosen.contains("meter") && (meterPcap != nil || meterFlows != nil) {
+            throw ValidationError("--meter-pcap and --meter-flows need the meter part (--parts ...,meter)")
+        }
+        if let meterFlows, !(1...16_000_000).contains(meterFlows) {
+            throw ValidationError("--meter-flows must be between 1 and 16000000, got \(meterFlows)")
+        }
+        if meterPcap != nil && meterFlows != nil { throw ValidationError("--meter-pcap and --meter-flows exclude each other") }
+    }
+
+    static let allParts = ["network", "detector", "meter"]
+
+    /// The parts to measure, from --parts, --detector-only and --no-detector.
+    func chosenParts() throws -> Set<String> {
+        if let parts {
+            guard !detectorOnly && !noDetector else { throw ValidationError("--parts replaces --detector-only and --no-detector: give one of them") }
+            let list = parts.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard !list.isEmpty, list.allSatisfy(Self.allParts.contains) else {
+                throw ValidationError("--parts takes a comma-separated list of \(Self.allParts.joined(separator: ", ")), got '\(parts)'")
+            }
+            return Set(list)
+        }
+        if detectorOnly { return ["detector"] }
+        if noDetector { return ["network", "meter"] }
+        return Set(Self.allParts)
     }
 
     /// The detector part's settings from the options.
@@ -100,9 +134,12 @@ struct Bench: ParsableCommand {
             Console.note(warning)
         }
         let started = Date()
-        let detector = noDetector ? nil : try detectorSettings()
-        let report = try Benchmark.report(backends: backends, settings: settings, network: !detectorOnly,
-                                          detector: detector) { message in
+        let chosen = try chosenParts()
+        let detector = chosen.contains("detector") ? try detectorSettings() : nil
+        let meter = chosen.contains("meter") ? (quick ? MeterBenchSettings.quick(repeats: repeats, capture: meterPcap)
+            : MeterBenchSettings.standard(repeats: repeats, flows: meterFlows ?? 100_000, capture: meterPcap)) : nil
+        let report = try Benchmark.report(backends: backends, settings: settings, network: chosen.contains("network"),
+                                          detector: detector, meter: meter) { message in
             Console.note(String(format: "[%5.0f s] ", Date().timeIntervalSince(started)) + message)
         }
         print(report.text, terminator: "")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backend
 import Common
 import FlowData
+import FlowMeter
 import Foundation
 import Operations
 import Detection
@@ -12,16 +13,27 @@ extension DetectionFormat: ExpressibleByArgument {}
 /// `gpu-train detect`: streams flows of any size, or a live flow export, through a model.
 struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score flows from a CSV file or stdin and write one verdict per flow (row, identifiers, score, verdict, why).",
+        abstract: "Score flows from a CSV file, stdin, pcap files or a live interface and write one verdict per flow (row, identifiers, score, verdict, why).",
         discussion: """
             Reads any CICFlowMeter dialect (see the README); labels are never needed and never cause a flow \
             to be dropped. With --follow, keeps reading a file a live flow meter appends to (surviving \
             truncation and rotation) until SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2, then prints a \
             summary line. Without --follow those signals remove the temporary output and exit 128 + signal.
+            With --pcap or --interface, gpu-train's own flow meter turns packets into flows (the current \
+            CICFlowMeter dialect, as `gpu-train flows` writes them) and each flow is scored as it closes; \
+            the first of those signals stops the meter, the flows still open are closed and scored, and \
+            the summary is printed.
             """)
 
     @Option(help: "Model file written by `gpu-train train`.") var model: String
-    @Option(help: "Flow CSV file (any CICFlowMeter dialect), or - for standard input.") var input: String
+    @Option(help: "Flow CSV file (any CICFlowMeter dialect), or - for standard input.") var input: String?
+    @Option(help: ArgumentHelp("Packet capture (pcap or pcapng) to meter into flows and score, repeatable (read in the order given).", valueName: "file"))
+    var pcap: [String] = []
+    @Option(help: "Network interface to capture live and score flows from as they close (needs root or CAP_NET_RAW).")
+    var interface: String?
+    @Option(help: "With --pcap or --interface: a BPF filter, as tcpdump takes it (for example \"tcp or udp\").") var bpf: String?
+    @Option(parsing: .unconditional, help: "With --interface: stop after this many seconds (default: until SIGINT or SIGTERM).")
+    var duration: Double?
     @Option(help: "Output file, or - for standard output. Never the input file.") var output = "-"
     @Option(help: "Output format: csv (a header, then one row per flow) or jsonl (one JSON object per flow).")
     var format: DetectionFormat = .csv
@@ -51,6 +63,19 @@ struct Detect: ParsableCommand {
         if let incidents, incidents == "-" || incidents == output {
             throw ValidationError("--incidents needs a file of its own (not - and not the --output file)")
         }
+        let sources = (input == nil ? 0 : 1) + (pcap.isEmpty ? 0 : 1) + (interface == nil ? 0 : 1)
+        guard sources == 1 else {
+            throw ValidationError(sources == 0 ? "give the flows to score: --input FILE (or -), --pcap FILE or --interface IF"
+                                  : "--input, --pcap and --interface are alternatives: give one of them")
+        }
+        if follow && input == nil { throw ValidationError("--follow reads a growing flow file (--input); --pcap and --interface stream already") }
+        if bpf != nil && input != nil { throw ValidationError("--bpf filters packets: it goes with --pcap or --interface") }
+        if let duration {
+            guard interface != nil else { throw ValidationError("--duration goes with --interface (a live capture)") }
+            guard duration.isFinite, duration > 0, duration <= 366 * 86_400 else {
+                throw ValidationError("--duration must be a positive number of seconds (at most a year), got \(duration)")
+            }
+        }
         if follow && input == "-" {
             throw ValidationError("--follow reads a file; a pipe is followed already (tail -F FILE | gpu-train detect --input - ...)")
         }
@@ -59,6 +84,9 @@ struct Detect: ParsableCommand {
     func run() throws {
         // Before anything is created, opened or loaded.
         try refuseOverwritingInputs()
+        if let input, PacketCaptures.isCapture(input) {
+            throw ValidationError("\(input) is a packet capture, not flows: give it as --pcap \(input) (gpu-train meters it and scores each flow as it closes)")
+        }
         let backend = try backendOptions.make()
         // The detector keeps what scoring needs; the file's weights are not held twice.
         let detector = try Detector(model: try TrainedModel.read(URL(fileURLWithPath: model), optimizerState: false),
@@ -92,14 +120,33 @@ struct Detect: ParsableCommand {
         }
         defer { metricsServer?.stop() }
         // Signal handlers go in before anything they must clean up exists (see DetectSignals).
-        DetectSignals.install(follow: follow)
+        // Packets (--pcap, --interface) stream: the first signal stops the meter and the flows still
+        // open are scored, as --follow stops. Live capture writes its outputs as it goes.
+        let metering = input == nil
+        let direct = follow || interface != nil
+        DetectSignals.install(follow: follow || metering)
         let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
                                                    onRestart: { Console.note($0) },
                                                    trainedDialect: Self.trainedDialect(detector.model)) : nil
         let options = FlowLoadOptions(features: detector.model.scaler.featureNames, skipBadRows: !strict,
                                       requireLabels: false)
-        let reader = try FlowStreamReader(path: input, options: options, batchSize: follow ? 1024 : 4096,
-                                          follow: followOptions)
+        let meter = try metering ? MeterPipe(interface.map { .interface($0, duration: duration) } ?? .files(pcap),
+                                             options: MeterOptions(bpf: bpf), shouldStop: { DetectSignals.received != 0 }) : nil
+        let reader: FlowStreamReader
+        do {
+            if let meter {
+                let name = interface.map { "<flow meter on \($0)>" } ?? "<flow meter: \(pcap.joined(separator: ", "))>"
+                reader = try FlowStreamReader(descriptor: meter.readDescriptor, name: name, ownsDescriptor: true,
+                                              options: options, batchSize: 1024)
+            } else {
+                reader = try FlowStreamReader(path: input ?? "-", options: options, batchSize: follow ? 1024 : 4096,
+                                              follow: followOptions)
+            }
+        } catch {
+            // A meter that failed (a bad capture, no permission) wrote no header: its error is the one to tell.
+            _ = try meter?.finish()
+            throw error
+        }
         for note in FlowDialect.notes(reader.notes, trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
             Console.note(note)
         }
@@ -107,9 +154,10 @@ struct Detect: ParsableCommand {
             Console.note(warning)
         }
         // In the normal mode a signal removes the temporary output: the old output stays intact.
-        let sink = try OutputSink(path: output, direct: follow, willCreateTemporary: { DetectSignals.removeOnSignal($0) })
-        // Incidents: with --follow written as each closes; otherwise gathered and written whole at the end.
-        let incidentSink = try incidents.flatMap { follow ? try OutputSink(path: $0, direct: true) : nil }
+        let sink = try OutputSink(path: output, direct: direct, willCreateTemporary: { DetectSignals.removeOnSignal($0) })
+        // Incidents: with --follow (or live capture) written as each closes; otherwise gathered and
+        // written whole at the end.
+        let incidentSink = try incidents.flatMap { direct ? try OutputSink(path: $0, direct: true) : nil }
         var incidentLines = ""
         let alertsIncidents = destinations.contains { $0.events != .flows }
         let incidentOptions = incidents != nil || alertsIncidents ? DetectionStream.IncidentOptions(window: incidentWindow) { incident in
@@ -123,6 +171,7 @@ struct Detect: ParsableCommand {
         let started = Date()
         var lastReport = Date.distantPast
         let summary: DetectionStream.Summary
+        var meterSummary: MeterSummary?
         do {
             summary = try DetectionStream.run(detector: detector, reader: reader, format: format, onlyAlerts: onlyAlerts,
                                               context: context, names: names, incidents: incidentOptions, driftGuard: DriftGuard(model: detector.model, path: model),
@@ -136,9 +185,11 @@ struct Detect: ParsableCommand {
                 Console.status(String(format: "%d flows, %d malicious, %d skipped, %.0f flows/s",
                                       s.flows, s.malicious, s.skipped, s.flowsPerSecond))
             }
+            // The meter's own error (a capture truncated midway, say) fails the run: nothing is committed.
+            meterSummary = try meter?.finish()
             try sink.commit()
             try incidentSink?.commit()
-            if let incidents, !follow { try AtomicFile.write(incidentLines, to: URL(fileURLWithPath: incidents)) }
+            if let incidents, !direct { try AtomicFile.write(incidentLines, to: URL(fileURLWithPath: incidents)) }
         } catch {
             sink.abandon()
             incidentSink?.abandon()
@@ -156,7 +207,10 @@ struct Detect: ParsableCommand {
         let received = DetectSignals.received
         let stopped = received == 0 ? "" : "stopped by \(DetectSignals.name(received)): "
         // Under --follow the wall time is mostly waiting for rows; the busy rate is what it sustains.
-        let rate = follow ? String(format: "%.0f flows/s while scoring (%.2f s busy)", summary.busyFlowsPerSecond, summary.busySeconds)
+        if let m = meterSummary {
+            Console.note(String(format: "flow meter: %d packets -> %d flows in %.2f s", m.packets, m.flows, m.seconds))
+        }
+        let rate = follow || metering ? String(format: "%.0f flows/s while scoring (%.2f s busy)", summary.busyFlowsPerSecond, summary.busySeconds)
             : String(format: "%.0f flows/s", summary.flowsPerSecond)
         Console.note(stopped + String(format: "scored %d flows (%d malicious, %d written) in %.2f s: %@; skipped %d bad rows",
                                       summary.flows, summary.malicious, summary.written, summary.seconds, rate, summary.skipped))

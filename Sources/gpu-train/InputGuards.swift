@@ -73,7 +73,7 @@ extension Detect {
     /// --output and --incidents against --input and --model.
     func refuseOverwritingInputs() throws {
         try SameFile.refuseOverwritingInputs(outputs: [("--output", output)] + (incidents.map { [("--incidents", $0)] } ?? []),
-                                             inputs: [("--input", input), ("--model", model)] + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
+                                             inputs: (input.map { [("--input", $0)] } ?? []) + pcap.map { ("--pcap", $0) } + [("--model", model)] + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
     }
 }
 

@@ -60,7 +60,7 @@ struct BackendOptions: ParsableArguments {
 
 /// --data and how flows are read.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A flow file (CICFlowMeter CSV, Zeek conn.log, Suricata eve.json), or a folder searched recursively for *.csv and Zeek or Suricata *.log, *.json, *.ndjson.")
+    @Option(help: "A flow file (CICFlowMeter CSV, Zeek conn.log, Suricata eve.json, or a pcap/pcapng capture, metered first), or a folder searched recursively for *.csv and Zeek or Suricata *.log, *.json, *.ndjson.")
     var data: String
 
     @Flag(help: "Skip rows with bad values or the wrong number of fields (reports how many and where) instead of stopping.")
@@ -81,9 +81,12 @@ struct DataOptions: ParsableArguments {
     static func load(_ paths: [String], features: [String], skipBadRows: Bool, readEndpoints: Bool = false,
                      requireLabels: Bool = true) throws -> FlowTable {
         let started = Date()
-        let table = try FlowLoader.load(paths.map { URL(fileURLWithPath: $0) },
-                                        options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
-                                                                 requireLabels: requireLabels, readEndpoints: readEndpoints))
+        // A packet capture among them is metered into flows first (FlowMeter), in a temporary folder.
+        let table = try PacketCaptures.withFlowFiles(paths) { files in
+            try FlowLoader.load(files.map { URL(fileURLWithPath: $0) },
+                                options: FlowLoadOptions(features: features, skipBadRows: skipBadRows,
+                                                         requireLabels: requireLabels, readEndpoints: readEndpoints))
+        }
         let counts = table.scenarioCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Console.note(String(format: "read %d flows from %@ in %.2f s (%@)", table.rowCount, paths.joined(separator: ", "),
                             Date().timeIntervalSince(started), counts))

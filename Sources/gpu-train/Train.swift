@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
         abstract: "Learn normal traffic from the benign flows (plus a few labelled attacks) and write the model (and, when a network is trained, history.csv and curves.svg).")
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Benign baseline (CSV file or folder, labelled or not), repeatable: every flow in it is normal traffic, and --data then supplies only the labelled attacks. Each file is a period (an hour, a day) unless --period says otherwise; the threshold is calibrated across periods.", valueName: "path"))
+    @Option(help: ArgumentHelp("Benign baseline (flow file or folder, labelled or not, or a pcap/pcapng capture metered by gpu-train's flow meter), repeatable: every flow in it is normal traffic, and --data then supplies only the labelled attacks. Each file is a period (an hour, a day) unless --period says otherwise; the threshold is calibrated across periods.", valueName: "path"))
     var baseline: [String] = []
     @Option(parsing: .unconditional, help: "Split the baseline into periods of this many seconds by the flows' Timestamp column, instead of one period per file.")
     var period: Double?

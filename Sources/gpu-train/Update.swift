@@ -18,7 +18,7 @@ struct Update: ParsableCommand {
             """)
 
     @Option(help: "The model to update (a baseline-recipe model written by `gpu-train train`).") var model: String
-    @Option(help: ArgumentHelp("New normal traffic (CSV file or folder, labelled or not), repeatable: each file is a new period.", valueName: "path"))
+    @Option(help: ArgumentHelp("New normal traffic (flow file or folder, labelled or not, or a pcap/pcapng capture), repeatable: each file is a new period.", valueName: "path"))
     var baseline: [String] = []
     @Option(parsing: .unconditional, help: "Split the new flows into periods of this many seconds by their Timestamp column instead of one per file.")
     var period: Double?

@@ -20,6 +20,34 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertTrue(nowhere.hasPrefix("unknown ("), nowhere)
     }
 
+    /// The meter part: the synthetic capture holds the flows it says (every one metered as one
+    /// flow, all open at once) and the figures are positive; the report's JSON carries them.
+    func testMeterPartMetersTheSyntheticCaptureItWrites() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bench-capture-\(UUID().uuidString).pcap")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let packets = try SyntheticCapture.write(to: url, flows: 300, seed: 7)
+        XCTAssertGreaterThan(packets, 300 * 2)
+        let m = try Benchmark.meter(settings: MeterBenchSettings.quick(repeats: 2, capture: url.path))
+        XCTAssertEqual(m.packets, packets)
+        XCTAssertEqual(m.flows, 300)
+        XCTAssertEqual(m.peakOpenFlows, 300, "every flow starts within 20 s and lasts longer")
+        XCTAssertEqual(m.samplesPacketsPerS.count, 2)
+        XCTAssertTrue(m.packetsPerS > 0 && m.packetsPerS.isFinite)
+        XCTAssertEqual(m.capture, url.path)
+        // Seeded: the same arguments give the same bytes.
+        let again = url.deletingLastPathComponent().appendingPathComponent("again-\(UUID().uuidString).pcap")
+        defer { try? FileManager.default.removeItem(at: again) }
+        XCTAssertEqual(try SyntheticCapture.write(to: again, flows: 300, seed: 7), packets)
+        XCTAssertEqual(try Data(contentsOf: url), try Data(contentsOf: again))
+        let report = try Benchmark.report(backends: [], settings: .quick(repeats: 1), network: false,
+                                          meter: MeterBenchSettings.quick(repeats: 1))
+        XCTAssertEqual(report.parts, ["meter"])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
+        let meter = try XCTUnwrap(json["meter"] as? [String: Any])
+        XCTAssertEqual(meter["flows"] as? Int, 500)
+        XCTAssertTrue(report.text.contains("== flow meter (gpu-train flows, one thread): synthetic: 500 flows, seed 1"), report.text)
+    }
+
     func testLoadAboveHalfTheCoresWarns() {
         XCTAssertNil(MachineInfo.loadWarning(oneMinuteLoad: 0.9, cores: 2))
         XCTAssertNil(MachineInfo.loadWarning(oneMinuteLoad: nil, cores: 2))

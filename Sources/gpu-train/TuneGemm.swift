@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backend
+import Bench
 import FlowData
 import Foundation
 import Siamese

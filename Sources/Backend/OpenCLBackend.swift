@@ -10,8 +10,8 @@ public final class OpenCLBackend: Backend {
     public let name = "opencl"
     /// The device this backend runs on.
     public let device: OpenCLDeviceInfo
-    /// The kernel variants and -D values for the device: from `OpenCLTuningTable.standard`,
-    /// the entry `GPU_TRAIN_OPENCL_TUNING` names, or given at init.
+    /// The kernel variants and -D values for the device: from `OpenCLTuningTable.standard`, a
+    /// tuning overlay file, the entry `GPU_TRAIN_OPENCL_TUNING` names, or given at init.
     public let tuning: OpenCLTuning
 
     let cl: CLDevice
@@ -25,13 +25,20 @@ public final class OpenCLBackend: Backend {
 
     /// Opens the device `selector` names (an index from `OpenCLDevices.all()` or a
     /// case-insensitive substring of its name; nil: first GPU, else accelerator, else CPU).
-    /// `tuning` overrides the table's choice for the device (so do `environment`'s
-    /// `GPU_TRAIN_OPENCL_TUNING`, naming a table entry). `profiling` records an event per
-    /// kernel and copy so that `takeProfiledSeconds()` can report device time (benchmarks only).
-    public init(device selector: String? = nil, tuning: OpenCLTuning? = nil, profiling: Bool = false,
+    /// The tuning is, first that applies: `tuning`; the table entry `environment`'s
+    /// `GPU_TRAIN_OPENCL_TUNING` names; the entry for this device in `overlay`, or in the file
+    /// `GPU_TRAIN_TUNING_FILE` names when `overlay` is nil (tune-gemm --json output); the table's
+    /// entry for the device. `profiling` records an event per kernel and copy so that
+    /// `takeProfiledSeconds()` can report device time (benchmarks only).
+    public init(device selector: String? = nil, tuning: OpenCLTuning? = nil, overlay: OpenCLTuningOverlay? = nil,
+                profiling: Bool = false,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         device = try OpenCLDevices.select(selector)
         let table = OpenCLTuningTable.standard
+        var overlay = overlay
+        if overlay == nil, let file = environment[OpenCLTuningOverlay.fileVariable], !file.isEmpty {
+            overlay = try OpenCLTuningOverlay(contentsOf: file, table: table)
+        }
         if let tuning {
             self.tuning = tuning
         } else if let forced = environment[OpenCLTuningTable.overrideVariable], !forced.isEmpty {
@@ -41,6 +48,8 @@ public final class OpenCLBackend: Backend {
                         "entries: \(table.entries.map(\.entry).joined(separator: ", "))")
             }
             self.tuning = entry
+        } else if let measured = overlay?.tuning(for: device) {
+            self.tuning = measured
         } else {
             self.tuning = table.select(for: device)
         }

@@ -5,7 +5,8 @@ import Kernels
 ///
 /// Tensors are device buffers; a view's `offset` is passed to every kernel. Only `upload`,
 /// `download` and the two scalars of a loss cross to the host. Kernels are built once per
-/// (source, -D defines) and cached for the life of the backend.
+/// (source, -D defines) and cached for the life of the backend, and their binaries on disk
+/// across runs (`GPU_TRAIN_KERNEL_CACHE`, see OpenCLProgramCache).
 public final class OpenCLBackend: Backend {
     public let name = "opencl"
     /// The device this backend runs on.
@@ -29,7 +30,8 @@ public final class OpenCLBackend: Backend {
     /// `GPU_TRAIN_OPENCL_TUNING` names; the entry for this device in `overlay`, or in the file
     /// `GPU_TRAIN_TUNING_FILE` names when `overlay` is nil (tune-gemm --json output); the table's
     /// entry for the device. `profiling` records an event per kernel and copy so that
-    /// `takeProfiledSeconds()` can report device time (benchmarks only).
+    /// `takeProfiledSeconds()` can report device time (benchmarks only). `environment`'s
+    /// `GPU_TRAIN_KERNEL_CACHE` places (or turns off) the on-disk cache of built programs.
     public init(device selector: String? = nil, tuning: OpenCLTuning? = nil, overlay: OpenCLTuningOverlay? = nil,
                 profiling: Bool = false,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -54,9 +56,12 @@ public final class OpenCLBackend: Backend {
             self.tuning = table.select(for: device)
         }
         if let problem = self.tuning.problem { throw BackendError.invalidArgument(op: "OpenCLBackend", detail: problem) }
-        cl = try CLDevice(device, profiling: profiling)
+        cl = try CLDevice(device, profiling: profiling, programCache: OpenCLProgramCache.fromEnvironment(environment))
         lossResult = try cl.buffer(bytes: 16)
     }
+
+    /// Programs this backend compiled from source, and programs it loaded from the on-disk cache.
+    public var programCounts: (compiled: Int, loaded: Int) { (cl.programsCompiled, cl.programsLoaded) }
 
     public var deviceDescription: String {
         "\(device.name) (\(device.platformName), \(device.type), \(device.computeUnits) compute units, \(tuning))"
@@ -142,5 +147,4 @@ public final class OpenCLBackend: Backend {
     /// Waits for the queue and returns the seconds the device spent in kernels and copies
     /// (profiling events, END - START) since the last call; 0 unless made with `profiling: true`.
     public func takeProfiledSeconds() throws -> Double { try cl.takeProfiledSeconds() }
-
 }

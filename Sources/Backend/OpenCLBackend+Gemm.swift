@@ -1,7 +1,8 @@
 import Foundation
 
-/// GEMM on the device: gemm_registers on CPU devices, gemm_tiled on GPUs (both kernels/gemm.cl),
-/// chosen by the tuning table; gemm_tiled also runs the implicit-GEMM convolutions.
+/// GEMM on the device: gemm_registers (kernels/gemm_registers.cl) on CPU devices, gemm_tiled
+/// (kernels/gemm_tiled.cl) on GPUs, chosen by the tuning table; gemm_tiled built after
+/// kernels/gemm_conv.cl also runs the implicit-GEMM convolutions.
 extension OpenCLBackend {
     public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
                      alpha: Float, beta: Float) throws {
@@ -45,7 +46,7 @@ extension OpenCLBackend {
     static let registerColumns = 16
 
     /// One launch of gemm_registers: a work-item owns a stripe of columns and `rows` rows of C
-    /// (kernels/gemm.cl). Up to 64 rows per work-item let it reuse its B panel from cache; fewer
+    /// (kernels/gemm_registers.cl). Up to 64 rows per work-item let it reuse its B panel from cache; fewer
     /// when that would leave under 64 work-items for the cores. Groups of 8 along N: on PoCL any
     /// explicit group beat the driver's choice, and 8 wastes least on small shapes.
     private func gemmRegisters(_ transposes: [(String, Int)], _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -70,11 +71,11 @@ extension OpenCLBackend {
         let args: [KernelArgument] = [.int(m), .int(n), .int(k), .float(alpha), .float(beta),
                                       .buffer(a.mem), .int(aOffset), .int(lda), .buffer(b.mem), .int(bOffset), .int(ldb),
                                       .buffer(c.mem), .int(cOffset), .int(ldc), .int(rows)]
-        try cl.launch(kernel("gemm", "gemm_registers", defines), args,
+        try cl.launch(kernel("gemm_registers", "gemm_registers", defines), args,
                       global: [(stripes + group - 1) / group * group, (m + rows - 1) / rows], local: [group, 1])
     }
 
-    // MARK: gemm_tiled (GPU GEMM and implicit-GEMM convolutions, kernels/gemm.cl)
+    // MARK: gemm_tiled (GPU GEMM and implicit-GEMM convolutions, kernels/gemm_tiled.cl, kernels/gemm_conv.cl)
 
     /// What gemm_tiled multiplies (its OPERANDS define).
     enum TiledOperands: Int {
@@ -151,18 +152,18 @@ extension OpenCLBackend {
             .int(product.height), .int(product.width),
         ]
         let groupN = tile.n / tile.itemN, groupM = tile.m / tile.itemM
-        try cl.launch(kernel("gemm", "gemm_tiled", defines), args,
+        try cl.launch(kernel(product.operands == .matrices ? "gemm_tiled" : "gemm_tiled_conv", "gemm_tiled", defines), args,
                       global: [(n + tile.n - 1) / tile.n * groupN, (m + tile.m - 1) / tile.m * groupM, plan.splits],
                       local: [groupN, groupM, 1])
         if split {
-            try cl.launch(kernel("gemm", "gemm_split_reduce"),
+            try cl.launch(kernel("gemm_tiled", "gemm_split_reduce"),
                           [.int(m), .int(n), .int(plan.splits), .float(alpha), .float(beta), .buffer(target.mem),
                            .buffer(c.mem), .int(cOffset), .int(ldc)],
                           global: [n, m])
         }
     }
 
-    /// A convolution's tap table for gemm_tiled (kernels/gemm.cl): int4(channel*H*W + dy*W + dx,
+    /// A convolution's tap table for gemm_tiled (kernels/gemm_conv.cl): int4(channel*H*W + dy*W + dx,
     /// dy, dx, filter offset) per row of the implicit im2col matrix. Forward (and backward
     /// filter): P = Ci*K*K taps (c, ky, kx), moved by (ky - pad, kx - pad). Backward input:
     /// Co*K*K taps (co, ky, kx), moved the other way, with the filter offset of (co, 0, ky, kx).

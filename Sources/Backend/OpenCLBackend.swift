@@ -16,7 +16,7 @@ public final class OpenCLBackend: Backend {
     public let tuning: OpenCLTuning
 
     let cl: CLDevice
-    private var sources: [String: String] = [:]
+    private var sources: [String: (text: String, label: String)] = [:]
     private var kernels: [String: CLKernel] = [:]
     var columnsWorkspace: CLBuffer?
     var transposedWorkspace: CLBuffer?
@@ -69,20 +69,37 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Kernels and buffers
 
-    /// The kernel `name` of family `family` built with `defines`; built once, then cached.
-    func kernel(_ family: String, _ name: String, _ defines: [(String, Int)] = []) throws -> CLKernel {
-        let options = (["-cl-std=CL1.2"] + defines.map { "-D\($0.0)=\($0.1)" }).joined(separator: " ")
-        let key = "\(family)|\(options)|\(name)"
-        if let k = kernels[key] { return k }
-        let source: String
-        if let s = sources[family] { source = s } else {
-            guard let s = KernelSources.source(named: family)?.text else {
-                throw BackendError.buildFailed(program: family, device: device.name, log: "no kernel source named \(family).cl")
+    /// Programs built from several kernel files, in this order; every other program is the one
+    /// file of its name. gemm_conv.cl defines the convolution operand modes that gemm_tiled.cl
+    /// uses when built after it (implicit-GEMM convolutions); gemm_tiled.cl alone is the matrix GEMM.
+    static let programFiles: [String: [String]] = ["gemm_tiled_conv": ["gemm_conv", "gemm_tiled"]]
+
+    /// The source of `program`: its files joined, each after a #line naming it so that build
+    /// logs point into the right file.
+    func programSource(_ program: String) throws -> (text: String, label: String) {
+        let files = Self.programFiles[program] ?? [program]
+        var parts: [String] = []
+        for file in files {
+            guard let s = KernelSources.source(named: file)?.text else {
+                throw BackendError.buildFailed(program: program, device: device.name, log: "no kernel source named \(file).cl")
             }
-            sources[family] = s
-            source = s
+            parts.append(files.count == 1 ? s : "#line 1 \"\(file).cl\"\n" + s)
         }
-        let k = try cl.program(source: source, options: options, label: "\(family).cl").kernel(name)
+        return (parts.joined(separator: "\n"), files.map { "\($0).cl" }.joined(separator: "+"))
+    }
+
+    /// The kernel `name` of `program` (a kernel file, or an entry of `programFiles`) built with
+    /// `defines`; built once, then cached.
+    func kernel(_ program: String, _ name: String, _ defines: [(String, Int)] = []) throws -> CLKernel {
+        let options = (["-cl-std=CL1.2"] + defines.map { "-D\($0.0)=\($0.1)" }).joined(separator: " ")
+        let key = "\(program)|\(options)|\(name)"
+        if let k = kernels[key] { return k }
+        let source: (text: String, label: String)
+        if let s = sources[program] { source = s } else {
+            source = try programSource(program)
+            sources[program] = source
+        }
+        let k = try cl.program(source: source.text, options: options, label: source.label).kernel(name)
         kernels[key] = k
         return k
     }

@@ -30,7 +30,7 @@ final class EmbeddedKernelsTests: XCTestCase {
         try "// override\n".write(to: dir.appendingPathComponent("pool.cl"), atomically: true, encoding: .utf8)
         let env = [KernelSources.overrideVariable: dir.path]
         XCTAssertEqual(KernelSources.source(named: "pool", environment: env)?.text, "// override\n")
-        XCTAssertEqual(KernelSources.source(named: "gemm", environment: env)?.origin, "embedded")
+        XCTAssertEqual(KernelSources.source(named: "gemm_tiled", environment: env)?.origin, "embedded")
         XCTAssertNil(KernelSources.source(named: "nope", environment: [:]))
     }
 }

@@ -46,7 +46,8 @@ let systemLibraries: [Target] = [
 let modules: [Target] = [
     // Dependency-free helpers every module shares: AtomicFile, SeededGenerator, CPUInfo.
     .target(name: "Common", path: "Sources/Common"),
-    .target(name: "Kernels", path: "Sources/Kernels"),
+    // kernels/*.cl inside the binary: the EmbedKernels plugin runs embed-kernels on them at build time.
+    .target(name: "Kernels", path: "Sources/Kernels", plugins: ["EmbedKernels"]),
     // C kernels with run-time AVX-512 dispatch for what Swift's portable codegen does slowly.
     .target(name: "CKernels", path: "Sources/CKernels"),
     .target(name: "Backend", dependencies: ["COpenCL", "CBLAS", "Kernels", "CKernels", "Common"],
@@ -74,6 +75,15 @@ let modules: [Target] = [
                       dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "FlowMeter", "Operations", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
+]
+
+// MARK: - Build tools
+
+let buildTools: [Target] = [
+    // Writes kernels/*.cl as a Swift source (KernelSources.embedded); needs only the C library.
+    .executableTarget(name: "embed-kernels", path: "Sources/embed-kernels"),
+    .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"],
+            path: "Plugins/EmbedKernels"),
 ]
 
 // MARK: - Tests
@@ -105,6 +115,6 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: products,
     dependencies: dependencies,
-    targets: systemLibraries + modules + tests,
+    targets: systemLibraries + buildTools + modules + tests,
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,6 @@
 // Convolution helpers around GEMM (stride 1, "same" zero padding, odd square kernel), the
 // path of the table's im2col entries (CPU devices such as PoCL). GPUs run convolutions as
-// implicit GEMMs instead: gemm_tiled in gemm.cl with OPERANDS 1-3, no scratch matrix.
+// implicit GEMMs instead (gemm_tiled.cl built after gemm_conv.cl), with no scratch matrix.
 // The host runs, per chunk of `images` images (cols = images * H * W):
 //   forward:         im2col -> GEMM filter[Co,P] x col[P,cols] -> tmp -> scatter_bias (+ReLU)
 //   backward input:  gather_channels(dy) -> GEMM filter^T x tmp -> col -> col2im (+accumulate)

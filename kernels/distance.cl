@@ -1,6 +1,6 @@
 // Nearest-neighbour search: squared row norms and a per-query top-k merge over one chunk of
-// GEMM dot products (the GEMM itself is gemm.cl). One work-item per row or query; a query's
-// k best candidates live in private memory across the chunk.
+// GEMM dot products (the GEMM itself is gemm_registers.cl or gemm_tiled.cl). One work-item
+// per row or query; a query's k best candidates live in private memory across the chunk.
 
 #ifndef MAX_K
 #define MAX_K 64   // capacity of the private top-k list; the backend passes the next power of two >= k

@@ -1,5 +1,6 @@
 /// Nearest neighbours on the device: row norms (kernels/distance.cl), one GEMM per bank chunk
-/// (kernels/gemm.cl) and a per-query top-k merge (kernels/distance.cl); nothing visits the host.
+/// (kernels/gemm_registers.cl or gemm_tiled.cl) and a per-query top-k merge (kernels/distance.cl);
+/// nothing visits the host.
 extension OpenCLBackend {
     /// Dot products kept per chunk: queries x bank rows at most this many floats (64 MiB).
     static let neighborScratchFloats = 1 << 24

@@ -2,7 +2,8 @@ import COpenCL
 import Foundation
 
 // The whole OpenCL runtime in one file: status names, device listing and selection,
-// context + in-order queue, buffers, and a program cache keyed by (source, defines).
+// context + in-order queue, buffers, and a program cache keyed by (source, defines), backed by
+// built binaries on disk (OpenCLProgramCache).
 // Every handle is owned by a class that releases it in deinit.
 
 /// The name of an OpenCL status code, "CL_OUT_OF_RESOURCES" for -5.
@@ -58,6 +59,8 @@ public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
     public let maxAllocationBytes: Int
     /// The device's OpenCL version string ("OpenCL 3.0 PoCL ...").
     public let openCLVersion: String
+    /// CL_DRIVER_VERSION (part of the on-disk program cache's key).
+    public let driverVersion: String
     let id: cl_device_id
 
     public var description: String {
@@ -176,6 +179,7 @@ public enum OpenCLDevices {
             globalMemoryBytes: Int(try deviceValue(d, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), cl_ulong.self)),
             maxAllocationBytes: Int(try deviceValue(d, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), cl_ulong.self)),
             openCLVersion: try deviceString(d, cl_device_info(CL_DEVICE_VERSION)),
+            driverVersion: try deviceString(d, cl_device_info(CL_DRIVER_VERSION)),
             id: d)
     }
 }
@@ -246,11 +250,16 @@ final class CLDevice {
     /// Events of kernels and copies enqueued since the last `takeProfiledSeconds()`.
     private var profiledEvents: [cl_event] = []
     private var programs: [ProgramKey: CLProgram] = [:]
+    /// Built binaries on disk, or nil (off).
+    let programCache: OpenCLProgramCache?
+    /// Programs loaded from `programCache`, and programs compiled from source, by this device.
+    private(set) var programsLoaded = 0, programsCompiled = 0
 
     struct ProgramKey: Hashable { let source: String; let options: String }
 
-    init(_ info: OpenCLDeviceInfo, profiling: Bool = false) throws {
+    init(_ info: OpenCLDeviceInfo, profiling: Bool = false, programCache: OpenCLProgramCache? = nil) throws {
         self.profiling = profiling
+        self.programCache = programCache
         self.info = info
         var status: cl_int = 0
         var device: cl_device_id? = info.id
@@ -276,10 +285,34 @@ final class CLDevice {
         clReleaseContext(context)
     }
 
-    /// The program built from `source` with `options`, built once and cached.
+    /// The program built from `source` with `options`, built once and cached: for the life of
+    /// this device in memory, and across runs in `programCache` when there is one.
     func program(source: String, options: String, label: String) throws -> CLProgram {
         let key = ProgramKey(source: source, options: options)
         if let p = programs[key] { return p }
+        let cacheKey = programCache.map { _ in OpenCLProgramCache.key(device: info, options: options, source: source) }
+        if let cache = programCache, let cacheKey, let binary = cache.load(key: cacheKey) {
+            switch programFromBinary(binary, options: options, label: label) {
+            case .success(let program):
+                programs[key] = program
+                programsLoaded += 1
+                return program
+            case .failure(let problem):
+                cache.noteRefused(key: cacheKey, problem.reason)
+            }
+        }
+        let program = try programFromSource(source, options: options, label: label)
+        programs[key] = program
+        programsCompiled += 1
+        if let cache = programCache, let cacheKey {
+            if let binary = binary(of: program.program) {
+                cache.store(key: cacheKey, binary: binary)
+            }
+        }
+        return program
+    }
+
+    private func programFromSource(_ source: String, options: String, label: String) throws -> CLProgram {
         var status: cl_int = 0
         let created: cl_program? = source.withCString { cstr in
             var ptr: UnsafePointer<CChar>? = cstr
@@ -301,8 +334,45 @@ final class CLDevice {
             }
             try clCheck(built, "clBuildProgram", label)
         }
-        programs[key] = wrapped
         return wrapped
+    }
+
+    /// A program from a binary this driver built before; a failure (a binary the driver refuses)
+    /// is a value, so that the caller can rebuild from source.
+    private func programFromBinary(_ binary: [UInt8], options: String, label: String) -> Result<CLProgram, OpenCLProgramCache.Problem> {
+        var status: cl_int = 0, binaryStatus: cl_int = 0
+        var device: cl_device_id? = info.id
+        let created: cl_program? = binary.withUnsafeBufferPointer { buffer in
+            var length = buffer.count
+            var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
+            return clCreateProgramWithBinary(context, 1, &device, &length, &pointer, &binaryStatus, &status)
+        }
+        guard let program = created else {
+            return .failure(.init(reason: "the driver refused the binary (\(openCLErrorName(status)))"))
+        }
+        let wrapped = CLProgram(program: program, label: label)
+        guard status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
+            return .failure(.init(reason: "the driver refused the binary (\(openCLErrorName(status == CL_SUCCESS ? binaryStatus : status)))"))
+        }
+        let built = clBuildProgram(program, 1, &device, options, nil, nil)
+        guard built == CL_SUCCESS else {
+            return .failure(.init(reason: "the cached binary did not build (\(openCLErrorName(built)))"))
+        }
+        return .success(wrapped)
+    }
+
+    /// The device binary of a built program (CL_PROGRAM_BINARIES), or nil if the driver gives none.
+    private func binary(of program: cl_program) -> [UInt8]? {
+        var size = 0
+        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil) == CL_SUCCESS,
+              size > 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let status: cl_int = bytes.withUnsafeMutableBufferPointer { buffer in
+            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
+                                    MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+        }
+        return status == CL_SUCCESS ? bytes : nil
     }
 
     private func buildLog(_ program: cl_program) -> String {

@@ -8,7 +8,7 @@ import Foundation
 /// (a work-group runs as a loop there, so barriers and local memory cost without helping).
 /// Every choice that differs between the two lives here, never in branches of the backend.
 public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
-    /// How GEMM is computed: a variant in kernels/gemm.cl.
+    /// How GEMM is computed: gemm_registers (kernels/gemm_registers.cl) or gemm_tiled (kernels/gemm_tiled.cl).
     public enum GemmKernel: String, Sendable, CaseIterable {
         /// gemm_registers: each work-item walks a column stripe of C in register blocks written
         /// out with macros; no local memory, no barriers (CPU devices).
@@ -47,7 +47,7 @@ public struct OpenCLTuning: Sendable, Equatable, CustomStringConvertible {
         /// NVIDIA's limit per work-group, and the limit every entry of the table keeps.
         public static let localMemoryLimit = 48 * 1024
 
-        /// Why kernels/gemm.cl would refuse these values (its #error checks), or nil.
+        /// Why kernels/gemm_tiled.cl would refuse these values (its #error checks), or nil.
         public var problem: String? {
             if [m, n, k, itemM, itemN].contains(where: { $0 <= 0 }) || padding < 0 { return "sizes must be positive" }
             if itemM % 4 != 0 || itemN % 4 != 0 || k % 4 != 0 || padding % 4 != 0 {

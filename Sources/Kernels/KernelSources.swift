@@ -8,10 +8,12 @@ public enum KernelSources {
     /// The environment variable naming a folder of .cl files that override the embedded ones.
     public static let overrideVariable = "GPU_TRAIN_KERNELS_DIR"
 
-    /// Kernel families, one .cl file each.
-    public static let families = ["conv", "distance", "elementwise", "gemm", "loss", "optimizer", "pool"]
+    /// Kernel files (without ".cl"): one per op family, GEMM in three (register-blocked, tiled,
+    /// and the tiled kernel's convolution operand modes).
+    public static let families = ["conv", "distance", "elementwise", "gemm_conv", "gemm_registers", "gemm_tiled",
+                                  "loss", "optimizer", "pool"]
 
-    /// The source of family `name` ("gemm" for kernels/gemm.cl) and where it came from
+    /// The source of family `name` ("gemm_tiled" for kernels/gemm_tiled.cl) and where it came from
     /// ("embedded" or the override file's path); nil if there is no such family.
     public static func source(named name: String,
                               environment: [String: String] = ProcessInfo.processInfo.environment)

@@ -55,6 +55,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Only write the detector's banks and queries (for --bank-sizes and --detector-queries) as NPY files, with manifest.json, to this folder, for bench/reference/knn_bench.py; measure nothing.")
     var detectorData: String?
 
+    @Flag(help: "Instead: OpenCL start-up (open the backend, build every kernel family once) with the kernel cache off and warm, in --repeats interleaved pairs. Set POCL_KERNEL_CACHE=0 (PoCL) or CUDA_CACHE_DISABLE=1 (NVIDIA) to keep the driver's own cache out of the cold runs.")
+    var startup = false
+
     func validate() throws {
         // Fewer than 5 samples make a median that one slow sample can move; --quick figures mean nothing anyway.
         let least = quick ? 1 : 5
@@ -113,6 +116,7 @@ struct Bench: ParsableCommand {
             Console.note("wrote the detector's banks, queries and manifest.json to \(detectorData)")
             return
         }
+        if startup { return try runStartup() }
         let settings = quick ? BenchmarkSettings.quick(repeats: repeats) : BenchmarkSettings.standard(repeats: repeats)
         var backends: [Backend] = []
         if backend != .opencl { backends.append(CPUBackend()) }
@@ -147,5 +151,25 @@ struct Bench: ParsableCommand {
             try AtomicFile.write(report.json(), to: URL(fileURLWithPath: json))
             Console.note("wrote \(json)")
         }
+    }
+
+    /// `--startup`: cold and warm start-up times of the OpenCL backend, and their medians.
+    func runStartup() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-startup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let info = try OpenCLDevices.select(device)
+        Console.note("startup: \(info.name); cache off vs warm (in \(folder.path)), \(repeats) pairs")
+        if let warning = MachineInfo.loadWarning(oneMinuteLoad: MachineInfo.oneMinuteLoad,
+                                                 cores: ProcessInfo.processInfo.activeProcessorCount) {
+            Console.note(warning)
+        }
+        let samples = try StartupProbe.measure(device: String(info.index), repeats: repeats, cacheFolder: folder)
+        for (i, s) in samples.enumerated() {
+            print(String(format: "pair %d: cold %.3f s (%d programs compiled), warm %.3f s (%d loaded)",
+                         i + 1, s.cold, s.compiled, s.warm, s.loaded))
+        }
+        let cold = StartupProbe.median(samples.map(\.cold)), warm = StartupProbe.median(samples.map(\.warm))
+        print(String(format: "median: cold %.3f s, warm %.3f s, saved %.3f s (%.0f%%) on %@", cold, warm, cold - warm,
+                     100 * (cold - warm) / cold, info.name))
     }
 }

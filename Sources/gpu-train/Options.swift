@@ -27,9 +27,15 @@ struct BackendOptions: ParsableArguments {
     @OptionGroup var deviceOptions: DeviceOptions
     var device: String? { deviceOptions.device }
 
+    @Option(help: "A `gpu-train tune-gemm --json` file (or a JSON list of them) whose entry for the OpenCL device wins over the built-in tuning table (default: $GPU_TRAIN_TUNING_FILE).")
+    var tuningFile: String?
+
     func validate() throws {
         if backend == .cpu, let device {
             throw ValidationError("--device \(device) selects an OpenCL device; --backend cpu uses none (drop one of them)")
+        }
+        if backend == .cpu, let tuningFile {
+            throw ValidationError("--tuning-file \(tuningFile) tunes OpenCL kernels; --backend cpu runs none (drop one of them)")
         }
     }
 
@@ -38,17 +44,19 @@ struct BackendOptions: ParsableArguments {
         try CPUISA.checkEnvironment()
         if let error = CPUConvolution.environmentError { throw error }
         if let error = CPUNeighborSearch.environmentError { throw error }
+        // Read (and checked) even when auto ends up on the CPU, so a bad file is never silently ignored.
+        let overlay = try tuningFile.map { try OpenCLTuningOverlay(contentsOf: $0) }
         let made: Backend
         switch backend {
         case .cpu:
             made = CPUBackend()
         case .opencl:
-            made = try OpenCLBackend(device: device)
+            made = try OpenCLBackend(device: device, overlay: overlay)
         case .auto:
             if device != nil {
-                made = try OpenCLBackend(device: device)
+                made = try OpenCLBackend(device: device, overlay: overlay)
             } else if let gpu = (try? OpenCLDevices.all())?.first(where: { $0.type == "GPU" || $0.type == "accelerator" }) {
-                made = try OpenCLBackend(device: String(gpu.index))
+                made = try OpenCLBackend(device: String(gpu.index), overlay: overlay)
             } else {
                 made = CPUBackend()
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backend
+import Bench
 import FlowData
 import Foundation
 import Siamese
@@ -12,8 +13,10 @@ struct TuneGemm: ParsableCommand {
         discussion: """
             Each variant runs alone (every product uses that one tile; K is split as the table entry says) and is \
             timed by profiling events: the median of --repeats runs after one warm-up. Prints the fastest variant per \
-            shape and the fastest overall; --json keeps every measurement. The best variants go into OpenCLTuningTable \
-            as an entry for the device. On a CPU device (PoCL) this only shows that the sweep works.
+            shape and the fastest overall; --json keeps every measurement. The --json file is also a tuning overlay: \
+            give it to any computing command as --tuning-file FILE (or GPU_TRAIN_TUNING_FILE=FILE) and the fastest \
+            overall variant leads the tiles on this device, ahead of the built-in table; a device entry in \
+            OpenCLTuningTable is the permanent form. On a CPU device (PoCL) this only shows that the sweep works.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions

@@ -1,7 +1,7 @@
 @testable import Backend
 import XCTest
 
-/// The per-device tuning table, and every GPU variant of kernels/gemm.cl (gemm_tiled with each
+/// The per-device tuning table, and every GPU variant of kernels/gemm_tiled.cl (gemm_tiled with each
 /// tile, split-K, the implicit-GEMM convolutions) forced on whatever OpenCL device there is
 /// (PoCL's CPU device in CI) and compared with the CPU oracle, shape by shape around the tiles.
 final class OpenCLTiledTests: XCTestCase {
@@ -33,7 +33,7 @@ final class OpenCLTiledTests: XCTestCase {
         XCTAssertEqual(cpu.adamPerItem, 16)
     }
 
-    /// Every entry is one kernels/gemm.cl accepts, within NVIDIA's 48 KB of local memory.
+    /// Every entry is one kernels/gemm_tiled.cl accepts, within NVIDIA's 48 KB of local memory.
     func testEveryEntryIsValid() {
         for entry in OpenCLTuningTable.standard.entries {
             XCTAssertNil(entry.problem, entry.entry)

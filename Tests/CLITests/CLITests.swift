@@ -42,6 +42,24 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(r.stdout.contains("OpenBLAS OpenBLAS"), r.stdout)
     }
 
+    /// --tuning-file: refused beside --backend cpu; a file that is not tune-gemm JSON stops the
+    /// command with an error naming the file, whichever backend auto would pick.
+    func testTuningFileIsCheckedAndNamedInErrors() throws {
+        let data = dir.appendingPathComponent("flows")
+        XCTAssertEqual(try run(["synth", "--out", data.path, "--benign", "20", "--seed", "1"]).status, 0)
+        let bad = dir.appendingPathComponent("sweep.json")
+        try Data("{\"device\": \"x\"".utf8).write(to: bad)
+        // tiny ends with --backend cpu.
+        let trainArguments = ["train", "--data", data.path, "--out", dir.appendingPathComponent("model").path,
+                              "--tuning-file", bad.path] + tiny.dropLast(2)
+        let cpu = try run(trainArguments + ["--backend", "cpu"])
+        XCTAssertEqual(cpu.status, 64, cpu.stderr)
+        XCTAssertTrue(cpu.stderr.contains("--backend cpu runs none"), cpu.stderr)
+        let auto = try run(trainArguments)
+        XCTAssertNotEqual(auto.status, 0, auto.stderr)
+        XCTAssertTrue(auto.stderr.contains("tuning file: \(bad.path): not JSON"), auto.stderr)
+    }
+
     /// The help and the check agree: at least 5 repeats, fewer only with --quick (refused at parse
     /// time, before any backend is made).
     func testBenchRefusesFewerThanFiveRepeatsWithoutQuick() throws {

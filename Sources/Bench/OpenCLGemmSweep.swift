@@ -1,3 +1,4 @@
+import Backend
 import Foundation
 
 /// A tuning sweep of gemm_tiled: each tile variant timed on one device over a set of GEMM and

@@ -74,7 +74,7 @@ extension CPUBackend {
     }
 
     /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.
-    private static let minimumImagesPerChunk = 2
+    static let minimumImagesPerChunk = 2
 
     /// y = conv(x) through the forward kernel with `packed` already filled for `shape`.
     private func directForward(_ shape: gt_conv_shape, batch: Int, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

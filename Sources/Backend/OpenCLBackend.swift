@@ -17,8 +17,8 @@ public final class OpenCLBackend: Backend {
     let cl: CLDevice
     private var sources: [String: String] = [:]
     private var kernels: [String: CLKernel] = [:]
-    private var columnsWorkspace: CLBuffer?
-    private var transposedWorkspace: CLBuffer?
+    var columnsWorkspace: CLBuffer?
+    var transposedWorkspace: CLBuffer?
     private var splitWorkspace: CLBuffer?
     private var tapTables: [TapTable: CLBuffer] = [:]
     private let lossResult: CLBuffer
@@ -87,7 +87,7 @@ public final class OpenCLBackend: Backend {
         [.buffer(try buffer(tensor, op).mem), .int(tensor.offset)]
     }
 
-    private func workspace(_ slot: inout CLBuffer?, floats: Int) throws -> CLBuffer {
+    func workspace(_ slot: inout CLBuffer?, floats: Int) throws -> CLBuffer {
         if let b = slot, b.bytes >= floats * 4 { return b }
         slot = nil
         let b = try cl.buffer(bytes: floats * 4)
@@ -350,7 +350,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Convolution (kernels/conv.cl + GEMM)
 
 
-    private func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
+    func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
         try cl.launch(kernel("conv", "im2col"),
                       [.buffer(input.mem), .int(offset), .buffer(col.mem), .int(g.inChannels), .int(g.height),
                        .int(g.width), .int(g.kernel), .int(images)],

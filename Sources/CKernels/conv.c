@@ -33,6 +33,23 @@ static gt_conv_layout gt_conv_layout_of(gt_conv_shape s, int block) {
     return L;
 }
 
+// The 2x2 stride-2 max-pool after a convolution of shape s: ceil(H/2) x ceil(W/2) windows.
+typedef struct {
+    int height, width, pixels;
+} gt_pool_layout;
+
+static gt_pool_layout gt_pool_layout_of(gt_conv_shape s) {
+    gt_pool_layout P;
+    P.height = (s.height + 1) / 2;
+    P.width = (s.width + 1) / 2;
+    P.pixels = P.height * P.width;
+    return P;
+}
+
+// Windows the fused forward + pool reduces at a time (a multiple of 8, for the transposing
+// store): their pixels' register tile, 4 x 16 x 32 floats at most, stays in L1.
+#define GT_POOL_GROUP 16
+
 // Images padded together by the forward kernel: enough that the padded inputs of a chunk fill
 // about 256 KiB (they are read once per output-channel block, so they should stay in L2).
 static int gt_conv_forward_chunk(gt_conv_shape s, int images) {
@@ -190,6 +207,21 @@ static void gt_conv_store_tile_avx2(const float *tile, int block, int rb, const 
 typedef float gt_v4 __attribute__((vector_size(16)));
 static inline gt_v4 gt_v4_load(const float *p) { gt_v4 v; memcpy(&v, p, sizeof v); return v; }
 static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
+typedef int gt_v4i __attribute__((vector_size(16)));
+static inline gt_v4 gt_v4_select(gt_v4i mask, gt_v4 yes, gt_v4 no) {
+    return (gt_v4)(((gt_v4i)yes & mask) | ((gt_v4i)no & ~mask));
+}
+// max(v, 0) that maps NaN to 0, as the scalar epilogue's v > 0 ? v : 0 and AVX's max_ps(v, 0) do.
+static inline gt_v4 gt_v4_max_zero(gt_v4 v) {
+    const gt_v4 zero = {0, 0, 0, 0};
+    return gt_v4_select(v > zero, v, zero);
+}
+// One step of the max-pool: a cell replaces the best so far only when strictly greater.
+static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
+    const gt_v4i greater = v > *best;
+    *best = gt_v4_select(greater, v, *best);
+    *where = gt_v4_select(greater, at, *where);
+}
 
 #define GT_NAME(x) x##_portable
 #define GT_FN
@@ -200,6 +232,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) gt_v4_store((p), (v))
 #define VBCAST(p) ((gt_v4){0, 0, 0, 0} + *(p))
 #define VFMA(a, b, c) ((a) * (b) + (c))
+#define VADD(a, b) ((a) + (b))
+#define VMAXZERO(v) gt_v4_max_zero(v)
+#define VPOOL(best, where, v, at) gt_v4_pool(&(best), &(where), (v), (at))
 #define RB_PIX 4
 #define RB_TAP 4
 #define GT_STORE_TILE gt_conv_store_tile
@@ -213,6 +248,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -227,6 +265,13 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMAXZERO(v) _mm256_max_ps((v), _mm256_setzero_ps()) // NaN -> 0 (the second operand)
+#define VPOOL(best, where, v, at) do { \
+        const __m256 greater_ = _mm256_cmp_ps((v), (best), _CMP_GT_OQ); \
+        (best) = _mm256_blendv_ps((best), (v), greater_); \
+        (where) = _mm256_blendv_ps((where), (at), greater_); \
+    } while (0)
 #define RB_PIX 6
 #define RB_TAP 6
 #define GT_STORE_TILE gt_conv_store_tile_avx2
@@ -240,6 +285,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -253,6 +301,13 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VMAXZERO(v) _mm512_max_ps((v), _mm512_setzero_ps()) // NaN -> 0 (the second operand)
+#define VPOOL(best, where, v, at) do { \
+        const __mmask16 greater_ = _mm512_cmp_ps_mask((v), (best), _CMP_GT_OQ); \
+        (best) = _mm512_mask_blend_ps(greater_, (best), (v)); \
+        (where) = _mm512_mask_blend_ps(greater_, (where), (at)); \
+    } while (0)
 // 10 pixels (20 accumulators): with 12, Clang spilled accumulators in some blocks.
 #define RB_PIX 10
 #define RB_TAP 12
@@ -267,6 +322,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -355,6 +413,33 @@ void gt_conv_forward(int isa, gt_conv_shape s, const float *packed_filter, const
 #endif
     default:
         conv_forward_portable(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+    }
+}
+
+size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape s, int images) {
+    const int block = gt_conv_channel_block(isa);
+    const gt_conv_layout L = gt_conv_layout_of(s, 1);
+    const gt_pool_layout P = gt_pool_layout_of(s);
+    const size_t chunk = (size_t)gt_conv_forward_chunk(s, images);
+    return gt_round16(chunk * s.in_channels * L.plane) + gt_round16(chunk * L.pixels) +
+        gt_round16(chunk * P.pixels + 1) + gt_round16(chunk * P.pixels) + gt_round16(chunk * L.pixels) +
+        gt_round16((size_t)L.taps) + (size_t)(4 + 2) * GT_POOL_GROUP * block + (size_t)block;
+}
+
+void gt_conv_forward_pool(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, const float *input,
+                          float *pooled, float *argmax, int first, int end, float *scratch) {
+    if (end <= first) return;
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512:
+        conv_forward_pool_avx512(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
+        return;
+    case GT_ISA_AVX2:
+        conv_forward_pool_avx2(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
+        return;
+#endif
+    default:
+        conv_forward_pool_portable(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
     }
 }
 

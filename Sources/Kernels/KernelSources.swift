@@ -9,7 +9,7 @@ public enum KernelSources {
     public static let overrideVariable = "GPU_TRAIN_KERNELS_DIR"
 
     /// Kernel families, one .cl file each.
-    public static let families = ["conv", "distance", "elementwise", "gemm", "loss", "optimizer", "pool"]
+    public static let families = ["conv", "distance", "elementwise", "fused", "gemm", "loss", "optimizer", "pool"]
 
     /// The source of family `name` ("gemm" for kernels/gemm.cl) and where it came from
     /// ("embedded" or the override file's path); nil if there is no such family.

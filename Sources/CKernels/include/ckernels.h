@@ -99,6 +99,17 @@ void gt_conv_forward(int isa, gt_conv_shape shape, const float *packed_filter, c
                      int relu, int accumulate, const float *input, float *output, int first, int end,
                      float *scratch);
 
+/// Floats of scratch one call of `gt_conv_forward_pool` needs (per concurrent caller).
+size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape shape, int images);
+
+/// `gt_conv_forward` with bias and ReLU, then a 2x2 stride-2 max-pool with ceil output size, in
+/// one pass: pooled [N, out_channels, ceil(H/2), ceil(W/2)] receives each window's maximum (ties
+/// and NaN as maxPoolForward: a cell wins only when strictly greater than the cells before it in
+/// the order (0,0), (0,1), (1,0), (1,1)); `argmax` (same shape, or NULL) its position 0..3 as a
+/// float. The full-resolution output is never stored. `bias` may be NULL; images [first, end).
+void gt_conv_forward_pool(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                          const float *input, float *pooled, float *argmax, int first, int end, float *scratch);
+
 /// Floats of one partial filter gradient of `gt_conv_backward_filter` (blocked layout).
 size_t gt_conv_filter_partial_floats(int isa, gt_conv_shape shape);
 

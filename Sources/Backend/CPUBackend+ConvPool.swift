@@ -27,7 +27,7 @@ extension CPUBackend {
     func directConv2dPoolForward(_ g: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>, pooled: UnsafeMutablePointer<Float>,
                                  argmax: UnsafeMutablePointer<Float>?) throws -> Bool {
-        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
+        guard let shape = directPoolShape(g) else { return false }
         let isa = convolutionISA
         let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(isa, shape))
         gt_conv_pack_filter(isa, shape, filter, packed)

@@ -37,6 +37,12 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// time, single thread, on a loaded 2-vCPU EPYC: see docs/BENCHMARKS.md).
     static let directMinimumReduction = 64
 
+    /// The same threshold for the convolution fused with a max-pool, whose epilogue stores a
+    /// quarter of the outputs: conv1 (25 terms) ran at 48% of one core's peak fused, against 36%
+    /// for im2col's SGEMM alone (before its scatter and the pool), single thread, AVX-512 Zen 4
+    /// (bench/conv_kernels.c, docs/BENCHMARKS.md).
+    static let directPoolMinimumReduction = 16
+
     /// The highest instruction-set level this CPU runs (GT_ISA_*).
     static var bestISA: Int32 { gt_best_isa() }
 
@@ -53,8 +59,8 @@ extension CPUBackend {
     /// The C shape of `g`, or nil when the direct kernels should not take it: a reduction of
     /// `reduction` terms is too short (`directMinimumReduction`), or sizes exceed what the C code
     /// indexes with 32-bit ints within an image.
-    func directShape(_ g: ConvGeometry, reduction: Int) -> gt_conv_shape? {
-        guard convolution != .im2col, reduction >= directMinimumReduction else { return nil }
+    func directShape(_ g: ConvGeometry, reduction: Int, minimum: Int? = nil) -> gt_conv_shape? {
+        guard convolution != .im2col, reduction >= minimum ?? directMinimumReduction else { return nil }
         let pad = g.pad, padded = (g.height + 2 * pad) * (g.width + 2 * pad)
         let widest = max(g.inChannels, g.outChannels) + 32
         let (perImage, overflow) = widest.multipliedReportingOverflow(by: max(padded, g.pixels))
@@ -71,6 +77,16 @@ extension CPUBackend {
         let input = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: inputTerms) != nil ? "direct" : "im2col"
         let filter = directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
         return (forward, input, filter)
+    }
+
+    /// Which path the fused convolution + max-pool of geometry `g` takes: "direct", "winograd" or "im2col".
+    public func convolutionPoolPath(_ g: ConvGeometry) -> String {
+        winogradShape(g) != nil ? "winograd" : directPoolShape(g) != nil ? "direct" : "im2col"
+    }
+
+    /// The C shape of `g` for the fused convolution + max-pool, or nil (im2col or Winograd run instead).
+    func directPoolShape(_ g: ConvGeometry) -> gt_conv_shape? {
+        directShape(g, reduction: g.patchSize, minimum: min(directMinimumReduction, CPUConvolution.directPoolMinimumReduction))
     }
 
     /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.

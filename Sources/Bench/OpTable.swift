@@ -76,11 +76,12 @@ extension Benchmark {
                 let pool = "pool\(i + 1)", pshape = "N\(n) \(c)x\(s)x\(s)->\(poolShape[2])x\(poolShape[3])"
                 let small = Double(pooled.count)
                 // The fused op the network runs for this layer: with the winners (training) and without (inference).
-                try measure("conv_forward+bias+relu+pool", name, tagged(paths?.forward), flops: g.flops, bytes: nil) {
+                let poolPath = (backend as? CPUBackend)?.convolutionPoolPath(g)
+                try measure("conv_forward+bias+relu+pool", name, tagged(poolPath), flops: g.flops, bytes: nil) {
                     try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: w.value, bias: b.value,
                                                              pooledOutput: pooled, argmax: argmax)
                 }
-                try measure("conv_forward+bias+relu+pool inference", name, tagged(paths?.forward), flops: g.flops, bytes: nil) {
+                try measure("conv_forward+bias+relu+pool inference", name, tagged(poolPath), flops: g.flops, bytes: nil) {
                     try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: w.value, bias: b.value,
                                                              pooledOutput: pooled, argmax: nil)
                 }

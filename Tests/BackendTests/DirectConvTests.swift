@@ -126,6 +126,13 @@ final class DirectConvTests: XCTestCase {
         XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
         XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "direct"))
         XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))
+        // Fused with the max-pool, conv1 runs direct (its epilogue stores a quarter of the outputs);
+        // a 9-term reduction (Ci 1, 3x3) still goes to im2col.
+        XCTAssertEqual(backend.convolutionPoolPath(conv1), "direct")
+        XCTAssertEqual(backend.convolutionPoolPath(ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 8, width: 8, kernel: 3)),
+                       "im2col")
+        XCTAssertEqual(CPUBackend(convolution: .im2col).convolutionPoolPath(conv1), "im2col")
+        XCTAssertEqual(CPUBackend(convolution: .winograd).convolutionPoolPath(conv2), "winograd")
     }
 
     func testAlgorithmChoiceAndDescription() {

@@ -8,7 +8,7 @@ DATA       ?=
 ROLES      ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-test clean
+.PHONY: deps build test demo bench bench-compare bench-before-after bench-kernels bench-conv-split bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -81,6 +81,12 @@ bench-kernels:
 	@mkdir -p .build
 	$(CC) -O2 -ISources/CKernels/include bench/conv_kernels.c Sources/CKernels/*.c -lopenblas -lm -o .build/conv_kernels
 	.build/conv_kernels
+
+# The filter gradient's image and channel thread splits, two threads, thread CPU time.
+bench-conv-split:
+	@mkdir -p .build
+	$(CC) -O2 -ISources/CKernels/include bench/conv_split.c Sources/CKernels/*.c -lpthread -lm -o .build/conv_split
+	.build/conv_split
 
 # The interleaving logic's own tests (standard library only).
 bench-test:

@@ -97,12 +97,13 @@ static void gt_conv_pad_images(gt_conv_shape s, const float *src, int images, fl
 // dy [image][Co][pixels] -> [Co/block][image*pixels][block], zero for channels >= Co. Each
 // block's pixels are contiguous: read at a stride of Co floats instead, the 2 KiB rows of a
 // 512-channel-wide layout fall into 1/8 of the L1 sets and the slice no longer stays in L1.
-static void gt_conv_transpose_gradient(gt_conv_shape s, const float *dy, int images, int block, int blocks,
-                                       float *dyt) {
+// Only blocks [block_first, block_end) are written (a thread that owns those output channels).
+static void gt_conv_transpose_gradient(gt_conv_shape s, const float *dy, int images, int block, int block_first,
+                                       int block_end, float *dyt) {
     const int pixels = s.height * s.width;
     const size_t count = (size_t)images * pixels;
     for (int i = 0; i < images; i++) {
-        for (int co = 0; co < blocks * block; co++) {
+        for (int co = block_first * block; co < block_end * block; co++) {
             float *d = dyt + ((size_t)(co / block) * count + (size_t)i * pixels) * block + co % block;
             if (co < s.out_channels) {
                 const float *src = dy + ((size_t)i * s.out_channels + co) * pixels;
@@ -457,18 +458,28 @@ size_t gt_conv_backward_filter_scratch_floats(int isa, gt_conv_shape s, int imag
 
 void gt_conv_backward_filter(int isa, gt_conv_shape s, const float *input, const float *output_gradient,
                              int first, int end, float *partial, float *scratch) {
-    if (end <= first) return;
+    const int blocks = gt_conv_layout_of(s, gt_conv_channel_block(isa)).channel_blocks;
+    gt_conv_backward_filter_blocks(isa, s, input, output_gradient, first, end, 0, blocks, partial, scratch);
+}
+
+int gt_conv_channel_blocks(int isa, gt_conv_shape s) {
+    return gt_conv_layout_of(s, gt_conv_channel_block(isa)).channel_blocks;
+}
+
+void gt_conv_backward_filter_blocks(int isa, gt_conv_shape s, const float *input, const float *output_gradient,
+                                    int first, int end, int block_first, int block_end, float *partial, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
     switch (gt_effective_isa(isa)) {
 #ifdef GT_X86
     case GT_ISA_AVX512:
-        conv_backward_filter_avx512(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_avx512(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
         return;
     case GT_ISA_AVX2:
-        conv_backward_filter_avx2(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_avx2(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
         return;
 #endif
     default:
-        conv_backward_filter_portable(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_portable(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
     }
 }
 

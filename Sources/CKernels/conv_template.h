@@ -255,7 +255,8 @@ static GT_FN void GT_NAME(filter_any)(int tb, const float *const *src, const int
 #undef GT_FILTER_CASE
 
 static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *input, const float *output_gradient,
-                                                int first, int end, float *partial, float *scratch) {
+                                                int first, int end, int block_first, int block_end, float *partial,
+                                                float *scratch) {
     const gt_conv_layout L = gt_conv_layout_of(s, VB);
     const int chunk = gt_conv_filter_chunk(s, end - first);
     const int cop = L.channel_blocks * VB;
@@ -269,14 +270,14 @@ static GT_FN void GT_NAME(conv_backward_filter)(gt_conv_shape s, const float *in
     for (int n0 = first; n0 < end; n0 += chunk) {
         const int nc = end - n0 < chunk ? end - n0 : chunk;
         gt_conv_pad_images(s, input + (size_t)n0 * s.in_channels * L.pixels, nc, xpad);
-        gt_conv_transpose_gradient(s, output_gradient + (size_t)n0 * s.out_channels * L.pixels, nc, VB,
-                                   L.channel_blocks, dyt);
+        gt_conv_transpose_gradient(s, output_gradient + (size_t)n0 * s.out_channels * L.pixels, nc, VB, block_first,
+                                   block_end, dyt);
         const int count = nc * L.pixels;
         for (int q = 0; q < count; q++) {
             const int i = q / L.pixels, pix = q % L.pixels, y = pix / s.width, x = pix % s.width;
             xoff[q] = i * s.in_channels * L.plane + y * L.padded_width + x;
         }
-        for (int cob = 0; cob < L.channel_blocks; cob++) {
+        for (int cob = block_first; cob < block_end; cob++) {
             for (int b = 0, e0 = 0; b < blocks; b++) {
                 const int tb = (pairs - e0 + (blocks - b) - 1) / (blocks - b);
                 const float *src[RB_TAP];

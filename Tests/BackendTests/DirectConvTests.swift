@@ -102,6 +102,44 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
+    /// The filter gradient's thread split: over output channels when a thread's images hold fewer
+    /// than 1,024 pixels (conv4 up to 126 images, conv3 up to 30, conv2 up to 6), else over images;
+    /// one thread, or fewer blocks than threads, over images.
+    func testFilterGradientSplitFollowsTheProblemSize() {
+        func split(_ n: Int, _ ci: Int, _ co: Int, _ side: Int, blocks: Int, workers: Int = 2) -> CPUBackend.FilterGradientSplit {
+            let g = ConvGeometry(batch: n, inChannels: ci, outChannels: co, height: side, width: side, kernel: 3)
+            return CPUBackend.filterGradientSplit(g, channelBlocks: blocks, workers: workers)
+        }
+        XCTAssertEqual(split(10, 128, 256, 4, blocks: 8), .channels)
+        XCTAssertEqual(split(126, 128, 256, 4, blocks: 8), .channels)
+        XCTAssertEqual(split(128, 128, 256, 4, blocks: 8), .images)
+        XCTAssertEqual(split(30, 128, 128, 8, blocks: 4), .channels)
+        XCTAssertEqual(split(32, 128, 128, 8, blocks: 4), .images)
+        XCTAssertEqual(split(10, 64, 128, 16, blocks: 4), .images)
+        XCTAssertEqual(split(6, 64, 128, 16, blocks: 4), .channels)
+        XCTAssertEqual(split(10, 128, 256, 4, blocks: 8, workers: 1), .images)
+        XCTAssertEqual(split(2, 8, 16, 4, blocks: 1), .images)
+    }
+
+    /// The network's 3x3 layers' filter gradients on both splits (whichever this machine's thread
+    /// count picks for each) against the oracle, at batch 1, 5 and 64.
+    func testFilterGradientBothSplitsMatchTheOracle() throws {
+        let oracle = CPUBackend(convolution: .im2col), direct = CPUBackend(convolution: .direct)
+        for (n, ci, co, side) in [(1, 128, 256, 4), (5, 128, 128, 8), (64, 64, 128, 16), (3, 64, 128, 16), (64, 128, 256, 4)] {
+            var r = TestRandom(seed: UInt64(n + ci + co))
+            let x = r.uniform(n * ci * side * side), dy = r.uniform(n * co * side * side), old = r.uniform(co * ci * 9)
+            func run(_ b: CPUBackend) throws -> [Float] {
+                let dw = try makeTensor(b, [co, ci, 3, 3], old)
+                try b.conv2dBackwardFilter(input: try makeTensor(b, [n, ci, side, side], x),
+                                           outputGradient: try makeTensor(b, [n, co, side, side], dy), filterGradient: dw,
+                                           accumulate: true)
+                return try b.download(dw)
+            }
+            let c = compare(try run(direct), try run(oracle), Tolerance(absolute: 1e-5 + 3e-7 * Float(n * side * side + 1), relative: 1e-4))
+            XCTAssert(c.passed, "N\(n) Ci\(ci) Co\(co) \(side)x\(side): \(c)")
+        }
+    }
+
     /// Unsupported levels fall back to the portable kernels consistently (packing and compute agree).
     func testUnsupportedLevelFallsBackConsistently() throws {
         let oracle = CPUBackend(convolution: .im2col)

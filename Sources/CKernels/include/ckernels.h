@@ -122,6 +122,16 @@ size_t gt_conv_backward_filter_scratch_floats(int isa, gt_conv_shape shape, int 
 void gt_conv_backward_filter(int isa, gt_conv_shape shape, const float *input, const float *output_gradient,
                              int first, int end, float *partial, float *scratch);
 
+/// Blocks of output channels (`gt_conv_channel_block` each) of `shape` at level `isa`.
+int gt_conv_channel_blocks(int isa, gt_conv_shape shape);
+
+/// `gt_conv_backward_filter` for output-channel blocks [block_first, block_end) only: the part of
+/// `partial` those blocks own. Callers on disjoint block ranges may share one partial (a split over
+/// output channels for small batches, where one partial per thread would cost more to zero and
+/// reduce than the arithmetic).
+void gt_conv_backward_filter_blocks(int isa, gt_conv_shape shape, const float *input, const float *output_gradient,
+                                    int first, int end, int block_first, int block_end, float *partial, float *scratch);
+
 /// filter_gradient [Co, Ci, K, K] = (accumulate ? filter_gradient : 0) + the sum of `count`
 /// partials, `stride` floats apart (at least `gt_conv_filter_partial_floats`), for output
 /// channels [co_first, co_end).

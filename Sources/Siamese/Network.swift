@@ -196,24 +196,29 @@ public final class SiameseNetwork {
 
     // MARK: Forward
 
-    /// Runs the encoder over `ws.input`; leaves embeddings in `ws.embedding`. `winners`: record
-    /// the pools' winning positions, which only a backward pass reads (and only a training
-    /// network has room for).
-    func encode(_ ws: Activations, winners: Bool) throws {
-        var x = ws.input
+    /// Runs the encoder over the first `count` images of `ws.input` (all of them when nil); leaves
+    /// their embeddings in the first rows of `ws.embedding`. `winners`: record the pools' winning
+    /// positions, which only a backward pass reads (and only a training network has room for).
+    func encode(_ ws: Activations, winners: Bool, count: Int? = nil) throws {
+        let n = count ?? ws.images
+        func rows(_ t: Tensor) throws -> Tensor { n == ws.images ? t : try t.rows(0..<n) }
+        var x = try rows(ws.input)
         for (layer, a) in zip(convLayers, ws.conv) {
             switch a.result {
             case .output(let output):
-                try backend.conv2dForward(input: x, filter: layer.weight.value, bias: layer.bias.value, output: output, relu: true)
+                let out = try rows(output)
+                try backend.conv2dForward(input: x, filter: layer.weight.value, bias: layer.bias.value, output: out, relu: true)
+                x = out
             case .pool(let pool):
+                let pooled = try rows(pool.output)
                 try backend.conv2dBiasReLUMaxPoolForward(input: x, filter: layer.weight.value, bias: layer.bias.value,
-                                                         pooledOutput: pool.output, argmax: winners ? pool.argmax : nil)
+                                                         pooledOutput: pooled, argmax: winners ? try pool.argmax.map(rows) : nil)
+                x = pooled
             }
-            x = a.next
         }
-        let flat = try x.reshaped([ws.images, config.flattened])
-        try backend.gemm(flat, transposeA: false, embed.weight.value, transposeB: false, into: ws.embedding, alpha: 1, beta: 0)
-        try backend.addBias(embed.bias.value, to: ws.embedding, activation: .sigmoid)
+        let flat = try x.reshaped([n, config.flattened]), embedding = try rows(ws.embedding)
+        try backend.gemm(flat, transposeA: false, embed.weight.value, transposeB: false, into: embedding, alpha: 1, beta: 0)
+        try backend.addBias(embed.bias.value, to: embedding, activation: .sigmoid)
     }
 
     /// Loss and its gradient with respect to the embeddings, for B pairs whose embeddings are in ws.
@@ -342,17 +347,28 @@ public final class SiameseNetwork {
 
     /// Embeddings of `count` images as a device tensor [count, embedding], with no trip to the
     /// host. The tensor belongs to the network's workspace: it is overwritten by the next call
-    /// with the same count.
+    /// with a count of the same size class (`inferenceImages(for:)`).
     public func embedOnDevice(images: [Float], count: Int) throws -> Tensor {
         let pixels = config.imageSide * config.imageSide
         guard count > 0, images.count == count * pixels else {
             throw SiameseError.invalidData("embed: \(images.count) floats for \(count) images of \(pixels) pixels")
         }
-        let ws = try workspace(images: count)
-        try backend.upload(images, to: ws.input)
-        try encode(ws, winners: false)
-        return ws.embedding
+        let ws = try workspace(images: Self.inferenceImages(for: count))
+        let whole = count == ws.images
+        try backend.upload(images, to: whole ? ws.input : try ws.input.rows(0..<count))
+        try encode(ws, winners: false, count: count)
+        return whole ? ws.embedding : try ws.embedding.rows(0..<count)
     }
+
+    /// The workspace size that embeds `count` images: the next power of two, so that a stream of
+    /// batches of every size (`detect --follow`) keeps at most one workspace per power of two
+    /// instead of one per size (each holds about 144 KB per image for the default network).
+    static func inferenceImages(for count: Int) -> Int {
+        count <= 1 ? 1 : 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount)
+    }
+
+    /// How many per-batch-size workspaces the network holds (tests).
+    var workspaceCount: Int { workspaces.count }
 
     // MARK: Weights
 

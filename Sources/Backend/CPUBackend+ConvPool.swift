@@ -31,13 +31,14 @@ extension CPUBackend {
         let isa = convolutionISA
         let packed = try transposed.pointer(count: gt_conv_packed_filter_floats(isa, shape))
         gt_conv_pack_filter(isa, shape, filter, packed)
-        let chunks = Parallel.chunkCount(g.batch, minimumChunk: Self.minimumImagesPerChunk)
-        let perChunkImages = (g.batch + chunks - 1) / chunks
-        let stride = (gt_conv_forward_pool_scratch_floats(isa, shape, Int32(perChunkImages)) + 15) & ~15
-        let scratch = try columns.pointer(count: stride * chunks)
-        Parallel.forEachChunkIndexed(g.batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
-            gt_conv_forward_pool(isa, shape, packed, bias, input, pooled, argmax, Int32(images.lowerBound),
-                                 Int32(images.upperBound), scratch + chunk * stride)
+        let blocks = Int(gt_conv_channel_blocks(isa, shape))
+        let plan = Self.forwardPlan(batch: g.batch, channelBlocks: blocks)
+        let stride = (gt_conv_forward_pool_scratch_floats(isa, shape, Int32(plan.imagesPerChunk)) + 15) & ~15
+        let scratch = try columns.pointer(count: stride * plan.chunks)
+        runForward(plan, batch: g.batch, channelBlocks: blocks) { chunk, images, owned in
+            gt_conv_forward_pool_blocks(isa, shape, packed, bias, input, pooled, argmax, Int32(images.lowerBound),
+                                        Int32(images.upperBound), Int32(owned.lowerBound), Int32(owned.upperBound),
+                                        scratch + chunk * stride)
         }
         return true
     }

@@ -92,18 +92,48 @@ extension CPUBackend {
     /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.
     static let minimumImagesPerChunk = 2
 
+    /// How a forward-kernel call (forward, input gradient, fused pool) is split over threads: by
+    /// images when every thread gets at least `minimumImagesPerChunk`, else by blocks of output
+    /// channels (batch 1 to 3 on two threads: inference of a few flows), each thread then
+    /// running every image for its blocks.
+    struct ForwardPlan: Equatable {
+        let byChannels: Bool
+        /// Threads, and images each one runs (scratch is sized for that many).
+        let chunks: Int, imagesPerChunk: Int
+    }
+
+    static func forwardPlan(batch: Int, channelBlocks: Int, workers: Int = Parallel.workers) -> ForwardPlan {
+        let imageChunks = min(workers, max(1, batch / minimumImagesPerChunk))
+        if imageChunks < workers, channelBlocks > imageChunks {
+            return ForwardPlan(byChannels: true, chunks: min(workers, channelBlocks), imagesPerChunk: batch)
+        }
+        return ForwardPlan(byChannels: false, chunks: imageChunks, imagesPerChunk: (batch + imageChunks - 1) / imageChunks)
+    }
+
+    /// Runs body(chunk, images, channel blocks) on the threads of `plan`.
+    func runForward(_ plan: ForwardPlan, batch: Int, channelBlocks: Int, _ body: (Int, Range<Int>, Range<Int>) -> Void) {
+        if plan.byChannels {
+            Parallel.forEachChunkIndexed(channelBlocks, minimumChunk: 1) { chunk, blocks in body(chunk, 0..<batch, blocks) }
+        } else {
+            Parallel.forEachChunkIndexed(batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
+                body(chunk, images, 0..<channelBlocks)
+            }
+        }
+    }
+
     /// y = conv(x) through the forward kernel with `packed` already filled for `shape`.
     private func directForward(_ shape: gt_conv_shape, batch: Int, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                relu: Bool, accumulate: Bool, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
         let isa = convolutionISA
-        let chunks = Parallel.chunkCount(batch, minimumChunk: Self.minimumImagesPerChunk)
-        let perChunkImages = (batch + chunks - 1) / chunks
-        let perChunk = gt_conv_forward_scratch_floats(isa, shape, Int32(perChunkImages))
+        let blocks = Int(gt_conv_channel_blocks(isa, shape))
+        let plan = Self.forwardPlan(batch: batch, channelBlocks: blocks)
+        let perChunk = gt_conv_forward_scratch_floats(isa, shape, Int32(plan.imagesPerChunk))
         let stride = (perChunk + 15) & ~15
-        let scratch = try columns.pointer(count: stride * chunks)
-        Parallel.forEachChunkIndexed(batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
-            gt_conv_forward(isa, shape, packed, bias, relu ? 1 : 0, accumulate ? 1 : 0, input, output,
-                            Int32(images.lowerBound), Int32(images.upperBound), scratch + chunk * stride)
+        let scratch = try columns.pointer(count: stride * plan.chunks)
+        runForward(plan, batch: batch, channelBlocks: blocks) { chunk, images, owned in
+            gt_conv_forward_blocks(isa, shape, packed, bias, relu ? 1 : 0, accumulate ? 1 : 0, input, output,
+                                   Int32(images.lowerBound), Int32(images.upperBound), Int32(owned.lowerBound),
+                                   Int32(owned.upperBound), scratch + chunk * stride)
         }
     }
 

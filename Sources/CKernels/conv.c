@@ -402,18 +402,28 @@ size_t gt_conv_forward_scratch_floats(int isa, gt_conv_shape s, int images) {
 
 void gt_conv_forward(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, int relu,
                      int accumulate, const float *input, float *output, int first, int end, float *scratch) {
-    if (end <= first) return;
+    gt_conv_forward_blocks(isa, s, packed_filter, bias, relu, accumulate, input, output, first, end, 0,
+                           gt_conv_channel_blocks(isa, s), scratch);
+}
+
+void gt_conv_forward_blocks(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, int relu,
+                            int accumulate, const float *input, float *output, int first, int end, int block_first,
+                            int block_end, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
     switch (gt_effective_isa(isa)) {
 #ifdef GT_X86
     case GT_ISA_AVX512:
-        conv_forward_avx512(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_avx512(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first, block_end,
+                            scratch);
         return;
     case GT_ISA_AVX2:
-        conv_forward_avx2(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_avx2(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first, block_end,
+                          scratch);
         return;
 #endif
     default:
-        conv_forward_portable(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_portable(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first,
+                              block_end, scratch);
     }
 }
 
@@ -429,18 +439,28 @@ size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape s, int images)
 
 void gt_conv_forward_pool(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, const float *input,
                           float *pooled, float *argmax, int first, int end, float *scratch) {
-    if (end <= first) return;
+    gt_conv_forward_pool_blocks(isa, s, packed_filter, bias, input, pooled, argmax, first, end, 0,
+                                gt_conv_channel_blocks(isa, s), scratch);
+}
+
+void gt_conv_forward_pool_blocks(int isa, gt_conv_shape s, const float *packed_filter, const float *bias,
+                                 const float *input, float *pooled, float *argmax, int first, int end, int block_first,
+                                 int block_end, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
     switch (gt_effective_isa(isa)) {
 #ifdef GT_X86
     case GT_ISA_AVX512:
-        conv_forward_pool_avx512(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
+        conv_forward_pool_avx512(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                                 scratch);
         return;
     case GT_ISA_AVX2:
-        conv_forward_pool_avx2(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
+        conv_forward_pool_avx2(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                               scratch);
         return;
 #endif
     default:
-        conv_forward_pool_portable(s, packed_filter, bias, input, pooled, argmax, first, end, scratch);
+        conv_forward_pool_portable(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                                   scratch);
     }
 }
 

@@ -87,7 +87,7 @@ static GT_FN void GT_NAME(forward_any)(int rb, int k3, const float *xpad, const 
 
 static GT_FN void GT_NAME(conv_forward)(gt_conv_shape s, const float *packed, const float *bias, int relu,
                                         int accumulate, const float *input, float *output, int first, int end,
-                                        float *scratch) {
+                                        int block_first, int block_end, float *scratch) {
     const gt_conv_layout L = gt_conv_layout_of(s, VB);
     const int chunk = gt_conv_forward_chunk(s, end - first);
     float *xpad = scratch;
@@ -107,7 +107,7 @@ static GT_FN void GT_NAME(conv_forward)(gt_conv_shape s, const float *packed, co
         }
         float *out = output + (size_t)n0 * s.out_channels * L.pixels;
         const int blocks = (count + RB_PIX - 1) / RB_PIX;
-        for (int cob = 0; cob < L.channel_blocks; cob++) {
+        for (int cob = block_first; cob < block_end; cob++) {
             const float *w = packed + (size_t)cob * s.in_channels * L.taps * VB;
             const int co0 = cob * VB, nco = s.out_channels - co0 < VB ? s.out_channels - co0 : VB;
             for (int b = 0, q = 0; b < blocks; b++) {
@@ -132,7 +132,7 @@ static GT_FN void GT_NAME(conv_forward)(gt_conv_shape s, const float *packed, co
 // pooled values equal conv_forward + maxPoolForward's bit for bit.
 static GT_FN void GT_NAME(conv_forward_pool)(gt_conv_shape s, const float *packed, const float *bias,
                                              const float *input, float *pooled, float *argmax, int first, int end,
-                                             float *scratch) {
+                                             int block_first, int block_end, float *scratch) {
     const gt_conv_layout L = gt_conv_layout_of(s, VB);
     const gt_pool_layout P = gt_pool_layout_of(s);
     const int chunk = gt_conv_forward_chunk(s, end - first);
@@ -170,7 +170,7 @@ static GT_FN void GT_NAME(conv_forward_pool)(gt_conv_shape s, const float *packe
         wstart[nc * P.pixels] = q;
         float *out = pooled + (size_t)n0 * s.out_channels * P.pixels;
         float *arg = argmax ? argmax + (size_t)n0 * s.out_channels * P.pixels : 0;
-        for (int cob = 0; cob < L.channel_blocks; cob++) {
+        for (int cob = block_first; cob < block_end; cob++) {
             const float *wt = packed + (size_t)cob * s.in_channels * L.taps * VB;
             const int co0 = cob * VB, nco = s.out_channels - co0 < VB ? s.out_channels - co0 : VB;
             for (int lane = 0; lane < VB; lane++) bias_block[lane] = lane < nco && bias ? bias[co0 + lane] : 0.0f;

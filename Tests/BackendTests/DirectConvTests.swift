@@ -121,6 +121,19 @@ final class DirectConvTests: XCTestCase {
         XCTAssertEqual(split(2, 8, 16, 4, blocks: 1), .images)
     }
 
+    /// Forward kernels split over images when each of the threads gets two, else over output-channel
+    /// blocks (batches of 1 to 3 on two threads), never into more chunks than blocks or threads.
+    func testForwardSplitFollowsTheBatch() {
+        typealias Plan = CPUBackend.ForwardPlan
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 1, channelBlocks: 8, workers: 2), Plan(byChannels: true, chunks: 2, imagesPerChunk: 1))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 3, channelBlocks: 4, workers: 2), Plan(byChannels: true, chunks: 2, imagesPerChunk: 3))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 4, channelBlocks: 8, workers: 2), Plan(byChannels: false, chunks: 2, imagesPerChunk: 2))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 10, channelBlocks: 8, workers: 2), Plan(byChannels: false, chunks: 2, imagesPerChunk: 5))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 1, channelBlocks: 1, workers: 2), Plan(byChannels: false, chunks: 1, imagesPerChunk: 1))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 2, channelBlocks: 16, workers: 4), Plan(byChannels: true, chunks: 4, imagesPerChunk: 2))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 5, channelBlocks: 16, workers: 1), Plan(byChannels: false, chunks: 1, imagesPerChunk: 5))
+    }
+
     /// The network's 3x3 layers' filter gradients on both splits (whichever this machine's thread
     /// count picks for each) against the oracle, at batch 1, 5 and 64.
     func testFilterGradientBothSplitsMatchTheOracle() throws {

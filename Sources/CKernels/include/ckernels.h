@@ -110,6 +110,18 @@ size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape shape, int ima
 void gt_conv_forward_pool(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
                           const float *input, float *pooled, float *argmax, int first, int end, float *scratch);
 
+/// `gt_conv_forward` for output-channel blocks [block_first, block_end) only (`gt_conv_channel_blocks`):
+/// callers on disjoint block ranges of the same images may run concurrently (a split over output
+/// channels, for batches too small to give every thread images).
+void gt_conv_forward_blocks(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                            int relu, int accumulate, const float *input, float *output, int first, int end,
+                            int block_first, int block_end, float *scratch);
+
+/// `gt_conv_forward_pool` for output-channel blocks [block_first, block_end) only.
+void gt_conv_forward_pool_blocks(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                                 const float *input, float *pooled, float *argmax, int first, int end,
+                                 int block_first, int block_end, float *scratch);
+
 /// Floats of one partial filter gradient of `gt_conv_backward_filter` (blocked layout).
 size_t gt_conv_filter_partial_floats(int isa, gt_conv_shape shape);
 

@@ -507,15 +507,35 @@ void gt_conv_reduce_filter(int isa, gt_conv_shape s, const float *partials, int 
                            float *filter_gradient, int accumulate, int co_first, int co_end) {
     const int block = gt_conv_channel_block(isa);
     const gt_conv_layout L = gt_conv_layout_of(s, block);
-    for (int co = co_first; co < co_end; co++) {
-        const int cob = co / block, lane = co % block;
-        for (int ci = 0; ci < s.in_channels; ci++)
-            for (int t = 0; t < L.taps; t++) {
-                const size_t at = (((size_t)cob * s.in_channels + ci) * L.taps + t) * block + lane;
-                float sum = 0;
-                for (int k = 0; k < count; k++) sum += partials[k * stride + at];
-                float *d = filter_gradient + ((size_t)co * s.in_channels + ci) * L.taps + t;
-                *d = accumulate ? *d + sum : sum;
+    // One (block, input channel) tile [taps][block] at a time, so that it stays in L1 while its
+    // lanes are written out: lane by lane over the whole partial instead loaded every cache line
+    // `block` times from L2 (conv4's reduction took a fifth of its filter gradient).
+    for (int cob = co_first / block; cob * block < co_end; cob++) {
+        const int lane_first = co_first > cob * block ? co_first - cob * block : 0;
+        const int lane_end = co_end < (cob + 1) * block ? co_end - cob * block : block;
+        for (int ci = 0; ci < s.in_channels; ci++) {
+            const size_t tile = ((size_t)cob * s.in_channels + ci) * L.taps * block;
+            if (count == 1) {
+                // One partial (the channel split, or one thread): a transpose of the tile.
+                const float *src = partials + tile;
+                for (int lane = lane_first; lane < lane_end; lane++) {
+                    float *d = filter_gradient + ((size_t)(cob * block + lane) * s.in_channels + ci) * L.taps;
+                    if (accumulate)
+                        for (int t = 0; t < L.taps; t++) d[t] += src[t * block + lane];
+                    else
+                        for (int t = 0; t < L.taps; t++) d[t] = src[t * block + lane];
+                }
+                continue;
             }
+            for (int lane = lane_first; lane < lane_end; lane++) {
+                float *d = filter_gradient + ((size_t)(cob * block + lane) * s.in_channels + ci) * L.taps;
+                for (int t = 0; t < L.taps; t++) {
+                    const size_t at = tile + (size_t)t * block + lane;
+                    float sum = 0;
+                    for (int k = 0; k < count; k++) sum += partials[k * stride + at];
+                    d[t] = accumulate ? d[t] + sum : sum;
+                }
+            }
+        }
     }
 }

@@ -134,6 +134,42 @@ final class DirectConvTests: XCTestCase {
         XCTAssertEqual(CPUBackend.forwardPlan(batch: 5, channelBlocks: 16, workers: 1), Plan(byChannels: false, chunks: 1, imagesPerChunk: 5))
     }
 
+    /// The reduction of blocked partials into [Co, Ci, K, K], over output-channel ranges that cut
+    /// through channel blocks, against a plain loop, for one and for three partials, with and
+    /// without accumulation.
+    func testFilterReductionOverUnalignedChannelRanges() {
+        for isa in levels {
+            let shape = gt_conv_shape(in_channels: 3, out_channels: 65, height: 4, width: 4, kernel: 3)
+            let floats = gt_conv_filter_partial_floats(isa, shape), block = Int(gt_conv_channel_block(isa))
+            var r = TestRandom(seed: 5)
+            for count in [1, 3] {
+                let stride = floats + 16
+                let partials = r.uniform(stride * count), old = r.uniform(65 * 3 * 9)
+                for accumulate in [false, true] {
+                    var want = old
+                    for co in 0..<65 {
+                        for ci in 0..<3 {
+                            for t in 0..<9 {
+                                let at = ((co / block * 3 + ci) * 9 + t) * block + co % block
+                                let sum = (0..<count).reduce(Float(0)) { $0 + partials[$1 * stride + at] }
+                                let i = (co * 3 + ci) * 9 + t
+                                want[i] = accumulate ? want[i] + sum : sum
+                            }
+                        }
+                    }
+                    var got = old
+                    got.withUnsafeMutableBufferPointer { out in
+                        for (first, end) in [(0, 13), (13, 50), (50, 65)] {
+                            gt_conv_reduce_filter(isa, shape, partials, Int32(count), stride, out.baseAddress!, accumulate ? 1 : 0,
+                                                  Int32(first), Int32(end))
+                        }
+                    }
+                    XCTAssertEqual(got, want, "\(CPUConvolution.isaName(isa)) count \(count) accumulate \(accumulate)")
+                }
+            }
+        }
+    }
+
     /// The network's 3x3 layers' filter gradients on both splits (whichever this machine's thread
     /// count picks for each) against the oracle, at batch 1, 5 and 64.
     func testFilterGradientBothSplitsMatchTheOracle() throws {

@@ -31,7 +31,7 @@ build: deps
 # The tests of the C kernels' paths (direct and Winograd convolutions, distances, Adam, the
 # conformance suite, training), run a second time with the kernels forced down to AVX2: on an
 # AVX-512 machine the first pass took the AVX-512 paths, so both are tested (about a minute).
-ISA_TESTS := CPUISATests|ConformanceTests|ConvPoolTests|DirectConvTests|ForwardTests|GradientCheckTests|NearestNeighborTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
+ISA_TESTS := CPUISATests|ConformanceTests|ConvPoolTests|DirectConvTests|ForwardTests|GradientCheckTests|InferenceBatchTests|NearestNeighborTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
 
 test: deps
 	$(SWIFT) test

@@ -8,7 +8,7 @@ DATA       ?=
 ROLES      ?=
 OUT        ?= demo-out
 
-.PHONY: deps build test demo bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-test clean
+.PHONY: deps build test demo bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-conv-split bench-test clean
 
 # Installs the system packages that are missing (as root), or prints the exact command.
 deps:
@@ -31,7 +31,7 @@ build: deps
 # The tests of the C kernels' paths (direct and Winograd convolutions, distances, Adam, the
 # conformance suite, training), run a second time with the kernels forced down to AVX2: on an
 # AVX-512 machine the first pass took the AVX-512 paths, so both are tested (about a minute).
-ISA_TESTS := CPUISATests|ConformanceTests|DirectConvTests|ForwardTests|GradientCheckTests|NearestNeighborTests|NeighborFastPathTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
+ISA_TESTS := CPUISATests|ConformanceTests|ConvPoolTests|DirectConvTests|ForwardTests|GradientCheckTests|InferenceBatchTests|NearestNeighborTests|NeighborFastPathTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
 
 test: deps
 	$(SWIFT) test
@@ -94,6 +94,12 @@ bench-kernels:
 	@mkdir -p .build
 	$(CC) -O2 -ISources/CKernels/include bench/conv_kernels.c Sources/CKernels/*.c -lopenblas -lm -o .build/conv_kernels
 	.build/conv_kernels
+
+# The filter gradient's image and channel thread splits, two threads, thread CPU time.
+bench-conv-split:
+	@mkdir -p .build
+	$(CC) -O2 -ISources/CKernels/include bench/conv_split.c Sources/CKernels/*.c -lpthread -lm -o .build/conv_split
+	.build/conv_split
 
 # The interleaving logic's own tests (standard library only).
 bench-test:

@@ -49,6 +49,23 @@ static void im2col(gt_conv_shape s, int n, const float *x, float *col) {
             }
 }
 
+// maxPoolForward's loop (2x2, stride 2, ceil size, strict > in window order), for the unfused column.
+static void max_pool(int planes, int h, int w, const float *x, float *y, float *argmax) {
+    const int oh = (h + 1) / 2, ow = (w + 1) / 2;
+    for (int p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                const float *top = x + ((size_t)p * h + 2 * oy) * w + 2 * ox, *bottom = top + w;
+                const int right = 2 * ox + 1 < w, below = 2 * oy + 1 < h;
+                float best = top[0], k = 0;
+                if (right && top[1] > best) { best = top[1]; k = 1; }
+                if (below && bottom[0] > best) { best = bottom[0]; k = 2; }
+                if (below && right && bottom[1] > best) { best = bottom[1]; k = 3; }
+                y[((size_t)p * oh + oy) * ow + ox] = best;
+                argmax[((size_t)p * oh + oy) * ow + ox] = k;
+            }
+}
+
 static void *checked_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) { fprintf(stderr, "out of memory (%zu bytes)\n", bytes); exit(1); }
@@ -62,7 +79,7 @@ int main(void) {
     // The peak is the best of several probes, before and after the kernels (a peak is a maximum;
     // a slower probe was disturbed: a busy SMT sibling, a core still ramping its clock up).
     double checksum = 0, peak = probe(isa, &checksum);
-    double rates[4][6];
+    double rates[4][8];
     char names[4][64];
     for (int l = 0; l < 4; l++) {
         const gt_conv_shape s = {layers[l][0], layers[l][1], layers[l][2], layers[l][3], layers[l][4]};
@@ -84,7 +101,9 @@ int main(void) {
         const size_t partial_floats = gt_conv_filter_partial_floats(isa, s);
         float *partial = checked_malloc(4 * partial_floats);
         float *scratch_f = checked_malloc(4 * gt_conv_backward_filter_scratch_floats(isa, s, n));
-        double best[6] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
+        float *scratch_p = checked_malloc(4 * gt_conv_forward_pool_scratch_floats(isa, s, n));
+        float *pooled = checked_malloc(ny), *argmax = checked_malloc(ny); // a quarter of ny floats is enough
+        double best[8] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
         for (int r = 0; r < REPEATS; r++) {
             double a, e;
             a = cpu_seconds();
@@ -114,23 +133,32 @@ int main(void) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.out_channels, patch, n * hw, 1, dy, n * hw, col,
                         n * hw, 0, dw, patch);
             e = cpu_seconds() - a; if (e < best[5]) best[5] = e;
+            a = cpu_seconds();
+            gt_conv_pack_filter(isa, s, w, packed);
+            gt_conv_forward_pool(isa, s, packed, bias, x, pooled, argmax, 0, n, scratch_p);
+            e = cpu_seconds() - a; if (e < best[6]) best[6] = e;
+            a = cpu_seconds();
+            gt_conv_pack_filter(isa, s, w, packed);
+            gt_conv_forward(isa, s, packed, bias, 1, 0, x, y, 0, n, scratch);
+            max_pool(n * s.out_channels, s.height, s.width, y, pooled, argmax);
+            e = cpu_seconds() - a; if (e < best[7]) best[7] = e;
         }
         const double flops = 2.0 * n * s.out_channels * hw * patch;
         snprintf(names[l], sizeof names[l], "%d->%d %dx%d k%d", s.in_channels, s.out_channels, s.height, s.width,
                  s.kernel);
-        for (int i = 0; i < 6; i++) rates[l][i] = flops / best[i] / 1e9;
+        for (int i = 0; i < 8; i++) rates[l][i] = flops / best[i] / 1e9;
         free(x); free(w); free(dy); free(y); free(dx); free(dw); free(col); free(bias); free(packed); free(packed_t);
-        free(scratch); free(scratch_t); free(partial); free(scratch_f);
+        free(scratch); free(scratch_t); free(partial); free(scratch_f); free(scratch_p); free(pooled); free(argmax);
     }
     const double after = probe(isa, &checksum);
     if (after > peak) peak = after;
     printf("kernels: %s; one-thread FMA peak probe %.1f GFLOP/s; %d images; best of %d, thread CPU time\n",
            gt_isa_name(isa), peak, IMAGES, REPEATS);
-    printf("%-22s %14s %14s %14s %14s %14s %14s\n", "layer (GFLOP/s, %peak)", "fwd direct", "fwd im2col",
-           "in-grad direct", "in-grad gemm", "filt direct", "filt gemm");
+    printf("%-22s %14s %14s %14s %14s %14s %14s %14s %14s\n", "layer (GFLOP/s, %peak)", "fwd direct", "fwd im2col",
+           "in-grad direct", "in-grad gemm", "filt direct", "filt gemm", "fwd+pool fused", "fwd, then pool");
     for (int l = 0; l < 4; l++) {
         printf("%-22s", names[l]);
-        for (int i = 0; i < 6; i++) printf("   %6.1f (%3.0f%%)", rates[l][i], 100 * rates[l][i] / peak);
+        for (int i = 0; i < 8; i++) printf("   %6.1f (%3.0f%%)", rates[l][i], 100 * rates[l][i] / peak);
         printf("\n");
     }
     return checksum == 12345.0; // keeps the probe's result alive

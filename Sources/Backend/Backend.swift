@@ -57,6 +57,13 @@ public protocol Backend: AnyObject {
     /// output = conv(input, filter) + bias, then ReLU if `relu`. input [N,Ci,H,W], filter
     /// [Co,Ci,K,K], bias [Co], output [N,Co,H,W].
     func conv2dForward(input: Tensor, filter: Tensor, bias: Tensor, output: Tensor, relu: Bool) throws
+    /// conv2dForward with `relu: true`, then maxPoolForward, as one op: pooledOutput
+    /// [N,Co,ceil(H/2),ceil(W/2)] and argmax as maxPoolForward would write them from the ReLU
+    /// output, which is never stored at full resolution. argmax nil (inference) skips the winners'
+    /// positions. Training needs no more than this: the ReLU gradient is masked at the pooled
+    /// resolution and maxPoolBackward routes through argmax.
+    func conv2dBiasReLUMaxPoolForward(input: Tensor, filter: Tensor, bias: Tensor, pooledOutput: Tensor,
+                                      argmax: Tensor?) throws
     /// Gradient of the loss with respect to the convolution's input.
     func conv2dBackwardInput(outputGradient: Tensor, filter: Tensor, inputGradient: Tensor,
                              accumulate: Bool) throws

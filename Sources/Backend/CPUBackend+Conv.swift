@@ -79,6 +79,12 @@ extension CPUBackend {
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filter.shape, output: output.shape)
         try Check.shape(op, bias, [g.outChannels], "bias")
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op), y = try pointer(output, op)
+        try convolutionForward(g, input: x, filter: wt, bias: b, output: y, relu: relu)
+    }
+
+    /// conv2dForward on pointers: Winograd, direct or im2col + SGEMM, whichever takes `g`.
+    func convolutionForward(_ g: ConvGeometry, input x: UnsafePointer<Float>, filter wt: UnsafePointer<Float>,
+                            bias b: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, relu: Bool) throws {
         if try winogradConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         if try directConv2dForward(g, input: x, filter: wt, bias: b, output: y, relu: relu) { return }
         let hw = g.pixels
@@ -179,19 +185,25 @@ extension CPUBackend {
         let g = try PoolGeometry.check(op: op, input: input.shape, output: output.shape)
         try Check.shape(op, argmax, output.shape, "argmax")
         let x = try pointer(input, op), y = try pointer(output, op), am = try pointer(argmax, op)
+        maxPool(g, input: x, output: y, argmax: am)
+    }
+
+    /// maxPoolForward on pointers; a nil `argmax` skips the winners' positions.
+    func maxPool(_ g: PoolGeometry, input x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>,
+                 argmax am: UnsafeMutablePointer<Float>?) {
         let h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
         // Index arithmetic wraps (&+, &*) instead of trapping: every index is inside a plane the
         // geometry check has sized, and with -O the checked versions made pooling 1.4-1.8x slower
         // than the -Ounchecked build (interleaved bench, see docs/BENCHMARKS.md).
         Parallel.forEachChunk(g.planes, minimumChunk: max(1, 16384 / max(h * w, 1))) { planes in
             for plane in planes {
-                let src = x + plane &* (h &* w), dst = y + plane &* (oh &* ow), arg = am + plane &* (oh &* ow)
+                let src = x + plane &* (h &* w), dst = y + plane &* (oh &* ow), arg = am.map { $0 + plane &* (oh &* ow) }
                 for oy in 0..<oh {
                     let y0 = oy &* 2
                     let top = src + y0 &* w
                     let hasBottom = y0 &+ 1 < h
                     let bottom = top + w
-                    let out = dst + oy &* ow, where_ = arg + oy &* ow
+                    let out = dst + oy &* ow, where_ = arg.map { $0 + oy &* ow }
                     for ox in 0..<ow {
                         let x0 = ox &* 2
                         let hasRight = x0 &+ 1 < w
@@ -202,7 +214,7 @@ extension CPUBackend {
                             if hasRight, bottom[x0 &+ 1] > best { best = bottom[x0 &+ 1]; index = 3 }
                         }
                         out[ox] = best
-                        where_[ox] = index
+                        where_?[ox] = index
                     }
                 }
             }

@@ -37,6 +37,12 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// time, single thread, on a loaded 2-vCPU EPYC: see docs/BENCHMARKS.md).
     static let directMinimumReduction = 64
 
+    /// The same threshold for the convolution fused with a max-pool, whose epilogue stores a
+    /// quarter of the outputs: conv1 (25 terms) ran at 48% of one core's peak fused, against 36%
+    /// for im2col's SGEMM alone (before its scatter and the pool), single thread, AVX-512 Zen 4
+    /// (bench/conv_kernels.c, docs/BENCHMARKS.md).
+    static let directPoolMinimumReduction = 16
+
     /// The highest instruction-set level this CPU runs (GT_ISA_*).
     static var bestISA: Int32 { gt_best_isa() }
 
@@ -53,8 +59,8 @@ extension CPUBackend {
     /// The C shape of `g`, or nil when the direct kernels should not take it: a reduction of
     /// `reduction` terms is too short (`directMinimumReduction`), or sizes exceed what the C code
     /// indexes with 32-bit ints within an image.
-    func directShape(_ g: ConvGeometry, reduction: Int) -> gt_conv_shape? {
-        guard convolution != .im2col, reduction >= directMinimumReduction else { return nil }
+    func directShape(_ g: ConvGeometry, reduction: Int, minimum: Int? = nil) -> gt_conv_shape? {
+        guard convolution != .im2col, reduction >= minimum ?? directMinimumReduction else { return nil }
         let pad = g.pad, padded = (g.height + 2 * pad) * (g.width + 2 * pad)
         let widest = max(g.inChannels, g.outChannels) + 32
         let (perImage, overflow) = widest.multipliedReportingOverflow(by: max(padded, g.pixels))
@@ -73,21 +79,61 @@ extension CPUBackend {
         return (forward, input, filter)
     }
 
+    /// Which path the fused convolution + max-pool of geometry `g` takes: "direct", "winograd" or "im2col".
+    public func convolutionPoolPath(_ g: ConvGeometry) -> String {
+        winogradShape(g) != nil ? "winograd" : directPoolShape(g) != nil ? "direct" : "im2col"
+    }
+
+    /// The C shape of `g` for the fused convolution + max-pool, or nil (im2col or Winograd run instead).
+    func directPoolShape(_ g: ConvGeometry) -> gt_conv_shape? {
+        directShape(g, reduction: g.patchSize, minimum: min(directMinimumReduction, CPUConvolution.directPoolMinimumReduction))
+    }
+
     /// Images per thread chunk: at least two, so that a thread's setup (padding, packing) is shared.
-    private static let minimumImagesPerChunk = 2
+    static let minimumImagesPerChunk = 2
+
+    /// How a forward-kernel call (forward, input gradient, fused pool) is split over threads: by
+    /// images when every thread gets at least `minimumImagesPerChunk`, else by blocks of output
+    /// channels (batch 1 to 3 on two threads: inference of a few flows), each thread then
+    /// running every image for its blocks.
+    struct ForwardPlan: Equatable {
+        let byChannels: Bool
+        /// Threads, and images each one runs (scratch is sized for that many).
+        let chunks: Int, imagesPerChunk: Int
+    }
+
+    static func forwardPlan(batch: Int, channelBlocks: Int, workers: Int = Parallel.workers) -> ForwardPlan {
+        let imageChunks = min(workers, max(1, batch / minimumImagesPerChunk))
+        if imageChunks < workers, channelBlocks > imageChunks {
+            return ForwardPlan(byChannels: true, chunks: min(workers, channelBlocks), imagesPerChunk: batch)
+        }
+        return ForwardPlan(byChannels: false, chunks: imageChunks, imagesPerChunk: (batch + imageChunks - 1) / imageChunks)
+    }
+
+    /// Runs body(chunk, images, channel blocks) on the threads of `plan`.
+    func runForward(_ plan: ForwardPlan, batch: Int, channelBlocks: Int, _ body: (Int, Range<Int>, Range<Int>) -> Void) {
+        if plan.byChannels {
+            Parallel.forEachChunkIndexed(channelBlocks, minimumChunk: 1) { chunk, blocks in body(chunk, 0..<batch, blocks) }
+        } else {
+            Parallel.forEachChunkIndexed(batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
+                body(chunk, images, 0..<channelBlocks)
+            }
+        }
+    }
 
     /// y = conv(x) through the forward kernel with `packed` already filled for `shape`.
     private func directForward(_ shape: gt_conv_shape, batch: Int, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                relu: Bool, accumulate: Bool, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
         let isa = convolutionISA
-        let chunks = Parallel.chunkCount(batch, minimumChunk: Self.minimumImagesPerChunk)
-        let perChunkImages = (batch + chunks - 1) / chunks
-        let perChunk = gt_conv_forward_scratch_floats(isa, shape, Int32(perChunkImages))
+        let blocks = Int(gt_conv_channel_blocks(isa, shape))
+        let plan = Self.forwardPlan(batch: batch, channelBlocks: blocks)
+        let perChunk = gt_conv_forward_scratch_floats(isa, shape, Int32(plan.imagesPerChunk))
         let stride = (perChunk + 15) & ~15
-        let scratch = try columns.pointer(count: stride * chunks)
-        Parallel.forEachChunkIndexed(batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
-            gt_conv_forward(isa, shape, packed, bias, relu ? 1 : 0, accumulate ? 1 : 0, input, output,
-                            Int32(images.lowerBound), Int32(images.upperBound), scratch + chunk * stride)
+        let scratch = try columns.pointer(count: stride * plan.chunks)
+        runForward(plan, batch: batch, channelBlocks: blocks) { chunk, images, owned in
+            gt_conv_forward_blocks(isa, shape, packed, bias, relu ? 1 : 0, accumulate ? 1 : 0, input, output,
+                                   Int32(images.lowerBound), Int32(images.upperBound), Int32(owned.lowerBound),
+                                   Int32(owned.upperBound), scratch + chunk * stride)
         }
     }
 
@@ -115,15 +161,54 @@ extension CPUBackend {
         return true
     }
 
-    /// conv2dBackwardFilter on the direct path: one partial sum per thread over its images, then
-    /// a reduction split over output channels.
+    /// How the filter gradient's work is split over threads.
+    enum FilterGradientSplit: Equatable {
+        /// Each thread sums its images into its own partial; the partials are reduced afterwards.
+        case images
+        /// Each thread owns whole blocks of output channels and sums every image into them.
+        case channels
+    }
+
+    /// Split over output channels when each thread has at least one block and its images would
+    /// hold fewer than 1,024 pixels: then a per-thread partial (Co*Ci*K*K floats, zeroed, streamed
+    /// through the kernel, reduced) costs more than the channel split's duplicated padding of the
+    /// input. Summed thread CPU time of both splits on two threads, AVX-512 Zen 4, best of 7
+    /// (docs/BENCHMARKS.md): conv4 at 10 images 1.40 ms by images, 1.30 by channels; at 256
+    /// images 23.8 against 24.3; conv3 at 10 images 2.12 against 2.03, at 64 images 11.8 against 12.1.
+    static func filterGradientSplit(_ g: ConvGeometry, channelBlocks: Int, workers: Int = Parallel.workers) -> FilterGradientSplit {
+        guard workers > 1, channelBlocks >= workers else { return .images }
+        let imagesPerThread = (g.batch + workers - 1) / workers
+        return imagesPerThread * g.pixels < 1024 ? .channels : .images
+    }
+
+    /// conv2dBackwardFilter on the direct path, split over output channels (one shared partial) or
+    /// over images (one partial per thread), then the partials reduced over output channels.
     func directConv2dBackwardFilter(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                     filterGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
         guard let shape = directShape(g, reduction: g.patchSize) else { return false }
         let isa = convolutionISA
+        let blocks = Int(gt_conv_channel_blocks(isa, shape))
+        let partialFloats = (gt_conv_filter_partial_floats(isa, shape) + 15) & ~15
+        if Self.filterGradientSplit(g, channelBlocks: blocks) == .channels {
+            let scratchFloats = (gt_conv_backward_filter_scratch_floats(isa, shape, Int32(g.batch)) + 15) & ~15
+            let partial = try transposed.pointer(count: partialFloats)
+            let workers = min(Parallel.workers, blocks)
+            let scratch = try columns.pointer(count: scratchFloats * workers)
+            let perBlock = gt_conv_filter_partial_floats(isa, shape) / blocks
+            Parallel.forEachChunkIndexed(blocks, minimumChunk: 1) { chunk, owned in
+                (partial + owned.lowerBound * perBlock).update(repeating: 0, count: owned.count * perBlock)
+                gt_conv_backward_filter_blocks(isa, shape, input, outputGradient, 0, Int32(g.batch), Int32(owned.lowerBound),
+                                               Int32(owned.upperBound), partial, scratch + chunk * scratchFloats)
+            }
+            let perChannel = g.inChannels * g.kernel * g.kernel
+            Parallel.forEachChunk(g.outChannels, minimumChunk: max(1, 16384 / max(perChannel, 1))) { channels in
+                gt_conv_reduce_filter(isa, shape, partial, 1, partialFloats, filterGradient, accumulate ? 1 : 0,
+                                      Int32(channels.lowerBound), Int32(channels.upperBound))
+            }
+            return true
+        }
         let chunks = Parallel.chunkCount(g.batch, minimumChunk: Self.minimumImagesPerChunk)
         let perChunkImages = (g.batch + chunks - 1) / chunks
-        let partialFloats = (gt_conv_filter_partial_floats(isa, shape) + 15) & ~15
         let scratchFloats = (gt_conv_backward_filter_scratch_floats(isa, shape, Int32(perChunkImages)) + 15) & ~15
         let partials = try transposed.pointer(count: partialFloats * chunks)
         let scratch = try columns.pointer(count: scratchFloats * chunks)

@@ -49,6 +49,9 @@ public final class CPUBackend: Backend {
     let transposed = Workspace()
     /// Winograd-transformed filters (CPUBackend+Winograd.swift).
     let winogradFilter = Workspace()
+    /// The full-resolution ReLU output of a fused convolution + max-pool on the paths that pool
+    /// after the convolution (Winograd) rather than in its epilogue.
+    let poolInput = Workspace()
     /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
     public let convolution: CPUConvolution
     let convolutionISA: Int32

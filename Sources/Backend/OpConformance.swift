@@ -96,6 +96,52 @@ public enum OpConformance {
             }
         }
 
+        // Convolution + bias + ReLU + 2x2 max-pool (N, Ci, Co, H, W, K): the pooled network layers,
+        // odd sizes (edge windows of one or two cells), a 1x1 image, a one-pixel-wide column.
+        // Small integers make every sum exact on every backend, so the pooled values and the
+        // winners (ties included: ReLU makes many zeros) must agree exactly. With real-valued
+        // inputs the sums round differently per backend and near-ties may pick different winners,
+        // so the second set compares the pooled values within the sums' tolerance and, for the
+        // winners, the backend's own conv2dForward(relu) value at each winner's position.
+        let pooledConvs: [(Int, Int, Int, Int, Int, Int)] = [
+            (1, 1, 64, 32, 32, 5), (5, 3, 65, 7, 7, 3), (2, 64, 128, 16, 16, 3), (4, 128, 128, 8, 8, 3),
+            (3, 17, 33, 5, 9, 3), (2, 3, 5, 1, 1, 3), (2, 9, 7, 6, 1, 1), (1, 65, 31, 3, 4, 3),
+        ]
+        for (index, c) in pooledConvs.enumerated() {
+            let (n, ci, co, h, w, k) = c
+            let views = index % 2 == 1
+            let shape = "N\(n) Ci\(ci) Co\(co) \(h)x\(w) k\(k)" + (views ? " view" : "")
+            let x = [n, ci, h, w], f = [co, ci, k, k], full = [n, co, h, w], p = PoolGeometry.outputShape(full)
+            for withArgmax in [true, false] {
+                add("conv2dBiasReLUMaxPoolForward" + (withArgmax ? "" : " inference") + " integers", shape, exact) { b, r in
+                    var io = CaseIO(b, views: views)
+                    let input = try io.integers(x, &r, range: -3...3), filter = try io.integers(f, &r, range: -2...2)
+                    let bias = try io.integers([co], &r, range: -4...4)
+                    let pooled = try io.output(p, &r), argmax = withArgmax ? try io.output(p, &r) : nil
+                    try b.conv2dBiasReLUMaxPoolForward(input: input, filter: filter, bias: bias, pooledOutput: pooled, argmax: argmax)
+                    return try io.results()
+                }
+            }
+            add("conv2dBiasReLUMaxPoolForward", shape, sums(ci * k * k + 1)) { b, r in
+                var io = CaseIO(b, views: views)
+                let input = try io.input(x, &r), filter = try io.input(f, &r), bias = try io.input([co], &r)
+                let pooled = try io.output(p, &r), argmax = try io.scratch(p)
+                try b.conv2dBiasReLUMaxPoolForward(input: input, filter: filter, bias: bias, pooledOutput: pooled, argmax: argmax)
+                let relu = try io.scratch(full)
+                try b.conv2dForward(input: input, filter: filter, bias: bias, output: relu, relu: true)
+                let values = try b.download(relu), winners = try b.download(argmax)
+                let (oh, ow) = (p[2], p[3])
+                let atWinners: [Float] = winners.enumerated().map { position, cell in
+                    let plane = position / (oh * ow), oy = position / ow % oh, ox = position % ow
+                    guard cell >= 0, cell <= 3, cell == cell.rounded() else { return .nan }
+                    let y = 2 * oy + Int(cell) / 2, x = 2 * ox + Int(cell) % 2
+                    guard y < h, x < w else { return .nan }
+                    return values[(plane * h + y) * w + x]
+                }
+                return try io.results() + atWinners
+            }
+        }
+
         // Max-pool 2x2 stride 2 with ceil padding: (N, C, H, W), odd and even sizes.
         let pools: [(Int, Int, Int, Int)] = [(1, 1, 1, 1), (5, 3, 7, 7), (32, 64, 16, 16), (2, 65, 33, 33),
                                              (5, 128, 2, 2), (1, 3, 15, 8), (1, 1, 31, 32), (32, 3, 3, 3),
@@ -366,6 +412,12 @@ struct CaseIO {
         let t = try make(shape) { n in (0..<n).map { _ in rng.uniform(low * scale, scale) } }
         outputs.append(t.whole)
         return t.view
+    }
+
+    /// A tensor of integers drawn uniformly from `range` (sums of their products are exact in fp32).
+    mutating func integers(_ shape: [Int], _ rng: inout SeededGenerator, range: ClosedRange<Int>) throws -> Tensor {
+        let span = UInt64(range.upperBound - range.lowerBound + 1)
+        return try make(shape) { n in (0..<n).map { _ in Float(range.lowerBound + Int(rng.next() % span)) } }.view
     }
 
     /// Labels 0 or 1.

@@ -3,7 +3,7 @@ import Foundation
 /// Convolutions: im2col + GEMM (kernels/conv.cl) on CPU devices, implicit GEMM on gemm_tiled
 /// (kernels/gemm_conv.cl + kernels/gemm_tiled.cl, OPERANDS 1-3) on GPUs.
 extension OpenCLBackend {
-    private func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
+    func im2col(_ g: ConvGeometry, _ input: CLBuffer, _ offset: Int, images: Int, into col: CLBuffer) throws {
         try cl.launch(kernel("conv", "im2col"),
                       [.buffer(input.mem), .int(offset), .buffer(col.mem), .int(g.inChannels), .int(g.height),
                        .int(g.width), .int(g.kernel), .int(images)],

@@ -44,6 +44,27 @@ public struct ConvGeometry: Equatable, Sendable {
     }
 }
 
+extension ConvGeometry {
+    /// Checks input [N,Ci,H,W], filter [Co,Ci,K,K], bias [Co], pooledOutput [N,Co,ceil(H/2),ceil(W/2)]
+    /// and argmax (pooledOutput's shape) of a convolution fused with a 2x2 max-pool.
+    static func checkPooled(op: String, input: [Int], filter: [Int], bias: [Int], pooled: [Int],
+                            argmax: [Int]?) throws -> (conv: ConvGeometry, pool: PoolGeometry) {
+        guard input.count == 4, filter.count == 4 else {
+            throw BackendError.shapeMismatch(op: op, detail: "expected 4-D input and filter, got \(input), \(filter)")
+        }
+        let full = [input[0], filter[0], input[2], input[3]]
+        let conv = try check(op: op, input: input, filter: filter, output: full)
+        guard bias == [conv.outChannels] else {
+            throw BackendError.shapeMismatch(op: op, detail: "bias: expected [\(conv.outChannels)], got \(bias)")
+        }
+        let pool = try PoolGeometry.check(op: op, input: full, output: pooled)
+        if let argmax, argmax != pooled {
+            throw BackendError.shapeMismatch(op: op, detail: "argmax: expected \(pooled) (the pooled output's shape), got \(argmax)")
+        }
+        return (conv, pool)
+    }
+}
+
 /// Geometry of a 2x2 stride-2 max-pool with ceil ("same") output size.
 public struct PoolGeometry: Equatable, Sendable {
     public let planes: Int, height: Int, width: Int

@@ -75,6 +75,16 @@ extension Benchmark {
                 let pooledGradient = try random(poolShape)
                 let pool = "pool\(i + 1)", pshape = "N\(n) \(c)x\(s)x\(s)->\(poolShape[2])x\(poolShape[3])"
                 let small = Double(pooled.count)
+                // The fused op the network runs for this layer: with the winners (training) and without (inference).
+                let poolPath = (backend as? CPUBackend)?.convolutionPoolPath(g)
+                try measure("conv_forward+bias+relu+pool", name, tagged(poolPath), flops: g.flops, bytes: nil) {
+                    try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: w.value, bias: b.value,
+                                                             pooledOutput: pooled, argmax: argmax)
+                }
+                try measure("conv_forward+bias+relu+pool inference", name, tagged(poolPath), flops: g.flops, bytes: nil) {
+                    try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: w.value, bias: b.value,
+                                                             pooledOutput: pooled, argmax: nil)
+                }
                 try backend.conv2dForward(input: input, filter: w.value, bias: b.value, output: output, relu: true)
                 try measure("pool_forward", pool, pshape, flops: nil, bytes: 4 * (elements + 2 * small)) {
                     try backend.maxPoolForward(input: output, output: pooled, argmax: argmax)

@@ -33,6 +33,23 @@ static gt_conv_layout gt_conv_layout_of(gt_conv_shape s, int block) {
     return L;
 }
 
+// The 2x2 stride-2 max-pool after a convolution of shape s: ceil(H/2) x ceil(W/2) windows.
+typedef struct {
+    int height, width, pixels;
+} gt_pool_layout;
+
+static gt_pool_layout gt_pool_layout_of(gt_conv_shape s) {
+    gt_pool_layout P;
+    P.height = (s.height + 1) / 2;
+    P.width = (s.width + 1) / 2;
+    P.pixels = P.height * P.width;
+    return P;
+}
+
+// Windows the fused forward + pool reduces at a time (a multiple of 8, for the transposing
+// store): their pixels' register tile, 4 x 16 x 32 floats at most, stays in L1.
+#define GT_POOL_GROUP 16
+
 // Images padded together by the forward kernel: enough that the padded inputs of a chunk fill
 // about 256 KiB (they are read once per output-channel block, so they should stay in L2).
 static int gt_conv_forward_chunk(gt_conv_shape s, int images) {
@@ -80,12 +97,13 @@ static void gt_conv_pad_images(gt_conv_shape s, const float *src, int images, fl
 // dy [image][Co][pixels] -> [Co/block][image*pixels][block], zero for channels >= Co. Each
 // block's pixels are contiguous: read at a stride of Co floats instead, the 2 KiB rows of a
 // 512-channel-wide layout fall into 1/8 of the L1 sets and the slice no longer stays in L1.
-static void gt_conv_transpose_gradient(gt_conv_shape s, const float *dy, int images, int block, int blocks,
-                                       float *dyt) {
+// Only blocks [block_first, block_end) are written (a thread that owns those output channels).
+static void gt_conv_transpose_gradient(gt_conv_shape s, const float *dy, int images, int block, int block_first,
+                                       int block_end, float *dyt) {
     const int pixels = s.height * s.width;
     const size_t count = (size_t)images * pixels;
     for (int i = 0; i < images; i++) {
-        for (int co = 0; co < blocks * block; co++) {
+        for (int co = block_first * block; co < block_end * block; co++) {
             float *d = dyt + ((size_t)(co / block) * count + (size_t)i * pixels) * block + co % block;
             if (co < s.out_channels) {
                 const float *src = dy + ((size_t)i * s.out_channels + co) * pixels;
@@ -190,6 +208,21 @@ static void gt_conv_store_tile_avx2(const float *tile, int block, int rb, const 
 typedef float gt_v4 __attribute__((vector_size(16)));
 static inline gt_v4 gt_v4_load(const float *p) { gt_v4 v; memcpy(&v, p, sizeof v); return v; }
 static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
+typedef int gt_v4i __attribute__((vector_size(16)));
+static inline gt_v4 gt_v4_select(gt_v4i mask, gt_v4 yes, gt_v4 no) {
+    return (gt_v4)(((gt_v4i)yes & mask) | ((gt_v4i)no & ~mask));
+}
+// max(v, 0) that maps NaN to 0, as the scalar epilogue's v > 0 ? v : 0 and AVX's max_ps(v, 0) do.
+static inline gt_v4 gt_v4_max_zero(gt_v4 v) {
+    const gt_v4 zero = {0, 0, 0, 0};
+    return gt_v4_select(v > zero, v, zero);
+}
+// One step of the max-pool: a cell replaces the best so far only when strictly greater.
+static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
+    const gt_v4i greater = v > *best;
+    *best = gt_v4_select(greater, v, *best);
+    *where = gt_v4_select(greater, at, *where);
+}
 
 #define GT_NAME(x) x##_portable
 #define GT_FN
@@ -200,6 +233,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) gt_v4_store((p), (v))
 #define VBCAST(p) ((gt_v4){0, 0, 0, 0} + *(p))
 #define VFMA(a, b, c) ((a) * (b) + (c))
+#define VADD(a, b) ((a) + (b))
+#define VMAXZERO(v) gt_v4_max_zero(v)
+#define VPOOL(best, where, v, at) gt_v4_pool(&(best), &(where), (v), (at))
 #define RB_PIX 4
 #define RB_TAP 4
 #define GT_STORE_TILE gt_conv_store_tile
@@ -213,6 +249,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -227,6 +266,13 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMAXZERO(v) _mm256_max_ps((v), _mm256_setzero_ps()) // NaN -> 0 (the second operand)
+#define VPOOL(best, where, v, at) do { \
+        const __m256 greater_ = _mm256_cmp_ps((v), (best), _CMP_GT_OQ); \
+        (best) = _mm256_blendv_ps((best), (v), greater_); \
+        (where) = _mm256_blendv_ps((where), (at), greater_); \
+    } while (0)
 #define RB_PIX 6
 #define RB_TAP 6
 #define GT_STORE_TILE gt_conv_store_tile_avx2
@@ -240,6 +286,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -253,6 +302,13 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VMAXZERO(v) _mm512_max_ps((v), _mm512_setzero_ps()) // NaN -> 0 (the second operand)
+#define VPOOL(best, where, v, at) do { \
+        const __mmask16 greater_ = _mm512_cmp_ps_mask((v), (best), _CMP_GT_OQ); \
+        (best) = _mm512_mask_blend_ps(greater_, (best), (v)); \
+        (where) = _mm512_mask_blend_ps(greater_, (where), (at)); \
+    } while (0)
 // 10 pixels (20 accumulators): with 12, Clang spilled accumulators in some blocks.
 #define RB_PIX 10
 #define RB_TAP 12
@@ -267,6 +323,9 @@ static inline void gt_v4_store(float *p, gt_v4 v) { memcpy(p, &v, sizeof v); }
 #undef VSTORE
 #undef VBCAST
 #undef VFMA
+#undef VADD
+#undef VMAXZERO
+#undef VPOOL
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
@@ -343,18 +402,65 @@ size_t gt_conv_forward_scratch_floats(int isa, gt_conv_shape s, int images) {
 
 void gt_conv_forward(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, int relu,
                      int accumulate, const float *input, float *output, int first, int end, float *scratch) {
-    if (end <= first) return;
+    gt_conv_forward_blocks(isa, s, packed_filter, bias, relu, accumulate, input, output, first, end, 0,
+                           gt_conv_channel_blocks(isa, s), scratch);
+}
+
+void gt_conv_forward_blocks(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, int relu,
+                            int accumulate, const float *input, float *output, int first, int end, int block_first,
+                            int block_end, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
     switch (gt_effective_isa(isa)) {
 #ifdef GT_X86
     case GT_ISA_AVX512:
-        conv_forward_avx512(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_avx512(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first, block_end,
+                            scratch);
         return;
     case GT_ISA_AVX2:
-        conv_forward_avx2(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_avx2(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first, block_end,
+                          scratch);
         return;
 #endif
     default:
-        conv_forward_portable(s, packed_filter, bias, relu, accumulate, input, output, first, end, scratch);
+        conv_forward_portable(s, packed_filter, bias, relu, accumulate, input, output, first, end, block_first,
+                              block_end, scratch);
+    }
+}
+
+size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape s, int images) {
+    const int block = gt_conv_channel_block(isa);
+    const gt_conv_layout L = gt_conv_layout_of(s, 1);
+    const gt_pool_layout P = gt_pool_layout_of(s);
+    const size_t chunk = (size_t)gt_conv_forward_chunk(s, images);
+    return gt_round16(chunk * s.in_channels * L.plane) + gt_round16(chunk * L.pixels) +
+        gt_round16(chunk * P.pixels + 1) + gt_round16(chunk * P.pixels) + gt_round16(chunk * L.pixels) +
+        gt_round16((size_t)L.taps) + (size_t)(4 + 2) * GT_POOL_GROUP * block + (size_t)block;
+}
+
+void gt_conv_forward_pool(int isa, gt_conv_shape s, const float *packed_filter, const float *bias, const float *input,
+                          float *pooled, float *argmax, int first, int end, float *scratch) {
+    gt_conv_forward_pool_blocks(isa, s, packed_filter, bias, input, pooled, argmax, first, end, 0,
+                                gt_conv_channel_blocks(isa, s), scratch);
+}
+
+void gt_conv_forward_pool_blocks(int isa, gt_conv_shape s, const float *packed_filter, const float *bias,
+                                 const float *input, float *pooled, float *argmax, int first, int end, int block_first,
+                                 int block_end, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512:
+        conv_forward_pool_avx512(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                                 scratch);
+        return;
+    case GT_ISA_AVX2:
+        conv_forward_pool_avx2(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                               scratch);
+        return;
+#endif
+    default:
+        conv_forward_pool_portable(s, packed_filter, bias, input, pooled, argmax, first, end, block_first, block_end,
+                                   scratch);
     }
 }
 
@@ -372,18 +478,28 @@ size_t gt_conv_backward_filter_scratch_floats(int isa, gt_conv_shape s, int imag
 
 void gt_conv_backward_filter(int isa, gt_conv_shape s, const float *input, const float *output_gradient,
                              int first, int end, float *partial, float *scratch) {
-    if (end <= first) return;
+    const int blocks = gt_conv_layout_of(s, gt_conv_channel_block(isa)).channel_blocks;
+    gt_conv_backward_filter_blocks(isa, s, input, output_gradient, first, end, 0, blocks, partial, scratch);
+}
+
+int gt_conv_channel_blocks(int isa, gt_conv_shape s) {
+    return gt_conv_layout_of(s, gt_conv_channel_block(isa)).channel_blocks;
+}
+
+void gt_conv_backward_filter_blocks(int isa, gt_conv_shape s, const float *input, const float *output_gradient,
+                                    int first, int end, int block_first, int block_end, float *partial, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
     switch (gt_effective_isa(isa)) {
 #ifdef GT_X86
     case GT_ISA_AVX512:
-        conv_backward_filter_avx512(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_avx512(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
         return;
     case GT_ISA_AVX2:
-        conv_backward_filter_avx2(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_avx2(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
         return;
 #endif
     default:
-        conv_backward_filter_portable(s, input, output_gradient, first, end, partial, scratch);
+        conv_backward_filter_portable(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
     }
 }
 
@@ -391,15 +507,35 @@ void gt_conv_reduce_filter(int isa, gt_conv_shape s, const float *partials, int 
                            float *filter_gradient, int accumulate, int co_first, int co_end) {
     const int block = gt_conv_channel_block(isa);
     const gt_conv_layout L = gt_conv_layout_of(s, block);
-    for (int co = co_first; co < co_end; co++) {
-        const int cob = co / block, lane = co % block;
-        for (int ci = 0; ci < s.in_channels; ci++)
-            for (int t = 0; t < L.taps; t++) {
-                const size_t at = (((size_t)cob * s.in_channels + ci) * L.taps + t) * block + lane;
-                float sum = 0;
-                for (int k = 0; k < count; k++) sum += partials[k * stride + at];
-                float *d = filter_gradient + ((size_t)co * s.in_channels + ci) * L.taps + t;
-                *d = accumulate ? *d + sum : sum;
+    // One (block, input channel) tile [taps][block] at a time, so that it stays in L1 while its
+    // lanes are written out: lane by lane over the whole partial instead loaded every cache line
+    // `block` times from L2 (conv4's reduction took a fifth of its filter gradient).
+    for (int cob = co_first / block; cob * block < co_end; cob++) {
+        const int lane_first = co_first > cob * block ? co_first - cob * block : 0;
+        const int lane_end = co_end < (cob + 1) * block ? co_end - cob * block : block;
+        for (int ci = 0; ci < s.in_channels; ci++) {
+            const size_t tile = ((size_t)cob * s.in_channels + ci) * L.taps * block;
+            if (count == 1) {
+                // One partial (the channel split, or one thread): a transpose of the tile.
+                const float *src = partials + tile;
+                for (int lane = lane_first; lane < lane_end; lane++) {
+                    float *d = filter_gradient + ((size_t)(cob * block + lane) * s.in_channels + ci) * L.taps;
+                    if (accumulate)
+                        for (int t = 0; t < L.taps; t++) d[t] += src[t * block + lane];
+                    else
+                        for (int t = 0; t < L.taps; t++) d[t] = src[t * block + lane];
+                }
+                continue;
             }
+            for (int lane = lane_first; lane < lane_end; lane++) {
+                float *d = filter_gradient + ((size_t)(cob * block + lane) * s.in_channels + ci) * L.taps;
+                for (int t = 0; t < L.taps; t++) {
+                    const size_t at = tile + (size_t)t * block + lane;
+                    float sum = 0;
+                    for (int k = 0; k < count; k++) sum += partials[k * stride + at];
+                    d[t] = accumulate ? d[t] + sum : sum;
+                }
+            }
+        }
     }
 }

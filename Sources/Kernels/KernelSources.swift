@@ -9,8 +9,8 @@ public enum KernelSources {
     public static let overrideVariable = "GPU_TRAIN_KERNELS_DIR"
 
     /// Kernel files (without ".cl"): one per op family, GEMM in three (register-blocked, tiled,
-    /// and the tiled kernel's convolution operand modes).
-    public static let families = ["conv", "distance", "elementwise", "gemm_conv", "gemm_registers", "gemm_tiled",
+    /// and the tiled kernel's convolution operand modes), and the fused convolution + pool.
+    public static let families = ["conv", "distance", "elementwise", "fused", "gemm_conv", "gemm_registers", "gemm_tiled",
                                   "loss", "optimizer", "pool"]
 
     /// The source of family `name` ("gemm_tiled" for kernels/gemm_tiled.cl) and where it came from

@@ -41,19 +41,34 @@ struct DenseLayer {
 
 /// Activations and gradients for one batch size, allocated once and reused every step.
 final class Activations {
-    /// The max-pool after a conv layer: its output, the winners' positions, the gradient.
+    /// The max-pool after a conv layer: its output, the winners' positions (training only), the gradient.
     struct Pool {
-        let output: Tensor, argmax: Tensor, gradient: Tensor
+        let output: Tensor, argmax: Tensor?, gradient: Tensor
     }
 
-    /// One conv layer's ReLU output and its gradient (computed in place), and its pool if any.
+    /// One conv layer: either its ReLU output, or (a pooled layer, whose convolution, ReLU and
+    /// pool run as one op) its pool; and the gradient at the convolution's output.
+    enum Result {
+        case output(Tensor)
+        case pool(Pool)
+    }
+
     struct Conv {
-        let output: Tensor, gradient: Tensor
-        let pool: Pool?
-        /// What the next layer reads: the pooled output, or the output itself.
-        var result: Tensor { pool?.output ?? output }
+        let result: Result
+        let gradient: Tensor
+        var pool: Pool? {
+            if case .pool(let p) = result { return p }
+            return nil
+        }
+        /// What the next layer reads: the pooled output, or the ReLU output itself.
+        var next: Tensor {
+            switch result {
+            case .output(let t): return t
+            case .pool(let p): return p.output
+            }
+        }
         /// Where the next layer's input gradient goes.
-        var resultGradient: Tensor { pool?.gradient ?? gradient }
+        var nextGradient: Tensor { pool?.gradient ?? gradient }
     }
 
     let images: Int
@@ -73,14 +88,17 @@ final class Activations {
         let sides = config.layerSides
         for (i, c) in config.channels.enumerated() {
             let s = sides[i]
-            var pool: Pool?
+            let result: Result
             if i < config.channels.count - 1 {
+                // The full-resolution ReLU output is never stored: the fused op writes the pool.
                 let p = (s + 1) / 2
-                pool = Pool(output: try backend.makeTensor([images, c, p, p]), argmax: try backend.makeTensor([images, c, p, p]),
-                            gradient: try gradientShape([images, c, p, p]))
+                result = .pool(Pool(output: try backend.makeTensor([images, c, p, p]),
+                                    argmax: training ? try backend.makeTensor([images, c, p, p]) : nil,
+                                    gradient: try gradientShape([images, c, p, p])))
+            } else {
+                result = .output(try backend.makeTensor([images, c, s, s]))
             }
-            conv.append(Conv(output: try backend.makeTensor([images, c, s, s]), gradient: try gradientShape([images, c, s, s]),
-                             pool: pool))
+            conv.append(Conv(result: result, gradient: try gradientShape([images, c, s, s])))
         }
         embedding = try backend.makeTensor([images, config.embedding])
         embeddingGradient = try gradientShape([images, config.embedding])
@@ -178,17 +196,29 @@ public final class SiameseNetwork {
 
     // MARK: Forward
 
-    /// Runs the encoder over `ws.input`; leaves embeddings in `ws.embedding`.
-    func encode(_ ws: Activations) throws {
-        var x = ws.input
+    /// Runs the encoder over the first `count` images of `ws.input` (all of them when nil); leaves
+    /// their embeddings in the first rows of `ws.embedding`. `winners`: record the pools' winning
+    /// positions, which only a backward pass reads (and only a training network has room for).
+    func encode(_ ws: Activations, winners: Bool, count: Int? = nil) throws {
+        let n = count ?? ws.images
+        func rows(_ t: Tensor) throws -> Tensor { n == ws.images ? t : try t.rows(0..<n) }
+        var x = try rows(ws.input)
         for (layer, a) in zip(convLayers, ws.conv) {
-            try backend.conv2dForward(input: x, filter: layer.weight.value, bias: layer.bias.value, output: a.output, relu: true)
-            if let pool = a.pool { try backend.maxPoolForward(input: a.output, output: pool.output, argmax: pool.argmax) }
-            x = a.result
+            switch a.result {
+            case .output(let output):
+                let out = try rows(output)
+                try backend.conv2dForward(input: x, filter: layer.weight.value, bias: layer.bias.value, output: out, relu: true)
+                x = out
+            case .pool(let pool):
+                let pooled = try rows(pool.output)
+                try backend.conv2dBiasReLUMaxPoolForward(input: x, filter: layer.weight.value, bias: layer.bias.value,
+                                                         pooledOutput: pooled, argmax: winners ? try pool.argmax.map(rows) : nil)
+                x = pooled
+            }
         }
-        let flat = try x.reshaped([ws.images, config.flattened])
-        try backend.gemm(flat, transposeA: false, embed.weight.value, transposeB: false, into: ws.embedding, alpha: 1, beta: 0)
-        try backend.addBias(embed.bias.value, to: ws.embedding, activation: .sigmoid)
+        let flat = try x.reshaped([n, config.flattened]), embedding = try rows(ws.embedding)
+        try backend.gemm(flat, transposeA: false, embed.weight.value, transposeB: false, into: embedding, alpha: 1, beta: 0)
+        try backend.addBias(embed.bias.value, to: embedding, activation: .sigmoid)
     }
 
     /// Loss and its gradient with respect to the embeddings, for B pairs whose embeddings are in ws.
@@ -228,8 +258,8 @@ public final class SiameseNetwork {
         // Through the sigmoid, in place.
         try backend.sigmoidBackward(output: ws.embedding, outputGradient: ws.embeddingGradient, inputGradient: ws.embeddingGradient)
         guard let last = ws.conv.last else { return }
-        let flat = try last.result.reshaped([ws.images, config.flattened])
-        let flatGradient = try last.resultGradient.reshaped([ws.images, config.flattened])
+        let flat = try last.next.reshaped([ws.images, config.flattened])
+        let flatGradient = try last.nextGradient.reshaped([ws.images, config.flattened])
         try backend.gemm(flat, transposeA: true, ws.embeddingGradient, transposeB: false, into: try embed.weight.gradient(),
                          alpha: 1, beta: 0)
         try backend.biasGradient(outputGradient: ws.embeddingGradient, biasGradient: try embed.bias.gradient(), accumulate: false)
@@ -237,23 +267,27 @@ public final class SiameseNetwork {
                          alpha: 1, beta: 0)
         for i in convLayers.indices.reversed() {
             let layer = convLayers[i], a = ws.conv[i]
-            if let pool = a.pool {
+            switch a.result {
+            case .pool(let pool):
                 // Through the fused ReLU at the pooled resolution, a quarter of the work: the
                 // gradient reaches only each window's winner, whose ReLU output is the pooled
                 // value, so masking by pooled > 0 equals masking the winners by conv > 0.
+                guard let argmax = pool.argmax else {
+                    throw SiameseError.invalidConfiguration("this network was built for inference only (no pooling winners)")
+                }
                 try backend.reluBackward(output: pool.output, outputGradient: pool.gradient, inputGradient: pool.gradient)
-                try backend.maxPoolBackward(outputGradient: pool.gradient, argmax: pool.argmax, inputGradient: a.gradient)
-            } else {
+                try backend.maxPoolBackward(outputGradient: pool.gradient, argmax: argmax, inputGradient: a.gradient)
+            case .output(let output):
                 // Through the fused ReLU, in place.
-                try backend.reluBackward(output: a.output, outputGradient: a.gradient, inputGradient: a.gradient)
+                try backend.reluBackward(output: output, outputGradient: a.gradient, inputGradient: a.gradient)
             }
-            let input = i == 0 ? ws.input : ws.conv[i - 1].result
+            let input = i == 0 ? ws.input : ws.conv[i - 1].next
             try backend.conv2dBackwardFilter(input: input, outputGradient: a.gradient, filterGradient: try layer.weight.gradient(),
                                              accumulate: false)
             try backend.conv2dBackwardBias(outputGradient: a.gradient, biasGradient: try layer.bias.gradient(), accumulate: false)
             if i > 0 {
                 try backend.conv2dBackwardInput(outputGradient: a.gradient, filter: layer.weight.value,
-                                                inputGradient: ws.conv[i - 1].resultGradient, accumulate: false)
+                                                inputGradient: ws.conv[i - 1].nextGradient, accumulate: false)
             }
         }
     }
@@ -279,7 +313,7 @@ public final class SiameseNetwork {
     /// Forward, loss, backward and one Adam step on a batch of pairs; returns the batch loss.
     public func trainStep(left: [Float], right: [Float], labels: [Float], optimizer: AdamHyperparameters) throws -> LossResult {
         let ws = try load(left: left, right: right, labels: labels)
-        try encode(ws)
+        try encode(ws, winners: true)
         let result = try lossAndEmbeddingGradient(ws, pairs: labels.count)
         try backward(ws)
         step += 1
@@ -293,14 +327,14 @@ public final class SiameseNetwork {
     /// Forward and loss only (validation); parameters and their gradients are left alone.
     public func evaluate(left: [Float], right: [Float], labels: [Float]) throws -> LossResult {
         let ws = try load(left: left, right: right, labels: labels)
-        try encode(ws)
+        try encode(ws, winners: false)
         return try lossAndEmbeddingGradient(ws, pairs: labels.count, gradients: false)
     }
 
     /// Forward, loss and gradients without an optimizer step (for gradient checks against references).
     public func gradients(left: [Float], right: [Float], labels: [Float]) throws -> LossResult {
         let ws = try load(left: left, right: right, labels: labels)
-        try encode(ws)
+        try encode(ws, winners: true)
         let result = try lossAndEmbeddingGradient(ws, pairs: labels.count)
         try backward(ws)
         return result
@@ -313,17 +347,28 @@ public final class SiameseNetwork {
 
     /// Embeddings of `count` images as a device tensor [count, embedding], with no trip to the
     /// host. The tensor belongs to the network's workspace: it is overwritten by the next call
-    /// with the same count.
+    /// with a count of the same size class (`inferenceImages(for:)`).
     public func embedOnDevice(images: [Float], count: Int) throws -> Tensor {
         let pixels = config.imageSide * config.imageSide
         guard count > 0, images.count == count * pixels else {
             throw SiameseError.invalidData("embed: \(images.count) floats for \(count) images of \(pixels) pixels")
         }
-        let ws = try workspace(images: count)
-        try backend.upload(images, to: ws.input)
-        try encode(ws)
-        return ws.embedding
+        let ws = try workspace(images: Self.inferenceImages(for: count))
+        let whole = count == ws.images
+        try backend.upload(images, to: whole ? ws.input : try ws.input.rows(0..<count))
+        try encode(ws, winners: false, count: count)
+        return whole ? ws.embedding : try ws.embedding.rows(0..<count)
     }
+
+    /// The workspace size that embeds `count` images: the next power of two, so that a stream of
+    /// batches of every size (`detect --follow`) keeps at most one workspace per power of two
+    /// instead of one per size (each holds about 144 KB per image for the default network).
+    static func inferenceImages(for count: Int) -> Int {
+        count <= 1 ? 1 : 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount)
+    }
+
+    /// How many per-batch-size workspaces the network holds (tests).
+    var workspaceCount: Int { workspaces.count }
 
     // MARK: Weights
 

@@ -102,6 +102,93 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
+    /// The filter gradient's thread split: over output channels when a thread's images hold fewer
+    /// than 1,024 pixels (conv4 up to 126 images, conv3 up to 30, conv2 up to 6), else over images;
+    /// one thread, or fewer blocks than threads, over images.
+    func testFilterGradientSplitFollowsTheProblemSize() {
+        func split(_ n: Int, _ ci: Int, _ co: Int, _ side: Int, blocks: Int, workers: Int = 2) -> CPUBackend.FilterGradientSplit {
+            let g = ConvGeometry(batch: n, inChannels: ci, outChannels: co, height: side, width: side, kernel: 3)
+            return CPUBackend.filterGradientSplit(g, channelBlocks: blocks, workers: workers)
+        }
+        XCTAssertEqual(split(10, 128, 256, 4, blocks: 8), .channels)
+        XCTAssertEqual(split(126, 128, 256, 4, blocks: 8), .channels)
+        XCTAssertEqual(split(128, 128, 256, 4, blocks: 8), .images)
+        XCTAssertEqual(split(30, 128, 128, 8, blocks: 4), .channels)
+        XCTAssertEqual(split(32, 128, 128, 8, blocks: 4), .images)
+        XCTAssertEqual(split(10, 64, 128, 16, blocks: 4), .images)
+        XCTAssertEqual(split(6, 64, 128, 16, blocks: 4), .channels)
+        XCTAssertEqual(split(10, 128, 256, 4, blocks: 8, workers: 1), .images)
+        XCTAssertEqual(split(2, 8, 16, 4, blocks: 1), .images)
+    }
+
+    /// Forward kernels split over images when each of the threads gets two, else over output-channel
+    /// blocks (batches of 1 to 3 on two threads), never into more chunks than blocks or threads.
+    func testForwardSplitFollowsTheBatch() {
+        typealias Plan = CPUBackend.ForwardPlan
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 1, channelBlocks: 8, workers: 2), Plan(byChannels: true, chunks: 2, imagesPerChunk: 1))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 3, channelBlocks: 4, workers: 2), Plan(byChannels: true, chunks: 2, imagesPerChunk: 3))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 4, channelBlocks: 8, workers: 2), Plan(byChannels: false, chunks: 2, imagesPerChunk: 2))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 10, channelBlocks: 8, workers: 2), Plan(byChannels: false, chunks: 2, imagesPerChunk: 5))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 1, channelBlocks: 1, workers: 2), Plan(byChannels: false, chunks: 1, imagesPerChunk: 1))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 2, channelBlocks: 16, workers: 4), Plan(byChannels: true, chunks: 4, imagesPerChunk: 2))
+        XCTAssertEqual(CPUBackend.forwardPlan(batch: 5, channelBlocks: 16, workers: 1), Plan(byChannels: false, chunks: 1, imagesPerChunk: 5))
+    }
+
+    /// The reduction of blocked partials into [Co, Ci, K, K], over output-channel ranges that cut
+    /// through channel blocks, against a plain loop, for one and for three partials, with and
+    /// without accumulation.
+    func testFilterReductionOverUnalignedChannelRanges() {
+        for isa in levels {
+            let shape = gt_conv_shape(in_channels: 3, out_channels: 65, height: 4, width: 4, kernel: 3)
+            let floats = gt_conv_filter_partial_floats(isa, shape), block = Int(gt_conv_channel_block(isa))
+            var r = TestRandom(seed: 5)
+            for count in [1, 3] {
+                let stride = floats + 16
+                let partials = r.uniform(stride * count), old = r.uniform(65 * 3 * 9)
+                for accumulate in [false, true] {
+                    var want = old
+                    for co in 0..<65 {
+                        for ci in 0..<3 {
+                            for t in 0..<9 {
+                                let at = ((co / block * 3 + ci) * 9 + t) * block + co % block
+                                let sum = (0..<count).reduce(Float(0)) { $0 + partials[$1 * stride + at] }
+                                let i = (co * 3 + ci) * 9 + t
+                                want[i] = accumulate ? want[i] + sum : sum
+                            }
+                        }
+                    }
+                    var got = old
+                    got.withUnsafeMutableBufferPointer { out in
+                        for (first, end) in [(0, 13), (13, 50), (50, 65)] {
+                            gt_conv_reduce_filter(isa, shape, partials, Int32(count), stride, out.baseAddress!, accumulate ? 1 : 0,
+                                                  Int32(first), Int32(end))
+                        }
+                    }
+                    XCTAssertEqual(got, want, "\(CPUConvolution.isaName(isa)) count \(count) accumulate \(accumulate)")
+                }
+            }
+        }
+    }
+
+    /// The network's 3x3 layers' filter gradients on both splits (whichever this machine's thread
+    /// count picks for each) against the oracle, at batch 1, 5 and 64.
+    func testFilterGradientBothSplitsMatchTheOracle() throws {
+        let oracle = CPUBackend(convolution: .im2col), direct = CPUBackend(convolution: .direct)
+        for (n, ci, co, side) in [(1, 128, 256, 4), (5, 128, 128, 8), (64, 64, 128, 16), (3, 64, 128, 16), (64, 128, 256, 4)] {
+            var r = TestRandom(seed: UInt64(n + ci + co))
+            let x = r.uniform(n * ci * side * side), dy = r.uniform(n * co * side * side), old = r.uniform(co * ci * 9)
+            func run(_ b: CPUBackend) throws -> [Float] {
+                let dw = try makeTensor(b, [co, ci, 3, 3], old)
+                try b.conv2dBackwardFilter(input: try makeTensor(b, [n, ci, side, side], x),
+                                           outputGradient: try makeTensor(b, [n, co, side, side], dy), filterGradient: dw,
+                                           accumulate: true)
+                return try b.download(dw)
+            }
+            let c = compare(try run(direct), try run(oracle), Tolerance(absolute: 1e-5 + 3e-7 * Float(n * side * side + 1), relative: 1e-4))
+            XCTAssert(c.passed, "N\(n) Ci\(ci) Co\(co) \(side)x\(side): \(c)")
+        }
+    }
+
     /// Unsupported levels fall back to the portable kernels consistently (packing and compute agree).
     func testUnsupportedLevelFallsBackConsistently() throws {
         let oracle = CPUBackend(convolution: .im2col)
@@ -126,6 +213,13 @@ final class DirectConvTests: XCTestCase {
         XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
         XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "direct"))
         XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))
+        // Fused with the max-pool, conv1 runs direct (its epilogue stores a quarter of the outputs);
+        // a 9-term reduction (Ci 1, 3x3) still goes to im2col.
+        XCTAssertEqual(backend.convolutionPoolPath(conv1), "direct")
+        XCTAssertEqual(backend.convolutionPoolPath(ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 8, width: 8, kernel: 3)),
+                       "im2col")
+        XCTAssertEqual(CPUBackend(convolution: .im2col).convolutionPoolPath(conv1), "im2col")
+        XCTAssertEqual(CPUBackend(convolution: .winograd).convolutionPoolPath(conv2), "winograd")
     }
 
     func testAlgorithmChoiceAndDescription() {

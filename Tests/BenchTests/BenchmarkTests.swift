@@ -82,8 +82,10 @@ final class BenchmarkTests: XCTestCase {
         assertPositive(cpu["peak_rss_mb"], "peak_rss_mb")
 
         let ops = try XCTUnwrap(cpu["ops"] as? [[String: Any]])
-        // 4 convs (forward, ReLU backward, filter, bias; input for all but the first), 3 pools x 2, dense x 3, Adam.
-        XCTAssertEqual(ops.count, 4 * 4 + 3 + 3 * 2 + 3 + 1)
+        // 4 convs (forward, ReLU backward, filter, bias; input for all but the first), 3 pools x 2,
+        // 3 fused conv + pool forwards x 2 (training, inference), dense x 3, Adam.
+        XCTAssertEqual(ops.count, 4 * 4 + 3 + 3 * 2 + 3 * 2 + 3 + 1)
+        XCTAssertEqual(ops.filter { ($0["op"] as? String)?.hasPrefix("conv_forward+bias+relu+pool") == true }.count, 6)
         for row in ops {
             let name = "\(row["op"] ?? "?") \(row["layer"] ?? "?")"
             for key in ["op", "layer", "ms", "gflops"] { XCTAssertTrue(row.keys.contains(key), "\(name): missing \(key)") }

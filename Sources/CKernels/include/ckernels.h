@@ -100,6 +100,29 @@ void gt_conv_forward(int isa, gt_conv_shape shape, const float *packed_filter, c
                      int relu, int accumulate, const float *input, float *output, int first, int end,
                      float *scratch);
 
+/// Floats of scratch one call of `gt_conv_forward_pool` needs (per concurrent caller).
+size_t gt_conv_forward_pool_scratch_floats(int isa, gt_conv_shape shape, int images);
+
+/// `gt_conv_forward` with bias and ReLU, then a 2x2 stride-2 max-pool with ceil output size, in
+/// one pass: pooled [N, out_channels, ceil(H/2), ceil(W/2)] receives each window's maximum (ties
+/// and NaN as maxPoolForward: a cell wins only when strictly greater than the cells before it in
+/// the order (0,0), (0,1), (1,0), (1,1)); `argmax` (same shape, or NULL) its position 0..3 as a
+/// float. The full-resolution output is never stored. `bias` may be NULL; images [first, end).
+void gt_conv_forward_pool(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                          const float *input, float *pooled, float *argmax, int first, int end, float *scratch);
+
+/// `gt_conv_forward` for output-channel blocks [block_first, block_end) only (`gt_conv_channel_blocks`):
+/// callers on disjoint block ranges of the same images may run concurrently (a split over output
+/// channels, for batches too small to give every thread images).
+void gt_conv_forward_blocks(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                            int relu, int accumulate, const float *input, float *output, int first, int end,
+                            int block_first, int block_end, float *scratch);
+
+/// `gt_conv_forward_pool` for output-channel blocks [block_first, block_end) only.
+void gt_conv_forward_pool_blocks(int isa, gt_conv_shape shape, const float *packed_filter, const float *bias,
+                                 const float *input, float *pooled, float *argmax, int first, int end,
+                                 int block_first, int block_end, float *scratch);
+
 /// Floats of one partial filter gradient of `gt_conv_backward_filter` (blocked layout).
 size_t gt_conv_filter_partial_floats(int isa, gt_conv_shape shape);
 
@@ -111,6 +134,16 @@ size_t gt_conv_backward_filter_scratch_floats(int isa, gt_conv_shape shape, int 
 /// sums them, so no two threads ever write the same float.
 void gt_conv_backward_filter(int isa, gt_conv_shape shape, const float *input, const float *output_gradient,
                              int first, int end, float *partial, float *scratch);
+
+/// Blocks of output channels (`gt_conv_channel_block` each) of `shape` at level `isa`.
+int gt_conv_channel_blocks(int isa, gt_conv_shape shape);
+
+/// `gt_conv_backward_filter` for output-channel blocks [block_first, block_end) only: the part of
+/// `partial` those blocks own. Callers on disjoint block ranges may share one partial (a split over
+/// output channels for small batches, where one partial per thread would cost more to zero and
+/// reduce than the arithmetic).
+void gt_conv_backward_filter_blocks(int isa, gt_conv_shape shape, const float *input, const float *output_gradient,
+                                    int first, int end, int block_first, int block_end, float *partial, float *scratch);
 
 /// filter_gradient [Co, Ci, K, K] = (accumulate ? filter_gradient : 0) + the sum of `count`
 /// partials, `stride` floats apart (at least `gt_conv_filter_partial_floats`), for output

@@ -84,6 +84,17 @@ fi
 
 # ---- build ---------------------------------------------------------------------
 if [ "$build" = 1 ]; then
+  # The static Swift runtime links FoundationNetworking (detect --alerts-to http://) against
+  # libcurl's development files, and the flow meter against libpcap's.
+  for pkg in libcurl4-openssl-dev libpcap-dev; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null || exit 1
+      else
+        echo "gpu-bundle: the static build needs $pkg: sudo apt-get install -y $pkg" >&2; exit 1
+      fi
+    fi
+  done
   echo "== swift build -c release --static-swift-stdlib --product gpu-train --scratch-path $scratch" >&2
   "$swift" build -c release --static-swift-stdlib --product gpu-train --scratch-path "$scratch"
 fi

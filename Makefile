@@ -4,7 +4,7 @@
 #   make lab    real traffic on loopback with per-flow truth: services, benign clients, six attacks,
 #               captured, metered, labelled, trained on and scored (root; scripts/lab/)
 SWIFT      ?= swift
-PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo
+PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo libpcap-dev
 BIN        := .build/release/gpu-train
 DATA       ?=
 ROLES      ?=

@@ -10,6 +10,7 @@ let products: [Product] = [
     .library(name: "Detection", targets: ["Detection"]),
     .library(name: "FlowData", targets: ["FlowData"]),
     .library(name: "Reporting", targets: ["Reporting"]),
+    .library(name: "FlowMeter", targets: ["FlowMeter"]),
 ]
 
 // MARK: - Dependencies
@@ -30,6 +31,9 @@ let systemLibraries: [Target] = [
     // OpenBLAS's cblas.h and libopenblas.
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                    providers: [.apt(["libopenblas-dev"])]),
+    // libpcap: pcap and pcapng files and live capture for the flow meter.
+    .systemLibrary(name: "CPcap", path: "Sources/CPcap",
+                   providers: [.apt(["libpcap-dev"])]),
 ]
 
 // MARK: - Modules
@@ -49,6 +53,8 @@ let modules: [Target] = [
             path: "Sources/Backend"),
     .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData"),
     .target(name: "Reporting", dependencies: ["Common"], path: "Sources/Reporting"),
+    // Packets (pcap and pcapng files, live interfaces) to bidirectional CICFlowMeter flows; knows no model.
+    .target(name: "FlowMeter", dependencies: ["CPcap", "Common"], path: "Sources/FlowMeter"),
     // The Siamese network, its layers and losses, pair sampling and the epoch loop.
     .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
             path: "Sources/Siamese"),
@@ -65,7 +71,7 @@ let modules: [Target] = [
                                                .product(name: "FlyingFox", package: "FlyingFox")],
             path: "Sources/Operations"),
     .executableTarget(name: "gpu-train",
-                      dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "Operations", "Siamese", "Reporting",
+                      dependencies: ["Backend", "Bench", "Common", "Detection", "FlowData", "FlowMeter", "Operations", "Siamese", "Reporting",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                       path: "Sources/gpu-train"),
 ]
@@ -88,7 +94,8 @@ let tests: [Target] = [
     .testTarget(name: "BenchTests", dependencies: ["Bench", "Backend", "CKernels", "Siamese", "TestSupport"],
                 path: "Tests/BenchTests"),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),
-    .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
+    .testTarget(name: "FlowMeterTests", dependencies: ["FlowMeter", "TestSupport"], path: "Tests/FlowMeterTests"),
+    .testTarget(name: "CLITests", dependencies: ["FlowData", "TestSupport"], path: "Tests/CLITests"),
 ]
 
 // MARK: - Package

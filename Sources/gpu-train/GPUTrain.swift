@@ -14,7 +14,7 @@ struct GPUTrain: ParsableCommand {
         subcommands: [
             Devices.self,
             Train.self, Update.self, Evaluate.self, Detect.self, Crossval.self, Report.self,
-            Convert.self, Synth.self,
+            Convert.self, Synth.self, Flows.self,
             Verify.self, Bench.self, TuneGemm.self,
         ]
     )

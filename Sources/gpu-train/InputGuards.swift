@@ -76,3 +76,10 @@ extension Detect {
                                              inputs: [("--input", input), ("--model", model)] + (k8sPods.map { [("--k8s-pods", $0)] } ?? []))
     }
 }
+
+extension Flows {
+    /// --out against every --pcap.
+    func refuseOverwritingInputs() throws {
+        try SameFile.refuseOverwritingInputs(outputs: [("--out", out)], inputs: pcap.map { ("--pcap", $0) })
+    }
+}

@@ -149,15 +149,20 @@ log "services up on $TARGET: http $HTTP_PORT, ssh $SSH_PORT, redis $REDIS_PORT, 
 # --- the two phases, each captured on lo ---------------------------------------------------
 FILTER="host $TARGET or net 127.0.1.0/24 or net 127.0.2.0/24"
 capture_phase() {  # phase seconds
-  local phase=$1 seconds=$2 pid
+  local phase=$1 seconds=$2 pid traffic
   tcpdump -i lo -n -U -B 32768 -w "$OUT/$phase.pcap" "$FILTER" 2> "$WORK/tcpdump-$phase.log" &
   pid=$!
   PIDS+=($pid)
   for _ in $(seq 50); do [ -s "$OUT/$phase.pcap" ] && break; sleep 0.1; done
   sleep 0.5
+  # In the background and waited for, so that a signal reaches the trap at once (bash runs a
+  # trap only after a foreground child ends).
   python3 "$HERE/traffic.py" run --phase "$phase" --seconds "$seconds" --seed "$SEED" \
     --target "$TARGET" --ports "http=$HTTP_PORT,ssh=$SSH_PORT,redis=$REDIS_PORT,dns=$DNS_PORT" \
-    --work "$WORK" --shim "$WORK/bindshim.so" --events "$OUT/events-$phase.csv"
+    --work "$WORK" --shim "$WORK/bindshim.so" --events "$OUT/events-$phase.csv" &
+  traffic=$!
+  PIDS+=($traffic)
+  wait "$traffic"
   sleep 1
   kill -INT "$pid"
   wait "$pid" || true

@@ -15,14 +15,20 @@ public struct MeterOptions: Sendable, Equatable {
     /// The value written in the Label column (the fork writes `NeedManualLabel`, which the loaders
     /// read as unlabelled). No comma, quote or line break.
     public var label: String
+    /// Seconds of packet time a closed flow's key is remembered (a few dozen bytes) after it closes,
+    /// so that a later packet of the same key starts its next flow as the fork would: a TCP
+    /// connection keeps its direction and its Total TCP Flow Time runs on, and the Flow ID keeps its
+    /// order. The fork remembers forever; a bound keeps memory bounded. 0 forgets at once.
+    public var closedKeyMemory: Double
 
     public init(flowTimeout: Double = 120, activityTimeout: Double = 5, bpf: String? = nil,
-                snaplen: Int32 = 65535, label: String = CICFlowMeterCSV.unlabelled) {
+                snaplen: Int32 = 65535, label: String = CICFlowMeterCSV.unlabelled, closedKeyMemory: Double = 600) {
         self.flowTimeout = flowTimeout
         self.activityTimeout = activityTimeout
         self.bpf = bpf
         self.snaplen = snaplen
         self.label = label
+        self.closedKeyMemory = closedKeyMemory
     }
 
     /// Throws `FlowMeterError.badOption` for a timeout that is not a positive finite number, a
@@ -33,6 +39,9 @@ public struct MeterOptions: Sendable, Equatable {
         }
         guard activityTimeout.isFinite, activityTimeout > 0, activityTimeout <= 1e9 else {
             throw FlowMeterError.badOption("the activity timeout must be a positive number of seconds (at most 1e9), got \(activityTimeout)")
+        }
+        guard closedKeyMemory.isFinite, closedKeyMemory >= 0, closedKeyMemory <= 1e9 else {
+            throw FlowMeterError.badOption("the closed-key memory must be 0 or more seconds (at most 1e9), got \(closedKeyMemory)")
         }
         guard (1...262_144).contains(snaplen) else {
             throw FlowMeterError.badOption("the snaplen must be between 1 and 262144 bytes, got \(snaplen)")

@@ -12,7 +12,7 @@ struct Continuation {
     /// Total TCP Flow Time so far, the closed flow's duration included.
     var cumulativeTCP: Int64
     var lastSeen: Int64
-    /// Packet time at which the flow was closed; the continuation is forgotten one flow timeout later.
+    /// Packet time at which the flow was closed; the continuation is forgotten `closedKeyMemory` later.
     var closedAt: Int64
 }
 
@@ -20,12 +20,13 @@ struct Continuation {
 ///
 /// Memory: a flow is closed (written) once its flow timeout has passed by packet time, checked
 /// before every packet against a queue ordered by flow start, so open flows are at most those that
-/// started within one flow timeout; a closed flow's continuation (a few words) lives one more flow
-/// timeout.
+/// started within one flow timeout; a closed flow's continuation (about a hundred bytes with its
+/// key) lives `MeterOptions.closedKeyMemory` longer (10 minutes).
 struct Meter {
     let options: MeterOptions
     let flowTimeout: Int64
     let activityTimeout: Int64
+    let closedKeyMemory: Int64
     var summary = MeterSummary()
 
     private var index: [FlowKey: Int32] = [:]
@@ -51,6 +52,7 @@ struct Meter {
         self.options = options
         flowTimeout = Int64((options.flowTimeout * 1_000_000).rounded())
         activityTimeout = Int64((options.activityTimeout * 1_000_000).rounded())
+        closedKeyMemory = Int64((options.closedKeyMemory * 1_000_000).rounded())
     }
 
     var openFlows: Int { openCount }
@@ -244,7 +246,7 @@ struct Meter {
         }
         while continuationHead < continuationQueue.count {
             let entry = continuationQueue[continuationHead]
-            guard now - entry.closedAt > flowTimeout else { break }
+            guard now - entry.closedAt > closedKeyMemory else { break }
             continuationHead += 1
             if continuations[entry.key]?.closedAt == entry.closedAt { continuations.removeValue(forKey: entry.key) }
         }

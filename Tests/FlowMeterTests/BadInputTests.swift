@@ -113,7 +113,7 @@ final class BadInputTests: XCTestCase {
     func testAbsurdOptions() {
         for (options, text) in [(MeterOptions(flowTimeout: 0), "flow timeout"), (MeterOptions(flowTimeout: -.infinity), "flow timeout"),
                                 (MeterOptions(activityTimeout: .nan), "activity timeout"), (MeterOptions(snaplen: 0), "snaplen"),
-                                (MeterOptions(label: "a,b"), "label")] {
+                                (MeterOptions(label: "a,b"), "label"), (MeterOptions(closedKeyMemory: -1), "closed-key memory")] {
             do {
                 _ = try meterFlows(.files(["/nonexistent"]), options: options) { _ in }
                 XCTFail("accepted \(options)")

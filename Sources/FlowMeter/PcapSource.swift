@@ -12,28 +12,30 @@ final class PcapSource {
     /// Opens a capture file. Checks what libpcap would accept silently or explain poorly first: a
     /// missing or unreadable file, an empty one, a pcap header with snaplen 0.
     init(file path: String, options: MeterOptions) throws {
-        name = path
+        name = path == "-" ? "standard input" : path
         isLive = false
         var info = stat()
-        guard stat(path, &info) == 0 else {
+        if path == "-" {
+            // libpcap reads standard input for "-" (tcpdump -w - | gpu-train flows --pcap -).
+        } else if stat(path, &info) != 0 {
             if errno == ENOENT || errno == ENOTDIR { throw FlowMeterError.fileNotFound(path: path) }
             throw FlowMeterError.notReadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
+        } else if (info.st_mode & S_IFMT) == S_IFDIR {
             throw FlowMeterError.notReadable(path: path, reason: "is a folder, not a capture file")
+        } else {
+            try Self.checkFileHeader(path, isRegular: (info.st_mode & S_IFMT) == S_IFREG)
         }
-        try Self.checkFileHeader(path, isRegular: (info.st_mode & S_IFMT) == S_IFREG)
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let opened = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_MICRO), &errorBuffer) else {
             let message = String(cString: errorBuffer)
-            if message.contains("truncated") { throw FlowMeterError.truncatedFile(path: path, detail: message) }
-            if message.contains("ermission") { throw FlowMeterError.notReadable(path: path, reason: message) }
-            throw FlowMeterError.notAPcap(path: path, detail: message)
+            if message.contains("truncated") { throw FlowMeterError.truncatedFile(path: name, detail: message) }
+            if message.contains("ermission") { throw FlowMeterError.notReadable(path: name, reason: message) }
+            throw FlowMeterError.notAPcap(path: name, detail: message)
         }
         let dlt = pcap_datalink(opened)
         guard let link = LinkType(dlt: dlt) else {
             pcap_close(opened)
-            throw FlowMeterError.unknownLinkType(source: path, linkType: dlt, name: Self.linkTypeName(dlt))
+            throw FlowMeterError.unknownLinkType(source: name, linkType: dlt, name: Self.linkTypeName(dlt))
         }
         // From here on deinit closes the handle, also when init throws.
         handle = opened

@@ -25,7 +25,7 @@ struct Flows: ParsableCommand {
         Interrupting a file run leaves no output (an old one stays intact).
         """)
 
-    @Option(name: .long, parsing: .upToNextOption, help: "pcap or pcapng files, read in order through one flow table.")
+    @Option(name: .long, parsing: .upToNextOption, help: "pcap or pcapng files, read in order through one flow table (- for standard input).")
     var pcap: [String] = []
 
     @Option(name: .long, help: "A network interface to capture from live (needs root or CAP_NET_RAW).")

@@ -90,6 +90,16 @@ final class FlowsCLITests: XCTestCase {
         XCTAssertTrue(lines[4].hasPrefix("10.9.0.1-10.9.0.2-1-2-17,"))
     }
 
+    /// A capture on standard input (tcpdump -w - | gpu-train flows --pcap -).
+    func testStandardInput() throws {
+        let r = try runGPUTrain(["flows", "--pcap", "-", "--out", "-"], stdin: Data(capture().bytes))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 4)
+        let empty = try runGPUTrain(["flows", "--pcap", "-", "--out", "-"], stdin: Data())
+        XCTAssertEqual(empty.status, 1)
+        XCTAssertTrue(empty.stderr.contains("standard input: "), empty.stderr)
+    }
+
     func testRefusesBadUse() throws {
         let pcap = dir.appendingPathComponent("capture.pcap")
         try capture().write(to: pcap.path)

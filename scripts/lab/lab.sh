@@ -41,12 +41,15 @@ OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/*.pcap "$OUT"/*.csv "$OUT"/*.jsonl "$OUT"/report.* "$OUT"/model.safetensors "$OUT"/*.log
 WORK=$(mktemp -d /tmp/gpu-train-lab.XXXXXX)
 PIDS=()
+GROUPS_TO_STOP=()
 
 log() { echo "lab: $*" >&2; }
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # traffic.py leads a process group of its own: its clients and attack tools stop with it.
+  for pid in "${GROUPS_TO_STOP[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -162,6 +165,7 @@ capture_phase() {  # phase seconds
     --work "$WORK" --shim "$WORK/bindshim.so" --events "$OUT/events-$phase.csv" &
   traffic=$!
   PIDS+=($traffic)
+  GROUPS_TO_STOP+=($traffic)
   wait "$traffic"
   sleep 1
   kill -INT "$pid"

@@ -466,6 +466,9 @@ def main():
     p.add_argument("--shim", required=True)
     p.add_argument("--events", required=True)
     args = parser.parse_args()
+    if args.command == "run":
+        # A process group of its own, so that lab.sh stops every client and attack tool at once.
+        os.setpgid(0, 0)
     if args.command == "make-site":
         make_site(args.dir, args.seed)
     elif args.command == "make-zone":

@@ -30,7 +30,7 @@ struct Meter {
     var summary = MeterSummary()
 
     private var index: [FlowKey: Int32] = [:]
-    private var flows: ContiguousArray<FlowRecord> = []
+    private let store = FlowStore()
     private var freeSlots: [Int32] = []
     private var nextGeneration: UInt32 = 1
     private var openCount = 0
@@ -43,8 +43,8 @@ struct Meter {
     private var continuationQueue: [(key: FlowKey, closedAt: Int64)] = []
     private var continuationHead = 0
 
-    /// Flows closed while handling the current packet or sweep, written oldest first.
-    private var closing: [FlowRecord] = []
+    /// Slots of the flows closed while handling the current packet or sweep, written oldest first.
+    private var closing: [Int] = []
     private var formatter = FlowCSVLine()
     /// The latest packet time seen (microseconds), the meter's clock.
     private(set) var clock: Int64 = .min
@@ -138,26 +138,27 @@ struct Meter {
         if ts > clock { try advanceClock(to: ts, emit: emit) }
         if let slot = index[packet.key] {
             let s = Int(slot)
-            let restart = ts - flows[s].flowStart > flowTimeout
-                || (flows[s].tcpState == .readyForTermination && packet.has(TCPFlag.syn))
+            let flow = store.pointer(s)
+            let restart = ts - flow.pointee.flowStart > flowTimeout
+                || (flow.pointee.tcpState == .readyForTermination && packet.has(TCPFlag.syn))
             if restart {
                 let continuation = close(slot: s, at: ts)
                 try writeClosing(emit: emit)
                 open(packet, continuing: continuation)
                 return
             }
-            flows[s].updateActiveIdle(ts)
-            flows[s].add(packet)
+            flow.pointee.updateActiveIdle(ts)
+            flow.pointee.add(packet)
             if packet.has(TCPFlag.fin) {
-                if flows[s].tcpState == .open {
-                    flows[s].tcpState = .firstFIN
-                } else if flows[s].tcpState == .firstFIN, flows[s].forwardFIN > 0, flows[s].backwardFIN > 0 {
-                    flows[s].tcpState = .secondFIN
+                if flow.pointee.tcpState == .open {
+                    flow.pointee.tcpState = .firstFIN
+                } else if flow.pointee.tcpState == .firstFIN, flow.pointee.forwardFIN > 0, flow.pointee.backwardFIN > 0 {
+                    flow.pointee.tcpState = .secondFIN
                 }
             } else if packet.has(TCPFlag.rst) {
-                flows[s].tcpState = .readyForTermination
+                flow.pointee.tcpState = .readyForTermination
             } else if packet.has(TCPFlag.ack) {
-                if flows[s].tcpState == .secondFIN { flows[s].tcpState = .readyForTermination }
+                if flow.pointee.tcpState == .secondFIN { flow.pointee.tcpState = .readyForTermination }
             }
         } else if let continuation = continuations.removeValue(forKey: packet.key) {
             open(packet, continuing: continuation)
@@ -186,41 +187,48 @@ struct Meter {
         }
         flow.generation = nextGeneration
         nextGeneration &+= 1
-        let slot: Int32
+        let slot: Int
         if let free = freeSlots.popLast() {
-            slot = free
-            flows[Int(free)] = flow
+            slot = Int(free)
+            store.pointer(slot).pointee = flow
         } else {
-            slot = Int32(flows.count)
-            flows.append(flow)
+            slot = store.append(flow)
         }
-        index[packet.key] = slot
+        index[packet.key] = Int32(slot)
         openCount += 1
         if openCount > summary.peakOpenFlows { summary.peakOpenFlows = openCount }
-        expiryQueue.append(Expiry(slot: slot, generation: flow.generation, start: flow.flowStart))
+        expiryQueue.append(Expiry(slot: Int32(slot), generation: flow.generation, start: flow.flowStart))
     }
 
-    /// Takes a flow out of the table into `closing` (a TCP flow's duration added to its Total TCP
-    /// Flow Time) and returns what its key's next flow needs.
-    private mutating func close(slot s: Int, at now: Int64) -> Continuation {
-        if flows[s].isTCP { flows[s].cumulativeTCP += flows[s].duration }
-        let flow = flows[s]
-        flows[s].inUse = false
-        index.removeValue(forKey: flow.key)
-        freeSlots.append(Int32(s))
+    /// Takes a flow out of the table (a TCP flow's duration added to its Total TCP Flow Time) into
+    /// the list to write, and returns what its key's next flow needs. Its slot is reused only once
+    /// it has been written. `keepIndex`: the caller empties the index itself.
+    private mutating func close(slot s: Int, at now: Int64, keepIndex: Bool = false) -> Continuation {
+        let flow = store.pointer(s)
+        if flow.pointee.isTCP { flow.pointee.cumulativeTCP += flow.pointee.duration }
+        flow.pointee.inUse = false
+        if !keepIndex { index.removeValue(forKey: flow.pointee.key) }
         openCount -= 1
-        closing.append(flow)
-        return Continuation(sourceIsLow: flow.sourceIsLow, idLowFirst: flow.idLowFirst,
-                            readyForTermination: flow.tcpState == .readyForTermination,
-                            cumulativeTCP: flow.cumulativeTCP, lastSeen: flow.lastSeen, closedAt: now)
+        closing.append(s)
+        return Continuation(sourceIsLow: flow.pointee.sourceIsLow, idLowFirst: flow.pointee.idLowFirst,
+                            readyForTermination: flow.pointee.tcpState == .readyForTermination,
+                            cumulativeTCP: flow.pointee.cumulativeTCP, lastSeen: flow.pointee.lastSeen, closedAt: now)
     }
 
+    /// Writes the closed flows, oldest first, and frees their slots.
     private mutating func writeClosing(emit: (String) throws -> Void) throws {
         guard !closing.isEmpty else { return }
-        if closing.count > 1 { closing.sort { ($0.flowStart, $0.generation) < ($1.flowStart, $1.generation) } }
-        for flow in closing {
-            try emit(formatter.line(for: flow, label: options.label))
+        if closing.count > 1 {
+            let store = store
+            closing.sort {
+                (store.pointer($0).pointee.flowStart, store.pointer($0).pointee.generation)
+                    < (store.pointer($1).pointee.flowStart, store.pointer($1).pointee.generation)
+            }
+        }
+        for s in closing {
+            try emit(formatter.line(for: store.pointer(s).pointee, label: options.label))
             summary.flows += 1
+            freeSlots.append(Int32(s))
         }
         closing.removeAll(keepingCapacity: true)
     }
@@ -236,10 +244,11 @@ struct Meter {
             guard now - entry.start > flowTimeout else { break }
             expiryHead += 1
             let s = Int(entry.slot)
-            guard flows[s].inUse, flows[s].generation == entry.generation else { continue }
+            let flow = store.pointer(s)
+            guard flow.pointee.inUse, flow.pointee.generation == entry.generation else { continue }
             let continuation = close(slot: s, at: now)
-            continuations[flows[s].key] = continuation
-            continuationQueue.append((flows[s].key, now))
+            continuations[flow.pointee.key] = continuation
+            continuationQueue.append((flow.pointee.key, now))
         }
         if expiryHead > 4096, expiryHead * 2 > expiryQueue.count {
             expiryQueue.removeFirst(expiryHead)
@@ -263,13 +272,48 @@ struct Meter {
     mutating func flushAll(emit: (String) throws -> Void) throws {
         var order: [(start: Int64, generation: UInt32, slot: Int)] = []
         order.reserveCapacity(openCount)
-        for s in flows.indices where flows[s].inUse { order.append((flows[s].flowStart, flows[s].generation, s)) }
+        for s in 0..<store.count where store.pointer(s).pointee.inUse {
+            order.append((store.pointer(s).pointee.flowStart, store.pointer(s).pointee.generation, s))
+        }
         order.sort { ($0.start, $0.generation) < ($1.start, $1.generation) }
         for entry in order {
-            _ = close(slot: entry.slot, at: clock)
+            _ = close(slot: entry.slot, at: clock, keepIndex: true)
             try writeClosing(emit: emit)
         }
         index.removeAll()
         continuations.removeAll()
+    }
+}
+
+/// Flow records in chunks of 4096 that never move: the table grows without copying what it holds,
+/// and a record is updated in place through its pointer. Slots are handed out in order and reused
+/// by the meter; every slot below `count` holds an initialized record.
+final class FlowStore {
+    private static let chunkShift = 12
+    private static let chunkSize = 1 << chunkShift
+    private var chunks: [UnsafeMutablePointer<FlowRecord>] = []
+    private(set) var count = 0
+
+    deinit {
+        for (i, chunk) in chunks.enumerated() {
+            chunk.deinitialize(count: min(Self.chunkSize, count - i * Self.chunkSize))
+            chunk.deallocate()
+        }
+    }
+
+    @inline(__always)
+    func pointer(_ slot: Int) -> UnsafeMutablePointer<FlowRecord> {
+        chunks[slot >> Self.chunkShift] + (slot & (Self.chunkSize - 1))
+    }
+
+    /// A new slot holding `record`.
+    func append(_ record: FlowRecord) -> Int {
+        if count == chunks.count << Self.chunkShift {
+            chunks.append(UnsafeMutablePointer<FlowRecord>.allocate(capacity: Self.chunkSize))
+        }
+        let slot = count
+        pointer(slot).initialize(to: record)
+        count += 1
+        return slot
     }
 }

@@ -170,6 +170,56 @@ final class FlowsCLITests: XCTestCase {
         XCTAssertTrue(lines[1].split(separator: ",")[8] == "10", String(lines[1]))
     }
 
+    /// SIGINT during a file run (here a FIFO that never ends) leaves no output, not even a
+    /// temporary file, and an old output stays as it was.
+    func testInterruptedFileRunLeavesNoOutput() throws {
+        let fifo = dir.appendingPathComponent("capture.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let out = dir.appendingPathComponent("flows.csv")
+        try Data("old output\n".utf8).write(to: out)
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = ["flows", "--pcap", fifo, "--out", out.path]
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: fifo))
+        // The whole capture, then nothing more while the writer stays open: the run never ends.
+        writer.write(Data(capture().bytes))
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        try? writer.close()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 128 + SIGINT, stderr)
+        XCTAssertTrue(stderr.contains("gpu-train flows: interrupted; no output written"), stderr)
+        XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "old output\n")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".gt-") }
+        XCTAssertEqual(left, [], "a temporary file was left")
+    }
+
+    /// Without the privilege, a live capture says what it needs (run as root, dropping to nobody).
+    func testLiveCaptureWithoutPrivilegeSaysWhy() throws {
+        let runuser = "/usr/sbin/runuser"
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: runuser) else {
+            throw XCTSkip("needs root and runuser to run gpu-train as an unprivileged user")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runuser)
+        process.arguments = ["-u", "nobody", "--", CLITests.binary.path, "flows", "--interface", "lo", "--duration", "1", "--out", "-"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if process.terminationStatus == 126 || process.terminationStatus == 127 || stderr.contains("Permission denied") {
+            throw XCTSkip("nobody cannot run the binary here: \(stderr)")
+        }
+        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("interface lo: live capture needs root or the CAP_NET_RAW capability"), stderr)
+    }
+
     /// SIGINT ends a live capture cleanly: open flows are written and the output completed.
     func testLiveCaptureStopsOnSIGINT() throws {
         guard getuid() == 0 else { throw XCTSkip("live capture needs root or CAP_NET_RAW") }

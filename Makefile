@@ -1,18 +1,29 @@
 # gpu-train: two commands for a fresh Debian/Ubuntu machine with Swift.
 #   make demo   installs what is missing, builds, trains and evaluates on synthetic flows
 #   make test   installs what is missing, runs the whole test suite
+#   make lab    real traffic on loopback with per-flow truth: services, benign clients, six attacks,
+#               captured, metered, labelled, trained on and scored (root; scripts/lab/)
 SWIFT      ?= swift
 PACKAGES   := ocl-icd-opencl-dev opencl-headers libopenblas-dev pocl-opencl-icd clinfo libpcap-dev
 BIN        := .build/release/gpu-train
 DATA       ?=
 ROLES      ?=
 OUT        ?= demo-out
+# What make lab runs (and make test, for its short lab run, when root): the services, the clients
+# and attack tools, the capture. dnsmasq-base is the daemon without a system service of its own.
+LAB_PACKAGES := nginx openssh-server openssh-client redis-server dnsmasq-base nmap hydra tcpdump \
+                slowhttptest curl python3 dnsutils socat
+LAB_SECONDS ?= 240
+LAB_SEED    ?= 1
+LAB_OUT     ?= lab-out
+LAB_TRAIN_ARGS ?=
 
-.PHONY: deps build test demo bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-conv-split bench-test clean
+.PHONY: deps lab-deps build test demo lab lab-test bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-conv-split bench-test clean
 
-# Installs the system packages that are missing (as root), or prints the exact command.
-deps:
-	@missing=""; for p in $(PACKAGES); do \
+# Installs the packages of list $(1) that are missing (as root), or prints the exact command and,
+# unless $(2) is "optional", stops.
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -21,9 +32,20 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	  else \
 	    echo "missing system packages:$$missing"; \
-	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    [ "$(2)" = optional ] || exit 1; \
 	  fi; \
 	fi
+endef
+
+# Installs the system packages that are missing (as root), or prints the exact command.
+deps:
+	$(call install_missing,$(PACKAGES))
+
+# The lab's packages: required by make lab; make test installs them when root (its lab test runs
+# only as root, and skips with a message otherwise).
+lab-deps:
+	$(call install_missing,$(LAB_PACKAGES),$(if $(filter lab,$(MAKECMDGOALS)),,optional))
 
 build: deps
 	$(SWIFT) build -c release --product gpu-train
@@ -33,12 +55,22 @@ build: deps
 # AVX-512 machine the first pass took the AVX-512 paths, so both are tested (about a minute).
 ISA_TESTS := CPUISATests|ConformanceTests|ConvPoolTests|DirectConvTests|ForwardTests|GradientCheckTests|InferenceBatchTests|NearestNeighborTests|NeighborFastPathTests|TrainerTests|DivergenceTests|NonFiniteTensorTests|TorchReferenceTests|BaselineRecipeTests
 
-test: deps
+test: deps lab-deps
 	$(SWIFT) test
 	GPU_TRAIN_CPU_ISA=avx2 $(SWIFT) test --skip-build --filter '$(ISA_TESTS)'
 
 demo: build
 	@scripts/demo.sh "$(BIN)" "$(OUT)" "$(DATA)" "$(ROLES)"
+
+# Real traffic on loopback (127.0.0.0/8 only), bounded in time: LAB_SECONDS of traffic (half a
+# benign baseline, half drifted benign traffic with six attacks), seed LAB_SEED, results in
+# LAB_OUT/report.md; LAB_TRAIN_ARGS go to gpu-train train (for example --window-features on).
+lab: build lab-deps
+	@scripts/lab/lab.sh "$(BIN)" "$(LAB_OUT)" "$(LAB_SECONDS)" "$(LAB_SEED)" $(LAB_TRAIN_ARGS)
+
+# The lab scripts' own unit tests (standard library only; also run by LabCLITests).
+lab-test:
+	$(PYTHON) scripts/lab/test_lab.py
 
 # Reference frameworks (bench/reference/requirements.txt) in their own venv, made once.
 BENCH_VENV     ?= .venv-bench
@@ -106,7 +138,7 @@ bench-test:
 	$(PYTHON) bench/test_interleave.py
 
 clean:
-	rm -rf .build $(OUT)
+	rm -rf .build $(OUT) $(LAB_OUT)
 
 # gpu-train's flow meter against the Python cicflowmeter 0.5.0 (Python 3.12 venv, made once) on a
 # synthetic capture of METER_FLOWS concurrent flows (about 11 packets each), ROUNDS interleaved rounds.

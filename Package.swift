@@ -105,7 +105,8 @@ let tests: [Target] = [
                 path: "Tests/BenchTests"),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], path: "Tests/ReportingTests"),
     .testTarget(name: "FlowMeterTests", dependencies: ["FlowMeter", "TestSupport"], path: "Tests/FlowMeterTests"),
-    .testTarget(name: "CLITests", dependencies: ["FlowData", "TestSupport"], path: "Tests/CLITests"),
+    .testTarget(name: "CLITests", dependencies: ["FlowData", "TestSupport"], path: "Tests/CLITests",
+                exclude: ["Fixtures"]),
 ]
 
 // MARK: - Package

@@ -144,8 +144,11 @@ clean:
 # synthetic capture of METER_FLOWS concurrent flows (about 11 packets each), ROUNDS interleaved rounds.
 METER_FLOWS  ?= 100000
 METER_VENV   ?= .venv-meter
-PYTHON312    ?= $(shell command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)
+# The first Python 3.12 that runs (a pyenv shim may exist without the version selected).
+PYTHON312    ?= $(shell for p in python3.12 $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) /usr/bin/python3.12; do \
+                  $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 $(METER_VENV)/.installed:
+	@test -n "$(PYTHON312)" || { echo "bench-meter needs Python 3.12 (cicflowmeter 0.5.x; on 3.11 pip installs 0.2.0): set PYTHON312=/path/to/python3.12"; exit 2; }
 	$(PYTHON312) -m venv $(METER_VENV)
 	$(METER_VENV)/bin/pip install cicflowmeter==0.5.0
 	touch $@

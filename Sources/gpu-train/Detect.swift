@@ -119,19 +119,19 @@ struct Detect: ParsableCommand {
             return server
         }
         defer { metricsServer?.stop() }
-        // Signal handlers go in before anything they must clean up exists (see DetectSignals).
+        // Signal handlers go in before anything they must clean up exists (see StopSignals).
         // Packets (--pcap, --interface) stream: the first signal stops the meter and the flows still
         // open are scored, as --follow stops. Live capture writes its outputs as it goes.
         let metering = input == nil
         let direct = follow || interface != nil
-        DetectSignals.install(follow: follow || metering)
-        let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { DetectSignals.received != 0 },
+        StopSignals.install(command: "gpu-train detect", graceful: follow || metering)
+        let followOptions = follow ? FollowOptions(pollInterval: pollInterval, shouldStop: { StopSignals.received != 0 },
                                                    onRestart: { Console.note($0) },
                                                    trainedDialect: Self.trainedDialect(detector.model)) : nil
         let options = FlowLoadOptions(features: detector.model.scaler.featureNames, skipBadRows: !strict,
                                       requireLabels: false)
         let meter = try metering ? MeterPipe(interface.map { .interface($0, duration: duration) } ?? .files(pcap),
-                                             options: MeterOptions(bpf: bpf), shouldStop: { DetectSignals.received != 0 }) : nil
+                                             options: MeterOptions(bpf: bpf), shouldStop: { StopSignals.received != 0 }) : nil
         let reader: FlowStreamReader
         do {
             if let meter {
@@ -154,7 +154,7 @@ struct Detect: ParsableCommand {
             Console.note(warning)
         }
         // In the normal mode a signal removes the temporary output: the old output stays intact.
-        let sink = try OutputSink(path: output, direct: direct, willCreateTemporary: { DetectSignals.removeOnSignal($0) })
+        let sink = try OutputSink(path: output, direct: direct, willCreateTemporary: { StopSignals.removeOnSignal($0) })
         // Incidents: with --follow (or live capture) written as each closes; otherwise gathered and
         // written whole at the end.
         let incidentSink = try incidents.flatMap { direct ? try OutputSink(path: $0, direct: true) : nil }
@@ -195,7 +195,7 @@ struct Detect: ParsableCommand {
             incidentSink?.abandon()
             throw error
         }
-        DetectSignals.removeOnSignal(nil)
+        StopSignals.removeOnSignal(nil)
         if let dispatcher {
             // What is still queued gets a few seconds to go out; the counts say what did.
             dispatcher.finish(timeout: 5)
@@ -204,8 +204,8 @@ struct Detect: ParsableCommand {
             }
         }
         Console.endStatus()
-        let received = DetectSignals.received
-        let stopped = received == 0 ? "" : "stopped by \(DetectSignals.name(received)): "
+        let received = StopSignals.received
+        let stopped = received == 0 ? "" : "stopped by \(StopSignals.name(received)): "
         // Under --follow the wall time is mostly waiting for rows; the busy rate is what it sustains.
         if let m = meterSummary {
             Console.note(String(format: "flow meter: %d packets -> %d flows in %.2f s", m.packets, m.flows, m.seconds))
@@ -231,86 +231,6 @@ struct Detect: ParsableCommand {
     /// The dialect the model was trained on, when its file records one (issue 11 stores it in the
     /// model's metadata; models without it are never warned about).
     static func trainedDialect(_ model: TrainedModel) -> FlowDialect? { model.dialect }
-}
-
-/// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in detect, through plain signal handlers
-/// installed with sigaction: the handler is in place when the call returns, so no signal arrives
-/// while it is neither handled nor fatal (a dispatch source, armed asynchronously after SIG_IGN,
-/// could lose one and leave detect waiting on its input forever). Handlers make only async-signal-safe calls (unlink,
-/// write, _exit) on memory allocated before they are installed.
-/// - normal mode: remove the temporary output (if any), say so, exit 128 + signal;
-/// - follow mode: the first signal asks the reader to stop (the summary is printed), a second
-///   one exits at once.
-enum DetectSignals {
-    /// [0]: the signal received in follow mode (0: none); [1]: 1 in follow mode.
-    fileprivate static let flags: UnsafeMutablePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
-        p.initialize(repeating: 0, count: 2)
-        return p
-    }()
-    /// The temporary output to remove on a signal (a C string), or nil.
-    fileprivate static let temporary: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 1)
-        p.initialize(to: nil)
-        return p
-    }()
-    fileprivate static let interrupted = strdup("gpu-train detect: interrupted; no output written\n")
-    fileprivate static let secondSignal = strdup("gpu-train detect: second signal, stopping at once\n")
-
-    /// The signal that stopped a follow run, 0 when none did.
-    static var received: Int32 { flags[0] }
-
-    static func install(follow: Bool) {
-        // Touch every lazily made global here: a handler must not be the first to.
-        flags[1] = follow ? 1 : 0
-        _ = temporary.pointee
-        _ = (interrupted, secondSignal)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = detectSignalHandler
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        for signal in handled { sigaction(signal, &action, nil) }
-    }
-
-    /// Every signal whose default action would end detect with a temporary output left behind
-    /// (SIGQUIT too: the Swift runtime's crash handler would otherwise report a crash).
-    static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
-
-    /// The signal's name as `kill -l` prints it, with the SIG prefix.
-    static func name(_ signal: Int32) -> String {
-        switch signal {
-        case SIGINT: "SIGINT"
-        case SIGTERM: "SIGTERM"
-        case SIGHUP: "SIGHUP"
-        case SIGQUIT: "SIGQUIT"
-        case SIGUSR1: "SIGUSR1"
-        case SIGUSR2: "SIGUSR2"
-        default: "signal \(signal)"
-        }
-    }
-
-    /// Sets (or with nil clears) the temporary output a signal removes; called before the file is
-    /// created, so it never exists unguarded.
-    static func removeOnSignal(_ path: String?) {
-        let old = temporary.pointee
-        temporary.pointee = path.map { strdup($0) } ?? nil
-        free(old)
-    }
-}
-
-private func detectSignalHandler(_ signal: Int32) {
-    func say(_ text: UnsafeMutablePointer<CChar>?) {
-        guard let text else { return }
-        _ = Glibc.write(2, text, strlen(text))
-    }
-    if DetectSignals.flags[1] == 1 {
-        if DetectSignals.flags[0] == 0 { DetectSignals.flags[0] = signal; return }
-        say(DetectSignals.secondSignal)
-        _exit(128 + signal)
-    }
-    if let path = DetectSignals.temporary.pointee { unlink(path) }
-    say(DetectSignals.interrupted)
-    _exit(128 + signal)
 }
 
 /// Standard output, a file written through a temporary file and renamed when complete (see

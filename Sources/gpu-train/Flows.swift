@@ -80,17 +80,17 @@ struct Flows: ParsableCommand {
     func run() throws {
         try refuseOverwritingInputs()
         let live = interface != nil
-        // Signal handlers go in before the temporary output exists (see FlowsSignals).
-        FlowsSignals.install(live: live)
+        // Signal handlers go in before the temporary output exists (see StopSignals).
+        StopSignals.install(command: "gpu-train flows", graceful: live)
         let input: PacketInput = interface.map { .interface($0, duration: duration) } ?? .files(pcap)
-        let sink = try OutputSink(path: out, willCreateTemporary: { FlowsSignals.removeOnSignal($0) })
+        let sink = try OutputSink(path: out, willCreateTemporary: { StopSignals.removeOnSignal($0) })
         var buffer = ""
         buffer.reserveCapacity(1 << 17)
         var writeError: Error?
         let started = Date()
         let summary: MeterSummary
         do {
-            summary = try meterFlows(input, options: meterOptions, shouldStop: { FlowsSignals.received != 0 },
+            summary = try meterFlows(input, options: meterOptions, shouldStop: { StopSignals.received != 0 },
                                      progress: { s in
                 // A live capture's flows reach the output within about a second.
                 if live, !buffer.isEmpty, writeError == nil {
@@ -114,72 +114,15 @@ struct Flows: ParsableCommand {
             try sink.commit()
         } catch {
             sink.abandon()
-            FlowsSignals.removeOnSignal(nil)
+            StopSignals.removeOnSignal(nil)
             Console.endStatus()
             throw error
         }
-        FlowsSignals.removeOnSignal(nil)
+        StopSignals.removeOnSignal(nil)
         Console.endStatus()
-        let received = FlowsSignals.received
-        let stopped = received == 0 ? "" : "stopped by \(DetectSignals.name(received)): "
+        let received = StopSignals.received
+        let stopped = received == 0 ? "" : "stopped by \(StopSignals.name(received)): "
         let destination = out == "-" ? "standard output" : out
         Console.note(stopped + "metered \(summary.description); wrote \(summary.flows) flows to \(destination)")
     }
-}
-
-/// SIGINT, SIGTERM, SIGHUP and SIGQUIT in flows, through sigaction handlers installed before the
-/// temporary output exists; they make only async-signal-safe calls.
-/// - a file run: remove the temporary output, say so, exit 128 + signal;
-/// - a live capture: the first signal asks the meter to stop (open flows are written, the output
-///   completed), a second one removes the temporary output and exits at once.
-enum FlowsSignals {
-    /// [0]: the signal that asked a live capture to stop (0: none); [1]: 1 for a live capture.
-    fileprivate static let flags: UnsafeMutablePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
-        p.initialize(repeating: 0, count: 2)
-        return p
-    }()
-    fileprivate static let temporary: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 1)
-        p.initialize(to: nil)
-        return p
-    }()
-    fileprivate static let interrupted = strdup("gpu-train flows: interrupted; no output written\n")
-    fileprivate static let secondSignal = strdup("gpu-train flows: second signal, stopping at once; no output written\n")
-
-    /// The signal that stopped a live capture, 0 when none did.
-    static var received: Int32 { flags[0] }
-
-    static func install(live: Bool) {
-        // Touch every lazily made global here: a handler must not be the first to.
-        flags[1] = live ? 1 : 0
-        _ = temporary.pointee
-        _ = (interrupted, secondSignal)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = flowsSignalHandler
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaction(signal, &action, nil) }
-    }
-
-    /// Sets (or with nil clears) the temporary output a signal removes.
-    static func removeOnSignal(_ path: String?) {
-        let old = temporary.pointee
-        temporary.pointee = path.map { strdup($0) } ?? nil
-        free(old)
-    }
-}
-
-private func flowsSignalHandler(_ signal: Int32) {
-    func say(_ text: UnsafeMutablePointer<CChar>?) {
-        guard let text else { return }
-        _ = Glibc.write(2, text, strlen(text))
-    }
-    if FlowsSignals.flags[1] == 1, FlowsSignals.flags[0] == 0 {
-        FlowsSignals.flags[0] = signal
-        return
-    }
-    if let path = FlowsSignals.temporary.pointee { unlink(path) }
-    say(FlowsSignals.flags[1] == 1 ? FlowsSignals.secondSignal : FlowsSignals.interrupted)
-    _exit(128 + signal)
 }

@@ -174,7 +174,8 @@ public enum CICFlowMeterCSV {
     public static let unlabelled = "NeedManualLabel"
 }
 
-/// Meters the input and calls `emit` with each CSV line: the header first, then one line per flow
+/// Meters the input and calls `emit` with each CSV line: the header first (once the first capture
+/// or the interface is open: nothing is emitted for an input that cannot be read), then one line per flow
 /// as it closes, each WITHOUT a trailing line break. A flow closes when its flow timeout passes (by
 /// packet time; on a quiet live interface by the wall clock), when a SYN arrives after its TCP
 /// teardown, or when the input ends or `shouldStop` returns true (then every open flow is written,
@@ -190,13 +191,22 @@ public func meterFlows(_ input: PacketInput, options: MeterOptions = MeterOption
     try options.validate()
     let start = DispatchTime.now().uptimeNanoseconds
     var meter = Meter(options: options)
-    try emit(CICFlowMeterCSV.headerLine)
+    // The header goes out once the first source is open, so a capture that cannot be read (or an
+    // interface that cannot be opened) fails before anything is emitted: a reader of the lines
+    // then sees no header, and the meter's error is the one to tell.
+    var headerEmitted = false
+    func header() throws {
+        guard !headerEmitted else { return }
+        headerEmitted = true
+        try emit(CICFlowMeterCSV.headerLine)
+    }
     do {
         switch input {
         case .files(let paths):
             guard !paths.isEmpty else { throw FlowMeterError.badOption("no capture file given") }
             for path in paths {
                 let source = try PcapSource(file: path, options: options)
+                try header()
                 let stopped = try meter.run(source, shouldStop: shouldStop, progress: progress, started: start, emit: emit)
                 if stopped { break }
             }
@@ -205,6 +215,7 @@ public func meterFlows(_ input: PacketInput, options: MeterOptions = MeterOption
                 throw FlowMeterError.badOption("the capture duration must be a positive number of seconds, got \(duration)")
             }
             let source = try PcapSource(interface: name, options: options)
+            try header()
             let deadline = duration.map { start + UInt64($0 * 1e9) }
             _ = try meter.run(source, shouldStop: shouldStop, progress: progress, started: start,
                               deadline: deadline, emit: emit)

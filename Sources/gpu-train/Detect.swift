@@ -144,8 +144,7 @@ struct Detect: ParsableCommand {
             }
         } catch {
             // A meter that failed (a bad capture, no permission) wrote no header: its error is the one to tell.
-            _ = try meter?.finish()
-            throw error
+            throw meter?.failure() ?? error
         }
         for note in FlowDialect.notes(reader.notes, trained: Self.trainedDialect(detector.model), scoring: reader.dialect) {
             Console.note(note)
@@ -193,7 +192,8 @@ struct Detect: ParsableCommand {
         } catch {
             sink.abandon()
             incidentSink?.abandon()
-            throw error
+            // A capture that failed midway ended the reader's input: the meter's error says why.
+            throw meter?.failure() ?? error
         }
         StopSignals.removeOnSignal(nil)
         if let dispatcher {

@@ -162,4 +162,13 @@ final class MeterPipe: @unchecked Sendable {
         if let error = box.error { throw error }
         return box.summary
     }
+
+    /// After the reader failed: the meter's own error if it has stopped with one within `seconds`
+    /// (it closes the pipe when it fails, which is what the reader saw), else nil. Never waits
+    /// longer: a meter still writing into the pipe ends by itself once the reader is gone.
+    func failure(within seconds: Double = 2) -> Error? {
+        guard box.done.wait(timeout: .now() + seconds) == .success else { return nil }
+        box.done.signal()
+        return box.error
+    }
 }

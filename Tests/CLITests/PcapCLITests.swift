@@ -83,15 +83,31 @@ final class PcapCLITests: XCTestCase {
         XCTAssertNotEqual(asFlows.status, 0)
         XCTAssertTrue(asFlows.stderr.contains("is a packet capture, not flows: give it as --pcap"), asFlows.stderr)
         // Missing and foreign captures name the file; no output is left behind.
-        for (name, bytes) in [("missing.pcap", nil), ("foreign.pcap", Data("not a capture at all\n".utf8)),
-                              ("truncated.pcap", PcapTraffic.normal(count: 5, start: 1_679_238_000, seed: 9).prefix(70))] {
+        // The meter's own error is told (not the reader's "no data rows"), and no output is left.
+        let whole = PcapTraffic.normal(count: 5, start: 1_679_238_000, seed: 9)
+        for (name, bytes, message) in [("missing.pcap", nil, ": no such file"),
+                                       ("foreign.pcap", Data("not a capture at all\n".utf8), ": not a pcap or pcapng capture"),
+                                       ("truncated.pcap", whole.prefix(70), "truncated")] {
             let path = dir.appendingPathComponent(name).path
             if let bytes { try bytes.write(to: URL(fileURLWithPath: path)) }
             let r = try runGPUTrain(["detect", "--model", model, "--pcap", path, "--output", output, "--backend", "cpu"])
             XCTAssertNotEqual(r.status, 0, "\(name): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(path), "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(path) && r.stderr.contains(message), "\(name): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("no data rows"), "\(name): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(name): a failed run leaves no output")
         }
+        // A capture that is cut short after good packets: the flows before are not committed either.
+        let cut = dir.appendingPathComponent("cut.pcap").path
+        try whole.prefix(whole.count - 30).write(to: URL(fileURLWithPath: cut))
+        let midway = try runGPUTrain(["detect", "--model", model, "--pcap", base, "--pcap", cut, "--output", output, "--backend", "cpu"])
+        XCTAssertNotEqual(midway.status, 0, midway.stderr)
+        XCTAssertTrue(midway.stderr.contains(cut), midway.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "a capture failing midway leaves no output")
+        // An interface that does not exist: named, and no (live, written-as-it-goes) output is created.
+        let noInterface = try runGPUTrain(["detect", "--model", model, "--interface", "gtnosuch0", "--output", output, "--backend", "cpu"])
+        XCTAssertNotEqual(noInterface.status, 0)
+        XCTAssertTrue(noInterface.stderr.contains("gtnosuch0") && !noInterface.stderr.contains("no data rows"), noInterface.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
         for (args, message) in [
             (["--input", base, "--pcap", base], "--input, --pcap and --interface are alternatives"),
             ([String](), "give the flows to score"),

@@ -70,7 +70,7 @@ public enum SyntheticCapture {
     /// Writes the capture; returns the number of packets.
     @discardableResult
     public static func write(to url: URL, flows: Int, seed: UInt64 = 1) throws -> Int {
-        precondition(flows >= 1 && flows <= 16_000_000)
+        guard (1...16_000_000).contains(flows) else { throw BenchError.badSetting("a synthetic capture of \(flows) flows (1 to 16000000)") }
         var rng = SeededGenerator(seed: seed)
         func uniform(_ range: Range<Int64>) -> Int64 { Int64.random(in: range, using: &rng) }
         var packets: [Packet] = []
@@ -151,9 +151,11 @@ public enum SyntheticCapture {
 
 public enum BenchError: Error, CustomStringConvertible {
     case cannotWrite(String)
+    case badSetting(String)
     public var description: String {
         switch self {
         case .cannotWrite(let path): return "bench: cannot write the synthetic capture to \(path)"
+        case .badSetting(let what): return "bench: \(what) cannot be measured"
         }
     }
 }
@@ -162,18 +164,20 @@ extension Benchmark {
     /// Meters the capture (`settings.capture`, or a synthetic one in a temporary file) `repeats`
     /// times after one warm-up, on this thread.
     public static func meter(settings: MeterBenchSettings, progress: (String) -> Void = { _ in }) throws -> MeterBenchmark {
-        var path = settings.capture
+        guard settings.repeats >= 1 else { throw BenchError.badSetting("the meter part with \(settings.repeats) repeats (at least 1)") }
         var temporary: URL?
         defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
-        if path == nil {
+        let path: String
+        if let capture = settings.capture {
+            path = capture
+        } else {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-train-bench-\(getpid())-\(UUID().uuidString).pcap")
             progress("flow meter: writing a synthetic capture of \(settings.flows) flows")
+            temporary = url
             let count = try SyntheticCapture.write(to: url, flows: settings.flows, seed: settings.seed)
             progress("flow meter: \(count) packets in \(url.path)")
-            temporary = url
             path = url.path
         }
-        guard let path else { fatalError("unreachable") }
         var samples: [Double] = []
         var last = MeterSummary()
         for run in 0...settings.repeats {

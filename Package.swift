@@ -55,7 +55,7 @@ let modules: [Target] = [
     .target(name: "FlowData", dependencies: ["Common"], path: "Sources/FlowData"),
     .target(name: "Reporting", dependencies: ["Common"], path: "Sources/Reporting"),
     // Packets (pcap and pcapng files, live interfaces) to bidirectional CICFlowMeter flows; knows no model.
-    .target(name: "FlowMeter", dependencies: ["CPcap", "Common"], path: "Sources/FlowMeter"),
+    .target(name: "FlowMeter", dependencies: ["CPcap", "Common", "FlowData"], path: "Sources/FlowMeter"),
     // The Siamese network, its layers and losses, pair sampling and the epoch loop.
     .target(name: "Siamese", dependencies: ["Backend", "FlowData", "Reporting"],
             path: "Sources/Siamese"),

@@ -82,6 +82,18 @@ extension CPUBackend {
         try convolutionForward(g, input: x, filter: wt, bias: b, output: y, relu: relu)
     }
 
+    /// The im2col forward product of images `range`: filter [Co, patch] x columns [patch, images*HW],
+    /// in the transposed workspace as [Co, images*HW] (before bias, activation and layout).
+    func im2colForwardProduct(_ g: ConvGeometry, input x: UnsafePointer<Float>, filter wt: UnsafePointer<Float>,
+                              images range: Range<Int>) throws -> UnsafeMutablePointer<Float> {
+        let hw = g.pixels, cols = range.count * hw
+        let col = try columns.pointer(count: g.patchSize * cols)
+        let tmp = try transposed.pointer(count: g.outChannels * cols)
+        im2col(g, x + range.lowerBound * g.inChannels * hw, images: range.count, col)
+        sgemm(false, false, g.outChannels, cols, g.patchSize, 1, wt, g.patchSize, col, cols, 0, tmp, cols)
+        return tmp
+    }
+
     /// conv2dForward on pointers: Winograd, direct or im2col + SGEMM, whichever takes `g`.
     func convolutionForward(_ g: ConvGeometry, input x: UnsafePointer<Float>, filter wt: UnsafePointer<Float>,
                             bias b: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, relu: Bool) throws {
@@ -90,10 +102,7 @@ extension CPUBackend {
         let hw = g.pixels
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
-            let col = try columns.pointer(count: g.patchSize * cols)
-            let tmp = try transposed.pointer(count: g.outChannels * cols)
-            im2col(g, x + start * g.inChannels * hw, images: images, col)
-            sgemm(false, false, g.outChannels, cols, g.patchSize, 1, wt, g.patchSize, col, cols, 0, tmp, cols)
+            let tmp = try im2colForwardProduct(g, input: x, filter: wt, images: range)
             let out = y + start * g.outChannels * hw
             Parallel.forEachChunk(g.outChannels, minimumChunk: max(1, 4096 / max(cols, 1))) { channels in
                 for co in channels {

@@ -51,10 +51,7 @@ extension CPUBackend {
         let hw = g.pixels, h = g.height, w = g.width, oh = pool.outHeight, ow = pool.outWidth, opix = oh * ow
         for range in g.imageChunks() {
             let start = range.lowerBound, images = range.count, cols = images * hw
-            let col = try columns.pointer(count: g.patchSize * cols)
-            let tmp = try transposed.pointer(count: g.outChannels * cols)
-            im2col(g, x + start * g.inChannels * hw, images: images, col)
-            sgemm(false, false, g.outChannels, cols, g.patchSize, 1, wt, g.patchSize, col, cols, 0, tmp, cols)
+            let tmp = try im2colForwardProduct(g, input: x, filter: wt, images: range)
             let out = y + start * g.outChannels * opix, arg = am.map { $0 + start * g.outChannels * opix }
             Parallel.forEachChunk(g.outChannels, minimumChunk: max(1, 4096 / max(cols, 1))) { channels in
                 for co in channels {

@@ -3,8 +3,8 @@ import CKernels
 // Convolution + bias + ReLU + 2x2 max-pool in one op (Backend.conv2dBiasReLUMaxPoolForward).
 // The direct path pools in the C kernel's epilogue (gt_conv_forward_pool: the full-resolution
 // output never reaches memory); the im2col path pools while scattering the GEMM's result, in
-// place of the scatter to NCHW; Winograd writes the full-resolution output to a workspace and
-// pools it. Each path gives exactly what its conv2dForward(relu: true) + maxPoolForward give.
+// place of the scatter to NCHW; Winograd pools each 2x2 output tile as it transforms it back (a
+// tile is a window). Each path gives exactly what its conv2dForward(relu: true) + maxPoolForward give.
 extension CPUBackend {
     public func conv2dBiasReLUMaxPoolForward(input: Tensor, filter: Tensor, bias: Tensor, pooledOutput: Tensor,
                                              argmax: Tensor?) throws {
@@ -13,12 +13,7 @@ extension CPUBackend {
                                                      pooled: pooledOutput.shape, argmax: argmax?.shape)
         let x = try pointer(input, op), wt = try pointer(filter, op), b = try pointer(bias, op)
         let y = try pointer(pooledOutput, op), am = try argmax.map { try pointer($0, op) }
-        if winogradShape(g) != nil {
-            let full = try poolInput.pointer(count: g.batch * g.outChannels * g.pixels)
-            try convolutionForward(g, input: x, filter: wt, bias: b, output: full, relu: true)
-            maxPool(pool, input: full, output: y, argmax: am)
-            return
-        }
+        if try winogradConv2dPoolForward(g, input: x, filter: wt, bias: b, pooled: y, argmax: am) { return }
         if try directConv2dPoolForward(g, input: x, filter: wt, bias: b, pooled: y, argmax: am) { return }
         try im2colConv2dPoolForward(g, pool, input: x, filter: wt, bias: b, pooled: y, argmax: am)
     }

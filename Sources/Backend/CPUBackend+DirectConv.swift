@@ -4,22 +4,24 @@ import Foundation
 /// How the CPU backend computes convolutions.
 public enum CPUConvolution: String, Sendable, CaseIterable {
     /// Blocked direct convolution in C with run-time AVX-512 / AVX2 / portable dispatch
-    /// (Sources/CKernels/conv.c): the default.
+    /// (Sources/CKernels/conv.c) for every layer.
     case direct
     /// Batched im2col + OpenBLAS SGEMM (CPUBackend+Conv.swift): the reference the direct
     /// kernels are tested against, kept selectable to compare the two.
     case im2col
-    /// Winograd F(2x2, 3x3) for the forward pass and the input gradient of 3x3 layers with at least
+    /// Winograd F(2x2, 3x3) for the forward pass (alone or fused with the max-pool) and the input
+    /// gradient of 3x3 layers with an even height and width and at least
     /// `CPUBackend.winogradMinimumChannels` channels on both sides (CPUBackend+Winograd.swift), the
-    /// direct kernels for everything else.
+    /// direct kernels for everything else: the default (2.25x fewer multiplies; rounding differs
+    /// from the direct kernels' within the conformance tolerances).
     case winograd
 
     public static let variable = "GPU_TRAIN_CPU_CONV"
 
-    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; direct when unset or unrecognised
+    /// `GPU_TRAIN_CPU_CONV=direct`, `winograd` or `im2col`; winograd when unset or unrecognised
     /// (commands refuse an unrecognised value first: `environmentError`).
     public static var fromEnvironment: CPUConvolution {
-        ProcessInfo.processInfo.environment[variable].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .direct
+        ProcessInfo.processInfo.environment[variable].flatMap { CPUConvolution(rawValue: $0.lowercased()) } ?? .winograd
     }
 
     /// The error an unrecognised value of the variable is, or nil when it is unset or valid.

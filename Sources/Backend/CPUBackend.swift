@@ -49,9 +49,6 @@ public final class CPUBackend: Backend {
     let transposed = Workspace()
     /// Winograd-transformed filters (CPUBackend+Winograd.swift).
     let winogradFilter = Workspace()
-    /// The full-resolution ReLU output of a fused convolution + max-pool on the paths that pool
-    /// after the convolution (Winograd) rather than in its epilogue.
-    let poolInput = Workspace()
     /// How convolutions run (CPUBackend+DirectConv.swift); the instruction-set level of the C kernels.
     public let convolution: CPUConvolution
     let convolutionISA: Int32
@@ -59,6 +56,8 @@ public final class CPUBackend: Backend {
     public let neighborSearch: CPUNeighborSearch
     /// Shapes whose reduction (Ci*K*K, or Co*K*K for the input gradient) is shorter go to im2col.
     let directMinimumReduction: Int
+    /// Layers with fewer input or output channels skip Winograd (CPUBackend+Winograd.swift).
+    let winogradMinimumChannels: Int
 
     /// OpenBLAS runs single-threaded inside each call and gpu-train splits every large GEMM
     /// across its own threads. OpenBLAS's own pool spins for a while after each call (up to
@@ -71,17 +70,19 @@ public final class CPUBackend: Backend {
         self.neighborSearch = neighborSearch
         convolutionISA = CPUConvolution.bestISA
         directMinimumReduction = CPUConvolution.directMinimumReduction
+        winogradMinimumChannels = Self.defaultWinogradMinimumChannels
     }
 
-    /// A backend whose direct convolutions (and fast nearest-neighbour search) run at
-    /// instruction-set level `isa` for every shape (tests of each level, including the shapes the
-    /// default sends to im2col).
+    /// A backend whose direct and Winograd convolutions (and fast nearest-neighbour search) run at
+    /// instruction-set level `isa` for every shape they can take (tests of each level, including
+    /// the shapes the default sends to im2col or, for their few channels, to the direct kernels).
     init(convolution: CPUConvolution, isa: Int32, neighborSearch: CPUNeighborSearch = .gemm) {
         Self.configureBLAS
         self.convolution = convolution
         self.neighborSearch = neighborSearch
         convolutionISA = isa
         directMinimumReduction = 0
+        winogradMinimumChannels = 1
     }
 
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
@@ -100,7 +101,13 @@ public final class CPUBackend: Backend {
     }
 
     public var deviceDescription: String {
-        let conv = convolution == .direct ? "direct (\(CPUConvolution.isaName(convolutionISA)))" : "im2col + SGEMM"
+        let isa = CPUConvolution.isaName(convolutionISA)
+        let conv: String
+        switch convolution {
+        case .winograd: conv = "Winograd F(2x2, 3x3) and direct (\(isa))"
+        case .direct: conv = "direct (\(isa))"
+        case .im2col: conv = "im2col + SGEMM"
+        }
         return "host CPU, convolutions \(conv), C kernels \(CPUISA.description), \(Self.blasDescription)"
     }
 

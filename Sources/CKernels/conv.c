@@ -190,6 +190,22 @@ static void gt_conv_store_tile_avx2(const float *tile, int block, int rb, const 
 }
 #endif
 
+// Winograd F(2x2, 3x3) (winograd_template.h): the pool's positions as floats, and images per
+// chunk (converted to channels-last together): enough for one block of `tb` tiles, within about
+// 256 KiB of channels-last input, at least one.
+static const float gt_wino_positions[4] = {0, 1, 2, 3};
+static const float gt_wino_half[1] = {0.5f};
+
+static int gt_wino_chunk(gt_conv_shape s, int images, int tb) {
+    const int tiles = (s.height / 2) * (s.width / 2) > 0 ? (s.height / 2) * (s.width / 2) : 1;
+    const long plane = (long)(s.height + 2) * (s.width + 2) * (s.in_channels + 15);
+    long chunk = (tb + tiles - 1) / tiles;
+    const long cap = 65536 / (plane > 0 ? plane : 1);
+    if (chunk > cap) chunk = cap;
+    if (chunk > images) chunk = images;
+    return chunk < 1 ? 1 : (int)chunk;
+}
+
 // MARK: - The kernels, once per level
 
 // The register blocks' loops over pixels and pairs must be unrolled completely, or their
@@ -239,7 +255,11 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
 #define RB_PIX 4
 #define RB_TAP 4
 #define GT_STORE_TILE gt_conv_store_tile
+#define VSUB(a, b) ((a) - (b))
+#define VMUL(a, b) ((a) * (b))
+#define RB_TILE 4
 #include "conv_template.h"
+#include "winograd_template.h"
 #undef GT_NAME
 #undef GT_FN
 #undef VEC
@@ -255,6 +275,9 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
+#undef VSUB
+#undef VMUL
+#undef RB_TILE
 
 #ifdef GT_X86
 #define GT_NAME(x) x##_avx2
@@ -275,8 +298,12 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
     } while (0)
 #define RB_PIX 6
 #define RB_TAP 6
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define RB_TILE 6
 #define GT_STORE_TILE gt_conv_store_tile_avx2
 #include "conv_template.h"
+#include "winograd_template.h"
 #undef GT_NAME
 #undef GT_FN
 #undef VEC
@@ -292,6 +319,9 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
+#undef VSUB
+#undef VMUL
+#undef RB_TILE
 
 #define GT_NAME(x) x##_avx512
 #define GT_FN __attribute__((target("avx512f")))
@@ -312,8 +342,12 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
 // 10 pixels (20 accumulators): with 12, Clang spilled accumulators in some blocks.
 #define RB_PIX 10
 #define RB_TAP 12
+#define VSUB(a, b) _mm512_sub_ps((a), (b))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
+#define RB_TILE 12
 #define GT_STORE_TILE gt_conv_store_tile_avx2
 #include "conv_template.h"
+#include "winograd_template.h"
 #undef GT_NAME
 #undef GT_FN
 #undef VEC
@@ -329,6 +363,9 @@ static inline void gt_v4_pool(gt_v4 *best, gt_v4 *where, gt_v4 v, gt_v4 at) {
 #undef RB_PIX
 #undef RB_TAP
 #undef GT_STORE_TILE
+#undef VSUB
+#undef VMUL
+#undef RB_TILE
 #endif
 
 // MARK: - Entry points
@@ -538,4 +575,78 @@ void gt_conv_reduce_filter(int isa, gt_conv_shape s, const float *partials, int 
             }
         }
     }
+}
+
+// MARK: - Winograd F(2x2, 3x3) entry points
+
+int gt_wino_supported(gt_conv_shape s) {
+    return s.kernel == 3 && s.in_channels > 0 && s.out_channels > 0 && s.height >= 2 && s.width >= 2 &&
+        s.height % 2 == 0 && s.width % 2 == 0;
+}
+
+static int gt_wino_register_tiles(int isa) {
+    switch (gt_effective_isa(isa)) {
+    case GT_ISA_AVX512: return 12;
+    case GT_ISA_AVX2: return 6;
+    default: return 4;
+    }
+}
+
+size_t gt_wino_filter_floats(int isa, gt_conv_shape s) {
+    return (size_t)gt_conv_channel_blocks(isa, s) * 16 * s.in_channels * gt_conv_channel_block(isa);
+}
+
+size_t gt_wino_scratch_floats(int isa, gt_conv_shape s, int images) {
+    const int block = gt_conv_channel_block(isa), vl = block / 2, rb = gt_wino_register_tiles(isa), tb = 3 * rb;
+    const size_t civ = (size_t)(s.in_channels + vl - 1) / vl * vl;
+    const size_t plane = (size_t)(s.height + 2) * (s.width + 2) * civ;
+    const size_t chunk = (size_t)gt_wino_chunk(s, images, tb);
+    return gt_round16(chunk * plane) + gt_round16(16 * (size_t)tb * civ) + gt_round16(16 * (size_t)rb * block) +
+        (size_t)(4 * tb + 8) * block + (size_t)(tb + 8) * block + gt_round16(4 * (size_t)tb) + 2 * gt_round16((size_t)tb) +
+        (size_t)block + 16;
+}
+
+void gt_wino_filter(int isa, gt_conv_shape s, const float *filter, int transposed, float *u, int block_first,
+                    int block_end) {
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512: wino_filter_avx512(s, filter, transposed, u, block_first, block_end); return;
+    case GT_ISA_AVX2: wino_filter_avx2(s, filter, transposed, u, block_first, block_end); return;
+#endif
+    default: wino_filter_portable(s, filter, transposed, u, block_first, block_end);
+    }
+}
+
+static void gt_wino_dispatch(int isa, gt_conv_shape s, const float *u, const float *bias, int relu, int accumulate,
+                             const float *input, float *output, float *pooled, float *argmax, int first, int end,
+                             int block_first, int block_end, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512:
+        wino_run_avx512(s, u, bias, relu, accumulate, input, output, pooled, argmax, first, end, block_first, block_end,
+                        scratch);
+        return;
+    case GT_ISA_AVX2:
+        wino_run_avx2(s, u, bias, relu, accumulate, input, output, pooled, argmax, first, end, block_first, block_end,
+                      scratch);
+        return;
+#endif
+    default:
+        wino_run_portable(s, u, bias, relu, accumulate, input, output, pooled, argmax, first, end, block_first,
+                          block_end, scratch);
+    }
+}
+
+void gt_wino_forward(int isa, gt_conv_shape s, const float *u, const float *bias, int relu, int accumulate,
+                     const float *input, float *output, int first, int end, int block_first, int block_end,
+                     float *scratch) {
+    gt_wino_dispatch(isa, s, u, bias, relu, accumulate, input, output, NULL, NULL, first, end, block_first, block_end,
+                     scratch);
+}
+
+void gt_wino_forward_pool(int isa, gt_conv_shape s, const float *u, const float *bias, const float *input,
+                          float *pooled, float *argmax, int first, int end, int block_first, int block_end,
+                          float *scratch) {
+    gt_wino_dispatch(isa, s, u, bias, 1, 0, input, NULL, pooled, argmax, first, end, block_first, block_end, scratch);
 }

@@ -6,12 +6,13 @@ import XCTest
 /// conv2dBiasReLUMaxPoolForward: a hand-computed case on every path, exact agreement with
 /// conv2dForward(relu) + maxPoolForward on each CPU path, NaN inputs, and shape errors.
 final class ConvPoolTests: XCTestCase {
-    /// The CPU paths: im2col + SGEMM, Winograd, and the direct kernels at every level this CPU runs
-    /// (for every shape: `isa:` lowers the reduction threshold to 0).
+    /// The CPU paths: im2col + SGEMM, and Winograd and the direct kernels at every level this CPU
+    /// runs (for every shape they can take: `isa:` lowers the thresholds).
     var cpuBackends: [(String, CPUBackend)] {
-        [("im2col", CPUBackend(convolution: .im2col)), ("winograd", CPUBackend(convolution: .winograd))] +
-            [GT_ISA_PORTABLE, GT_ISA_AVX2, GT_ISA_AVX512].map(Int32.init).filter { gt_isa_supported($0) != 0 }
-            .map { ("direct \(CPUConvolution.isaName($0))", CPUBackend(convolution: .direct, isa: $0)) }
+        let levels = [GT_ISA_PORTABLE, GT_ISA_AVX2, GT_ISA_AVX512].map(Int32.init).filter { gt_isa_supported($0) != 0 }
+        return [("im2col", CPUBackend(convolution: .im2col)), ("winograd", CPUBackend(convolution: .winograd))] +
+            levels.map { ("winograd \(CPUConvolution.isaName($0))", CPUBackend(convolution: .winograd, isa: $0)) } +
+            levels.map { ("direct \(CPUConvolution.isaName($0))", CPUBackend(convolution: .direct, isa: $0)) }
     }
 
     var allBackends: [(String, Backend)] {

@@ -61,43 +61,79 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
-    /// Winograd F(2x2, 3x3) (forward and input gradient of 3x3 layers with 8+ channels; the rest
-    /// falls through to the direct kernels) against the oracle on the whole conformance suite.
+    /// Winograd F(2x2, 3x3) against the oracle on the whole conformance suite: by default (3x3
+    /// layers with an even size and 32+ channels; the rest falls through to the direct kernels),
+    /// and at every level with every 3x3 even-sized shape taken, however few its channels.
     func testWinogradConformance() throws {
         let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
-        var taken = 0
-        for c in OpConformance.cases().filter({ $0.op.hasPrefix("conv2d") }) {
+        let cases = OpConformance.cases().filter { $0.op.hasPrefix("conv2d") }
+        for c in cases {
             let comparison = try c.check(candidate: winograd, reference: oracle)
             XCTAssert(comparison.passed, "winograd: \(c.op) \(c.shape): \(comparison)")
         }
-        // The network's 3x3 layers do take the Winograd path (and others do not).
-        for (ci, co, side, k) in [(64, 128, 16, 3), (128, 128, 8, 3), (128, 256, 4, 3), (1, 64, 32, 5), (3, 64, 8, 3)] {
+        for isa in levels {
+            let every = CPUBackend(convolution: .winograd, isa: isa)
+            for c in cases {
+                let comparison = try c.check(candidate: every, reference: oracle)
+                XCTAssert(comparison.passed, "winograd \(CPUConvolution.isaName(isa)): \(c.op) \(c.shape): \(comparison)")
+            }
+        }
+        // The network's 3x3 layers take the Winograd path by default; conv1 (5x5), odd sizes and
+        // thin layers do not.
+        var taken = 0
+        for (ci, co, side, k) in [(64, 128, 16, 3), (128, 128, 8, 3), (128, 256, 4, 3), (1, 64, 32, 5), (3, 64, 8, 3),
+                                  (64, 64, 7, 3), (16, 64, 8, 3)] {
             let g = ConvGeometry(batch: 2, inChannels: ci, outChannels: co, height: side, width: side, kernel: k)
             if winograd.winogradShape(g) != nil { taken += 1 }
         }
         XCTAssertEqual(taken, 3)
-    }
-
-    /// The network's 3x3 layers through Winograd at batch 1 and an odd batch, with accumulation.
-    func testWinogradNetworkLayersAndOddSizes() throws {
-        let oracle = CPUBackend(convolution: .im2col), winograd = CPUBackend(convolution: .winograd)
-        for (n, ci, co, h, w) in [(1, 64, 128, 16, 16), (3, 128, 128, 8, 8), (5, 128, 256, 4, 4), (2, 9, 17, 7, 5), (1, 8, 8, 1, 3)] {
-            var r = TestRandom(seed: UInt64(n * 7 + ci + co * 3))
-            let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * 9), b = r.uniform(co)
-            let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w)
-            func run(_ backend: CPUBackend) throws -> [[Float]] {
-                let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, 3, 3], f)
-                let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
-                try backend.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: false)
-                let dx = try makeTensor(backend, [n, ci, h, w], old)
-                try backend.conv2dBackwardInput(outputGradient: try makeTensor(backend, [n, co, h, w], dy), filter: filter,
-                                                inputGradient: dx, accumulate: true)
-                return [try backend.download(output), try backend.download(dx)]
             }
-            let got = try run(winograd), want = try run(oracle)
-            for (i, terms) in [ci * 9, co * 9 + 1].enumerated() {
-                let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4))
-                XCTAssert(c.passed, "N\(n) Ci\(ci) Co\(co) \(h)x\(w) \(i == 0 ? "forward" : "backward-input"): \(c)")
+
+    /// Winograd at every level: the network's 3x3 layers at batch 1 (the output-channel split)
+    /// and odd batches, channel counts around a register block and a vector (31/33, 47, 65), tall
+    /// and wide planes, with ReLU and the input gradient's accumulation; and the fused op with
+    /// the max-pool against the unfused Winograd forward + maxPoolForward, bit for bit.
+    func testWinogradNetworkLayersAndOddSizes() throws {
+        let oracle = CPUBackend(convolution: .im2col)
+        let shapes = [(1, 64, 128, 16, 16), (3, 128, 128, 8, 8), (5, 128, 256, 4, 4), (2, 33, 31, 6, 8), (3, 47, 65, 4, 10),
+                      (4, 8, 8, 2, 2), (2, 65, 33, 12, 2)]
+        for isa in levels {
+            let winograd = CPUBackend(convolution: .winograd, isa: isa)
+            for (n, ci, co, h, w) in shapes {
+                let label = "\(CPUConvolution.isaName(isa)) N\(n) Ci\(ci) Co\(co) \(h)x\(w)"
+                let g = ConvGeometry(batch: n, inChannels: ci, outChannels: co, height: h, width: w, kernel: 3)
+                XCTAssertNotNil(winograd.winogradShape(g), label)
+                var r = TestRandom(seed: UInt64(n * 7 + ci + co * 3))
+                let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * 9), b = r.uniform(co)
+                let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w)
+                func run(_ backend: CPUBackend) throws -> [[Float]] {
+                    let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, 3, 3], f)
+                    let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
+                    try backend.conv2dForward(input: input, filter: filter, bias: bias, output: output, relu: false)
+                    let activated = try backend.makeTensor([n, co, h, w])
+                    try backend.conv2dForward(input: input, filter: filter, bias: bias, output: activated, relu: true)
+                    let dx = try makeTensor(backend, [n, ci, h, w], old)
+                    try backend.conv2dBackwardInput(outputGradient: try makeTensor(backend, [n, co, h, w], dy), filter: filter,
+                                                    inputGradient: dx, accumulate: true)
+                    let pooled = try backend.makeTensor([n, co, h / 2, w / 2]), argmax = try backend.makeTensor([n, co, h / 2, w / 2])
+                    try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: filter, bias: bias, pooledOutput: pooled,
+                                                             argmax: argmax)
+                    let pooledAgain = try backend.makeTensor([n, co, h / 2, w / 2])
+                    let unfusedArgmax = try backend.makeTensor([n, co, h / 2, w / 2])
+                    try backend.maxPoolForward(input: activated, output: pooledAgain, argmax: unfusedArgmax)
+                    XCTAssertEqual(try backend.download(pooled), try backend.download(pooledAgain), "\(label) fused pool")
+                    XCTAssertEqual(try backend.download(argmax), try backend.download(unfusedArgmax), "\(label) fused argmax")
+                    let inference = try backend.makeTensor([n, co, h / 2, w / 2])
+                    try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: filter, bias: bias, pooledOutput: inference,
+                                                             argmax: nil)
+                    XCTAssertEqual(try backend.download(inference), try backend.download(pooledAgain), "\(label) without argmax")
+                    return [try backend.download(output), try backend.download(activated), try backend.download(dx)]
+                }
+                let got = try run(winograd), want = try run(oracle)
+                for (i, terms) in [ci * 9, ci * 9, co * 9 + 1].enumerated() {
+                    let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4))
+                    XCTAssert(c.passed, "\(label) \(["forward", "forward+relu", "backward-input"][i]): \(c)")
+                }
             }
         }
     }

@@ -13,7 +13,16 @@ final class InferenceBatchTests: XCTestCase {
                        [1, 2, 4, 4, 8, 8, 16, 256, 256, 512])
     }
 
+    /// Also with layers wide enough for the CPU's default Winograd path (conv3: 32 -> 32 on 2x2),
+    /// whose thread split changes with the batch (output channels for 1 to 3 images).
+    let wide = ModelConfig(imageSide: 8, channels: [4, 32, 32, 32], kernels: [5, 3, 3, 3], embedding: 16, loss: .bce, margin: 1)
+
     func testEmbeddingsDoNotDependOnTheBatch() throws {
+        try embeddingsDoNotDependOnTheBatch(config)
+        try embeddingsDoNotDependOnTheBatch(wide)
+    }
+
+    func embeddingsDoNotDependOnTheBatch(_ config: ModelConfig) throws {
         let backend = CPUBackend()
         let network = try SiameseNetwork(backend: backend, config: config, training: false)
         try network.initialize(seed: 4)

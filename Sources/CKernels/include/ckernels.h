@@ -151,25 +151,35 @@ void gt_conv_backward_filter_blocks(int isa, gt_conv_shape shape, const float *i
 void gt_conv_reduce_filter(int isa, gt_conv_shape shape, const float *partials, int count, size_t stride,
                            float *filter_gradient, int accumulate, int co_first, int co_end);
 
-// MARK: - Winograd F(2x2, 3x3)
+// MARK: - Winograd F(2x2, 3x3), fused (Sources/CKernels/winograd_template.h)
 
-/// 1 when `gt_winograd_*` take `shape`: a 3x3 kernel, and planes up to about 62x62.
-int gt_winograd_supported(gt_conv_shape shape);
+/// 1 when the Winograd kernels take `shape`: a 3x3 kernel and an even height and width (each
+/// 2x2 tile of outputs is then whole, and is exactly one window of a 2x2 stride-2 max-pool).
+int gt_wino_supported(gt_conv_shape shape);
 
-/// 2x2 output tiles per image: ceil(H/2) * ceil(W/2).
-int gt_winograd_tiles(gt_conv_shape shape);
+/// Floats of the transformed filter of `shape` at level `isa`: [Co/B][16][Ci][B], B = gt_conv_channel_block.
+size_t gt_wino_filter_floats(int isa, gt_conv_shape shape);
 
-/// u[16][Co][Ci] = G g G^T for every filter of `shape` (16 * Co * Ci floats). With `transposed`,
-/// the filters of the input gradient instead: u[16][Ci][Co] from the taps rotated by 180 degrees.
-void gt_winograd_filter(gt_conv_shape shape, const float *filter, int transposed, float *u);
+/// U = G g G^T of every filter of `shape`, for output-channel blocks [block_first, block_end).
+/// `filter` is [Co][Ci][3][3]; with `transposed`, `shape` is the input gradient of the forward
+/// convolution whose filter `filter` is ([shape.in][shape.out][3][3], taps rotated by 180 degrees).
+void gt_wino_filter(int isa, gt_conv_shape shape, const float *filter, int transposed, float *u, int block_first,
+                    int block_end);
 
-/// v[16][Ci][images * tiles] = B^T d B for images [first, end) of `input` (which points at the
-/// first of `images` images, the columns of v); concurrent calls on disjoint ranges are safe.
-void gt_winograd_input(gt_conv_shape shape, const float *input, int images, int first, int end, float *v);
+/// Floats of scratch one call of `gt_wino_forward` or `gt_wino_forward_pool` needs (per concurrent caller).
+size_t gt_wino_scratch_floats(int isa, gt_conv_shape shape, int images);
 
-/// output images [first, end) = A^T m A from m[16][Co][images * tiles], with the epilogue of
-/// `gt_conv_forward` (bias, ReLU, accumulate); `output` points at the first of `images` images.
-void gt_winograd_output(gt_conv_shape shape, const float *m, int images, int first, int end, const float *bias,
-                        int relu, int accumulate, float *output);
+/// `gt_conv_forward_blocks` through Winograd, with the filter transformed by `gt_wino_filter`:
+/// images [first, end), output-channel blocks [block_first, block_end), the same epilogue (bias
+/// when not NULL, ReLU, accumulate). Concurrent calls on disjoint images or blocks are safe.
+void gt_wino_forward(int isa, gt_conv_shape shape, const float *u, const float *bias, int relu, int accumulate,
+                     const float *input, float *output, int first, int end, int block_first, int block_end,
+                     float *scratch);
+
+/// `gt_conv_forward_pool_blocks` through Winograd (bias, ReLU, the 2x2 max-pool and its argmax, or
+/// NULL): the same windows, ties and NaN rule; each window is one tile.
+void gt_wino_forward_pool(int isa, gt_conv_shape shape, const float *u, const float *bias, const float *input,
+                          float *pooled, float *argmax, int first, int end, int block_first, int block_end,
+                          float *scratch);
 
 #endif

@@ -50,6 +50,10 @@ extension BackendBenchmark {
         var out = "per op (wall clock" + (hasDevice ? "; event = OpenCL profiling events" : "") + "):\n"
         out += TextTable.render(header: header, rows: rows)
         out += String(format: "sum of per-op medians: %.1f ms\n", ops.reduce(0) { $0 + $1.ms })
+        if ops.contains(where: { $0.shape.contains("[winograd]") }) {
+            out += "GFLOP/s and % peak count a convolution's direct FLOPs (2 N Co Ci K^2 H W) on every path: "
+                + "[winograd] does 2.25x fewer multiplies, so its rates can pass the peak\n"
+        }
         var e2e: [[String]] = []
         for key in train.keys.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }) {
             guard let t = train[key] else { continue }

@@ -139,6 +139,7 @@ extension CPUBackend {
         let op = "conv2dBackwardFilter"
         let g = try ConvGeometry.check(op: op, input: input.shape, filter: filterGradient.shape, output: outputGradient.shape)
         let x = try pointer(input, op), dy = try pointer(outputGradient, op), dw = try pointer(filterGradient, op)
+        if try winogradConv2dBackwardFilter(g, input: x, outputGradient: dy, filterGradient: dw, accumulate: accumulate) { return }
         if try directConv2dBackwardFilter(g, input: x, outputGradient: dy, filterGradient: dw, accumulate: accumulate) { return }
         let hw = g.pixels
         var first = true

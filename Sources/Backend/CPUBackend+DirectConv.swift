@@ -9,8 +9,8 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// Batched im2col + OpenBLAS SGEMM (CPUBackend+Conv.swift): the reference the direct
     /// kernels are tested against, kept selectable to compare the two.
     case im2col
-    /// Winograd F(2x2, 3x3) for the forward pass (alone or fused with the max-pool) and the input
-    /// gradient of 3x3 layers with an even height and width and at least
+    /// Winograd F(2x2, 3x3) for the forward pass (alone or fused with the max-pool), the input
+    /// gradient and the filter gradient of 3x3 layers with an even height and width and at least
     /// `CPUBackend.winogradMinimumChannels` channels on both sides (CPUBackend+Winograd.swift), the
     /// direct kernels for everything else: the default (2.25x fewer multiplies; rounding differs
     /// from the direct kernels' within the conformance tolerances).
@@ -77,7 +77,7 @@ extension CPUBackend {
         let inputTerms = g.outChannels * g.kernel * g.kernel
         let forward = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
         let input = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: inputTerms) != nil ? "direct" : "im2col"
-        let filter = directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        let filter = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
         return (forward, input, filter)
     }
 

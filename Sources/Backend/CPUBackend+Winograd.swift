@@ -7,8 +7,10 @@ import CKernels
 // 2.25x fewer multiplies than the direct kernels; results differ from theirs by rounding only
 // (the transforms' sums), within the conformance tolerances. The threads split as the direct
 // kernels do (`forwardPlan`: images, or output-channel blocks for batches of 1 to 3), and every
-// output's arithmetic is the same whatever the split or the batch. The filter gradient stays
-// direct. Workspaces: U in `winogradFilter`, each thread's scratch in `columns`.
+// output's arithmetic is the same whatever the split or the batch. The filter gradient sums
+// (A dy A^T) (.) V over tiles in the transformed domain (per thread, or per output-channel block
+// as the direct kernels split it) and transforms the sum back. Workspaces: U in `winogradFilter`,
+// the filter gradient's partials in `transposed`, each thread's scratch in `columns`.
 extension CPUBackend {
     /// Below this many input or output channels the products are too short for Winograd to pay
     /// (the transforms' cost per tile is per channel, the products' per channel pair):
@@ -86,6 +88,47 @@ extension CPUBackend {
             gt_wino_forward(isa, shape, u, nil, 0, accumulate ? 1 : 0, outputGradient, inputGradient,
                             Int32(images.lowerBound), Int32(images.upperBound), Int32(blocks.lowerBound),
                             Int32(blocks.upperBound), scratch)
+        }
+        return true
+    }
+
+    /// conv2dBackwardFilter through Winograd, split as the direct kernels split it
+    /// (`filterGradientSplit`: output-channel blocks sharing one partial, or images with a partial
+    /// each), then the partials summed and transformed back; false when the shape is not taken.
+    func winogradConv2dBackwardFilter(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                      filterGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
+        guard let shape = winogradShape(g) else { return false }
+        let isa = convolutionISA
+        let blocks = Int(gt_conv_channel_blocks(isa, shape))
+        let partialFloats = (gt_wino_filter_floats(isa, shape) + 15) & ~15
+        let perBlock = gt_wino_filter_floats(isa, shape) / blocks
+        let partials: UnsafeMutablePointer<Float>, count: Int
+        if Self.filterGradientSplit(g, channelBlocks: blocks) == .channels {
+            let scratchFloats = (gt_wino_filter_gradient_scratch_floats(isa, shape, Int32(g.batch)) + 15) & ~15
+            partials = try transposed.pointer(count: partialFloats)
+            count = 1
+            let scratch = try columns.pointer(count: scratchFloats * min(Parallel.workers, blocks))
+            Parallel.forEachChunkIndexed(blocks, minimumChunk: 1) { chunk, owned in
+                (partials + owned.lowerBound * perBlock).update(repeating: 0, count: owned.count * perBlock)
+                gt_wino_filter_gradient(isa, shape, input, outputGradient, 0, Int32(g.batch), Int32(owned.lowerBound),
+                                        Int32(owned.upperBound), partials, scratch + chunk * scratchFloats)
+            }
+        } else {
+            count = Parallel.chunkCount(g.batch, minimumChunk: Self.minimumImagesPerChunk)
+            let perChunkImages = (g.batch + count - 1) / count
+            let scratchFloats = (gt_wino_filter_gradient_scratch_floats(isa, shape, Int32(perChunkImages)) + 15) & ~15
+            partials = try transposed.pointer(count: partialFloats * count)
+            let scratch = try columns.pointer(count: scratchFloats * count)
+            Parallel.forEachChunkIndexed(g.batch, minimumChunk: Self.minimumImagesPerChunk) { chunk, images in
+                let partial = partials + chunk * partialFloats
+                partial.update(repeating: 0, count: partialFloats)
+                gt_wino_filter_gradient(isa, shape, input, outputGradient, Int32(images.lowerBound), Int32(images.upperBound),
+                                        0, Int32(blocks), partial, scratch + chunk * scratchFloats)
+            }
+        }
+        Parallel.forEachChunk(blocks, minimumChunk: 1) { owned in
+            gt_wino_reduce_filter(isa, shape, partials, Int32(count), partialFloats, filterGradient, accumulate ? 1 : 0,
+                                  Int32(owned.lowerBound), Int32(owned.upperBound))
         }
         return true
     }

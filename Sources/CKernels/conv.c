@@ -650,3 +650,47 @@ void gt_wino_forward_pool(int isa, gt_conv_shape s, const float *u, const float 
                           float *scratch) {
     gt_wino_dispatch(isa, s, u, bias, 1, 0, input, NULL, pooled, argmax, first, end, block_first, block_end, scratch);
 }
+
+size_t gt_wino_filter_gradient_scratch_floats(int isa, gt_conv_shape s, int images) {
+    const int block = gt_conv_channel_block(isa), vl = block / 2, tb = 4 * gt_wino_register_tiles(isa);
+    const size_t civ = (size_t)(s.in_channels + vl - 1) / vl * vl;
+    const size_t cov = (size_t)gt_conv_channel_blocks(isa, s) * block;
+    const size_t plane = (size_t)(s.height + 2) * (s.width + 2) * civ;
+    const size_t chunk = (size_t)gt_wino_chunk(s, images, tb);
+    return gt_round16(chunk * plane) + gt_round16(chunk * (size_t)s.height * s.width * cov) +
+        gt_round16(16 * (size_t)tb * civ) + gt_round16(16 * (size_t)tb * block) + 16;
+}
+
+void gt_wino_filter_gradient(int isa, gt_conv_shape s, const float *input, const float *output_gradient, int first,
+                             int end, int block_first, int block_end, float *partial, float *scratch) {
+    if (end <= first || block_end <= block_first) return;
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512:
+        wino_filter_gradient_avx512(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
+        return;
+    case GT_ISA_AVX2:
+        wino_filter_gradient_avx2(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
+        return;
+#endif
+    default:
+        wino_filter_gradient_portable(s, input, output_gradient, first, end, block_first, block_end, partial, scratch);
+    }
+}
+
+void gt_wino_reduce_filter(int isa, gt_conv_shape s, const float *partials, int count, size_t stride,
+                           float *filter_gradient, int accumulate, int block_first, int block_end) {
+    if (block_end <= block_first || count < 1) return;
+    switch (gt_effective_isa(isa)) {
+#ifdef GT_X86
+    case GT_ISA_AVX512:
+        wino_reduce_filter_avx512(s, partials, count, stride, filter_gradient, accumulate, block_first, block_end);
+        return;
+    case GT_ISA_AVX2:
+        wino_reduce_filter_avx2(s, partials, count, stride, filter_gradient, accumulate, block_first, block_end);
+        return;
+#endif
+    default:
+        wino_reduce_filter_portable(s, partials, count, stride, filter_gradient, accumulate, block_first, block_end);
+    }
+}

@@ -302,5 +302,188 @@ static GT_FN void GT_NAME(wino_run)(gt_conv_shape s, const float *u, const float
     }
 }
 
+
+// MARK: The filter gradient
+//
+// The transforms are linear, so the gradient of U for a tile is (A e A^T) (.) V, e being the
+// tile's 2x2 output gradient and V its transformed input, and the filter's gradient is G^T dU G:
+// dU[xi][co][ci] = sum over tiles of E[xi][tile][co] V[xi][tile][ci], 16 products whose reduction
+// runs over tiles (K = images x tiles), accumulated in a partial laid out as U,
+// [ceil(Co/B)][16][Ci][B]; `wino_reduce_filter` sums the partials and transforms them back.
+
+// dy of `images` NCHW -> [image][H][W][cov], cov = the channel blocks' width (zero beyond Co).
+static GT_FN void GT_NAME(wino_gradient_channels_last)(gt_conv_shape s, const float *dy, int images, int cov,
+                                                       float *dst) {
+    const int pixels = s.height * s.width;
+    for (int i = 0; i < images; i++) {
+        float *d = dst + (size_t)i * pixels * cov;
+        if (cov > s.out_channels)
+            for (int p = 0; p < pixels; p++)
+                memset(d + (size_t)p * cov + s.out_channels, 0, sizeof(float) * (size_t)(cov - s.out_channels));
+        const float *y = dy + (size_t)i * s.out_channels * pixels;
+        for (int c0 = 0; c0 < s.out_channels; c0 += 8) {
+            const int c1 = c0 + 8 < s.out_channels ? c0 + 8 : s.out_channels;
+            for (int p0 = 0; p0 < pixels; p0 += 64) {
+                const int p1 = p0 + 64 < pixels ? p0 + 64 : pixels;
+                for (int c = c0; c < c1; c++)
+                    for (int p = p0; p < p1; p++) d[(size_t)p * cov + c] = y[(size_t)c * pixels + p];
+            }
+        }
+    }
+}
+
+// E for tiles [q0, q0 + nt) and output-channel block cob: e[16][tb][B] = A e A^T, A^T = [1 1 1 0; 0 1 -1 -1].
+static GT_FN void GT_NAME(wino_gradient_tiles)(gt_conv_shape s, const float *ycl, int cov, int cob, int q0, int nt,
+                                               int tb, float *e) {
+    const int tw = s.width / 2, tpi = (s.height / 2) * tw;
+    const size_t plane = (size_t)s.height * s.width * cov, row = (size_t)s.width * cov, xi_stride = (size_t)tb * WB;
+    for (int t = 0; t < nt; t++) {
+        const int q = q0 + t, i = q / tpi, ty = (q % tpi) / tw, tx = q % tw;
+        const float *y = ycl + i * plane + (size_t)(2 * ty) * row + (size_t)(2 * tx) * cov + (size_t)cob * WB;
+        float *out = e + (size_t)t * WB;
+        for (int h = 0; h < WB; h += VL) {
+            const VEC e00 = VLOAD(y + h), e01 = VLOAD(y + cov + h), e10 = VLOAD(y + row + h),
+                      e11 = VLOAD(y + row + cov + h);
+            // w = A e (4x2): e0, e0 + e1, e0 - e1, -e1 (rows); then each row (a, b) -> a, a + b, a - b, -b.
+            VEC w[4][2];
+            w[0][0] = e00; w[0][1] = e01;
+            w[1][0] = VADD(e00, e10); w[1][1] = VADD(e01, e11);
+            w[2][0] = VSUB(e00, e10); w[2][1] = VSUB(e01, e11);
+            w[3][0] = VSUB(VZERO(), e10); w[3][1] = VSUB(VZERO(), e11);
+            GT_UNROLL for (int a = 0; a < 4; a++) {
+                VSTORE(out + (4 * a + 0) * xi_stride + h, w[a][0]);
+                VSTORE(out + (4 * a + 1) * xi_stride + h, VADD(w[a][0], w[a][1]));
+                VSTORE(out + (4 * a + 2) * xi_stride + h, VSUB(w[a][0], w[a][1]));
+                VSTORE(out + (4 * a + 3) * xi_stride + h, VSUB(VZERO(), w[a][1]));
+            }
+        }
+    }
+}
+
+// du[xi][ci0 .. ci0 + rb)[B] += sum over nt tiles of V[xi][tile][ci] E[xi][tile][0..B), for one block.
+static inline __attribute__((always_inline)) GT_FN void GT_NAME(wino_gradient_products)(
+    const int rb, const float *v, const float *e, int nt, int tb, int civ, int cin, float *du) {
+    for (int xi = 0; xi < 16; xi++) {
+        const float *vx = v + (size_t)xi * tb * civ, *ex = e + (size_t)xi * tb * WB;
+        float *d = du + (size_t)xi * cin * WB;
+        VEC acc0[RB_TILE], acc1[RB_TILE];
+        GT_UNROLL for (int r = 0; r < rb; r++) {
+            acc0[r] = VLOAD(d + r * WB);
+            acc1[r] = VLOAD(d + r * WB + VL);
+        }
+        for (int t = 0; t < nt; t++) {
+            const VEC e0 = VLOAD(ex + (size_t)t * WB), e1 = VLOAD(ex + (size_t)t * WB + VL);
+            GT_UNROLL for (int r = 0; r < rb; r++) {
+                const VEC b = VBCAST(vx + (size_t)t * civ + r);
+                acc0[r] = VFMA(b, e0, acc0[r]);
+                acc1[r] = VFMA(b, e1, acc1[r]);
+            }
+        }
+        GT_UNROLL for (int r = 0; r < rb; r++) {
+            VSTORE(d + r * WB, acc0[r]);
+            VSTORE(d + r * WB + VL, acc1[r]);
+        }
+    }
+}
+
+#define GT_WINO_CASE(n) \
+    case n: GT_NAME(wino_gradient_products)((n) <= RB_TILE ? (n) : RB_TILE, v, e, nt, tb, civ, cin, du); break;
+
+static GT_FN void GT_NAME(wino_gradient_products_any)(int rb, const float *v, const float *e, int nt, int tb, int civ,
+                                                      int cin, float *du) {
+    switch (rb) {
+        GT_WINO_CASE(1) GT_WINO_CASE(2) GT_WINO_CASE(3) GT_WINO_CASE(4)
+        GT_WINO_CASE(5) GT_WINO_CASE(6) GT_WINO_CASE(7) GT_WINO_CASE(8)
+        GT_WINO_CASE(9) GT_WINO_CASE(10) GT_WINO_CASE(11) GT_WINO_CASE(12)
+    default: break;
+    }
+}
+#undef GT_WINO_CASE
+
+// Tiles per block of the filter gradient: four register blocks (the partial is read and written
+// once per block and output-channel block, so longer blocks spread that over more products).
+#define WINO_GRAD_TB (4 * RB_TILE)
+
+static GT_FN void GT_NAME(wino_filter_gradient)(gt_conv_shape s, const float *input, const float *dy, int first, int end,
+                                                int block_first, int block_end, float *partial, float *scratch) {
+    const int civ = (s.in_channels + VL - 1) / VL * VL, cin = s.in_channels;
+    const int blocks = (s.out_channels + WB - 1) / WB, cov = blocks * WB;
+    const int tpi = (s.height / 2) * (s.width / 2), pixels = s.height * s.width;
+    const int chunk = gt_wino_chunk(s, end - first, WINO_GRAD_TB);
+    const size_t plane = (size_t)(s.height + 2) * (s.width + 2) * civ;
+    float *xcl = scratch;
+    float *ycl = xcl + gt_round16((size_t)chunk * plane);
+    float *v = ycl + gt_round16((size_t)chunk * pixels * cov);
+    float *e = v + gt_round16((size_t)16 * WINO_GRAD_TB * civ);
+    for (int n0 = first; n0 < end; n0 += chunk) {
+        const int nc = end - n0 < chunk ? end - n0 : chunk;
+        GT_NAME(wino_channels_last)(s, input + (size_t)n0 * cin * pixels, nc, civ, xcl);
+        GT_NAME(wino_gradient_channels_last)(s, dy + (size_t)n0 * s.out_channels * pixels, nc, cov, ycl);
+        const int count = nc * tpi, tblocks = (count + WINO_GRAD_TB - 1) / WINO_GRAD_TB;
+        for (int b = 0, q0 = 0; b < tblocks; b++) {
+            const int nt = (count - q0 + (tblocks - b) - 1) / (tblocks - b);
+            GT_NAME(wino_input)(s, xcl, civ, q0, nt, WINO_GRAD_TB, v);
+            for (int cob = block_first; cob < block_end; cob++) {
+                GT_NAME(wino_gradient_tiles)(s, ycl, cov, cob, q0, nt, WINO_GRAD_TB, e);
+                float *du = partial + (size_t)cob * 16 * cin * WB;
+                const int rblocks = (cin + RB_TILE - 1) / RB_TILE;
+                for (int rbi = 0, c0 = 0; rbi < rblocks; rbi++) {
+                    const int rb = (cin - c0 + (rblocks - rbi) - 1) / (rblocks - rbi);
+                    GT_NAME(wino_gradient_products_any)(rb, v + c0, e, nt, WINO_GRAD_TB, civ, cin, du + (size_t)c0 * WB);
+                    c0 += rb;
+                }
+            }
+            q0 += nt;
+        }
+    }
+}
+
+// filter_gradient [Co][Ci][3][3] (+)= G^T (sum of `count` partials, `stride` floats apart) G, for
+// output-channel blocks [block_first, block_end), vectorised across each block's channels.
+// G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+static GT_FN void GT_NAME(wino_reduce_filter)(gt_conv_shape s, const float *partials, int count, size_t stride,
+                                              float *filter_gradient, int accumulate, int block_first, int block_end) {
+    const int cin = s.in_channels;
+    float out[9 * WB];
+    for (int cob = block_first; cob < block_end; cob++) {
+        const int co0 = cob * WB, nco = s.out_channels - co0 < WB ? s.out_channels - co0 : WB;
+        for (int ci = 0; ci < cin; ci++) {
+            const size_t at = ((size_t)cob * 16 * cin + ci) * WB, xi_stride = (size_t)cin * WB;
+            for (int h = 0; h < WB; h += VL) {
+                const VEC half = VBCAST(gt_wino_half);
+                VEC x[16];
+                GT_UNROLL for (int xi = 0; xi < 16; xi++) {
+                    VEC sum = VLOAD(partials + at + xi * xi_stride + h);
+                    for (int k = 1; k < count; k++) sum = VADD(sum, VLOAD(partials + k * stride + at + xi * xi_stride + h));
+                    x[xi] = sum;
+                }
+                // r = G^T x (3x4)
+                VEC r[3][4];
+                GT_UNROLL for (int c = 0; c < 4; c++) {
+                    const VEC x0 = x[c], x1 = x[4 + c], x2 = x[8 + c], x3 = x[12 + c];
+                    r[0][c] = VADD(x0, VMUL(half, VADD(x1, x2)));
+                    r[1][c] = VMUL(half, VSUB(x1, x2));
+                    r[2][c] = VADD(VMUL(half, VADD(x1, x2)), x3);
+                }
+                // r G (3x3)
+                GT_UNROLL for (int a = 0; a < 3; a++) {
+                    VSTORE(out + (3 * a + 0) * WB + h, VADD(r[a][0], VMUL(half, VADD(r[a][1], r[a][2]))));
+                    VSTORE(out + (3 * a + 1) * WB + h, VMUL(half, VSUB(r[a][1], r[a][2])));
+                    VSTORE(out + (3 * a + 2) * WB + h, VADD(VMUL(half, VADD(r[a][1], r[a][2])), r[a][3]));
+                }
+            }
+            for (int lane = 0; lane < nco; lane++) {
+                float *d = filter_gradient + ((size_t)(co0 + lane) * cin + ci) * 9;
+                if (accumulate)
+                    for (int t = 0; t < 9; t++) d[t] += out[t * WB + lane];
+                else
+                    for (int t = 0; t < 9; t++) d[t] = out[t * WB + lane];
+            }
+        }
+    }
+}
+
+#undef WINO_GRAD_TB
+
 #undef WINO_TB
 #undef WB

@@ -91,12 +91,13 @@ final class DirectConvTests: XCTestCase {
 
     /// Winograd at every level: the network's 3x3 layers at batch 1 (the output-channel split)
     /// and odd batches, channel counts around a register block and a vector (31/33, 47, 65), tall
-    /// and wide planes, with ReLU and the input gradient's accumulation; and the fused op with
+    /// and wide planes, with ReLU and the input and filter gradients' accumulation (the filter
+    /// gradient split over images and over output-channel blocks); and the fused op with
     /// the max-pool against the unfused Winograd forward + maxPoolForward, bit for bit.
     func testWinogradNetworkLayersAndOddSizes() throws {
         let oracle = CPUBackend(convolution: .im2col)
         let shapes = [(1, 64, 128, 16, 16), (3, 128, 128, 8, 8), (5, 128, 256, 4, 4), (2, 33, 31, 6, 8), (3, 47, 65, 4, 10),
-                      (4, 8, 8, 2, 2), (2, 65, 33, 12, 2)]
+                      (4, 8, 8, 2, 2), (2, 65, 33, 12, 2), (40, 64, 128, 16, 16), (9, 32, 96, 4, 4)]
         for isa in levels {
             let winograd = CPUBackend(convolution: .winograd, isa: isa)
             for (n, ci, co, h, w) in shapes {
@@ -105,7 +106,7 @@ final class DirectConvTests: XCTestCase {
                 XCTAssertNotNil(winograd.winogradShape(g), label)
                 var r = TestRandom(seed: UInt64(n * 7 + ci + co * 3))
                 let x = r.uniform(n * ci * h * w), f = r.uniform(co * ci * 9), b = r.uniform(co)
-                let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w)
+                let dy = r.uniform(n * co * h * w), old = r.uniform(n * ci * h * w), oldFilter = r.uniform(co * ci * 9)
                 func run(_ backend: CPUBackend) throws -> [[Float]] {
                     let input = try makeTensor(backend, [n, ci, h, w], x), filter = try makeTensor(backend, [co, ci, 3, 3], f)
                     let bias = try makeTensor(backend, [co], b), output = try backend.makeTensor([n, co, h, w])
@@ -127,12 +128,20 @@ final class DirectConvTests: XCTestCase {
                     try backend.conv2dBiasReLUMaxPoolForward(input: input, filter: filter, bias: bias, pooledOutput: inference,
                                                              argmax: nil)
                     XCTAssertEqual(try backend.download(inference), try backend.download(pooledAgain), "\(label) without argmax")
-                    return [try backend.download(output), try backend.download(activated), try backend.download(dx)]
+                    let dw = try makeTensor(backend, [co, ci, 3, 3], oldFilter)
+                    try backend.conv2dBackwardFilter(input: input, outputGradient: try makeTensor(backend, [n, co, h, w], dy),
+                                                     filterGradient: dw, accumulate: true)
+                    let fresh = try backend.makeTensor([co, ci, 3, 3])
+                    try backend.conv2dBackwardFilter(input: input, outputGradient: try makeTensor(backend, [n, co, h, w], dy),
+                                                     filterGradient: fresh, accumulate: false)
+                    return [try backend.download(output), try backend.download(activated), try backend.download(dx),
+                            try backend.download(dw), try backend.download(fresh)]
                 }
                 let got = try run(winograd), want = try run(oracle)
-                for (i, terms) in [ci * 9, ci * 9, co * 9 + 1].enumerated() {
+                for (i, terms) in [ci * 9, ci * 9, co * 9 + 1, n * h * w + 1, n * h * w].enumerated() {
                     let c = compare(got[i], want[i], Tolerance(absolute: 1e-5 + 3e-7 * Float(terms), relative: 1e-4))
-                    XCTAssert(c.passed, "\(label) \(["forward", "forward+relu", "backward-input"][i]): \(c)")
+                    let name = ["forward", "forward+relu", "backward-input", "backward-filter accumulate", "backward-filter"][i]
+                    XCTAssert(c.passed, "\(label) \(name): \(c)")
                 }
             }
         }
@@ -247,7 +256,7 @@ final class DirectConvTests: XCTestCase {
         XCTAssertNotNil(CPUBackend(convolution: .direct, isa: 0).directShape(conv1, reduction: 1))
         XCTAssertTrue(backend.convolutionPaths(conv1) == ("im2col", "direct", "im2col"))
         XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
-        XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "direct"))
+        XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "winograd"))
         XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))
         // Fused with the max-pool, conv1 runs direct (its epilogue stores a quarter of the outputs);
         // a 9-term reduction (Ci 1, 3x3) still goes to im2col.

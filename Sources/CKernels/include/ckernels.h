@@ -182,4 +182,20 @@ void gt_wino_forward_pool(int isa, gt_conv_shape shape, const float *u, const fl
                           float *pooled, float *argmax, int first, int end, int block_first, int block_end,
                           float *scratch);
 
+/// Floats of scratch one call of `gt_wino_filter_gradient` needs (per concurrent caller).
+size_t gt_wino_filter_gradient_scratch_floats(int isa, gt_conv_shape shape, int images);
+
+/// Adds the filter gradient of images [first, end), for output-channel blocks [block_first,
+/// block_end), into `partial` in the transformed domain (`gt_wino_filter_floats` floats, laid out
+/// as U; zeroed by the caller before the first call). Concurrent callers own their partial, or
+/// disjoint blocks of a shared one.
+void gt_wino_filter_gradient(int isa, gt_conv_shape shape, const float *input, const float *output_gradient, int first,
+                             int end, int block_first, int block_end, float *partial, float *scratch);
+
+/// filter_gradient [Co, Ci, 3, 3] = (accumulate ? filter_gradient : 0) + the sum of `count`
+/// partials of `gt_wino_filter_gradient`, `stride` floats apart, transformed back, for
+/// output-channel blocks [block_first, block_end).
+void gt_wino_reduce_filter(int isa, gt_conv_shape shape, const float *partials, int count, size_t stride,
+                           float *filter_gradient, int accumulate, int block_first, int block_end);
+
 #endif

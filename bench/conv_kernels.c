@@ -79,7 +79,7 @@ int main(void) {
     // The peak is the best of several probes, before and after the kernels (a peak is a maximum;
     // a slower probe was disturbed: a busy SMT sibling, a core still ramping its clock up).
     double checksum = 0, peak = probe(isa, &checksum);
-    double rates[4][8];
+    double rates[4][12];
     char names[4][64];
     for (int l = 0; l < 4; l++) {
         const gt_conv_shape s = {layers[l][0], layers[l][1], layers[l][2], layers[l][3], layers[l][4]};
@@ -103,7 +103,12 @@ int main(void) {
         float *scratch_f = checked_malloc(4 * gt_conv_backward_filter_scratch_floats(isa, s, n));
         float *scratch_p = checked_malloc(4 * gt_conv_forward_pool_scratch_floats(isa, s, n));
         float *pooled = checked_malloc(ny), *argmax = checked_malloc(ny); // a quarter of ny floats is enough
-        double best[8] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
+        double best[12] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
+        const int wino = gt_wino_supported(s);
+        const int blocks = gt_conv_channel_blocks(isa, s), blocks_t = gt_conv_channel_blocks(isa, t);
+        float *u = checked_malloc(4 * gt_wino_filter_floats(isa, s)), *u_t = checked_malloc(4 * gt_wino_filter_floats(isa, t));
+        float *wscratch = checked_malloc(4 * gt_wino_scratch_floats(isa, s, n)), *wscratch_t = checked_malloc(4 * gt_wino_scratch_floats(isa, t, n));
+        float *wscratch_f = checked_malloc(4 * gt_wino_filter_gradient_scratch_floats(isa, s, n));
         for (int r = 0; r < REPEATS; r++) {
             double a, e;
             a = cpu_seconds();
@@ -142,23 +147,48 @@ int main(void) {
             gt_conv_forward(isa, s, packed, bias, 1, 0, x, y, 0, n, scratch);
             max_pool(n * s.out_channels, s.height, s.width, y, pooled, argmax);
             e = cpu_seconds() - a; if (e < best[7]) best[7] = e;
+            if (!wino) continue;
+            // Winograd F(2x2, 3x3): the filter transform included, as the packing is above.
+            a = cpu_seconds();
+            gt_wino_filter(isa, s, w, 0, u, 0, blocks);
+            gt_wino_forward(isa, s, u, bias, 1, 0, x, y, 0, n, 0, blocks, wscratch);
+            e = cpu_seconds() - a; if (e < best[8]) best[8] = e;
+            a = cpu_seconds();
+            gt_wino_filter(isa, t, w, 1, u_t, 0, blocks_t);
+            gt_wino_forward(isa, t, u_t, NULL, 0, 0, dy, dx, 0, n, 0, blocks_t, wscratch_t);
+            e = cpu_seconds() - a; if (e < best[9]) best[9] = e;
+            a = cpu_seconds();
+            memset(u, 0, 4 * gt_wino_filter_floats(isa, s));
+            gt_wino_filter_gradient(isa, s, x, dy, 0, n, 0, blocks, u, wscratch_f);
+            gt_wino_reduce_filter(isa, s, u, 1, gt_wino_filter_floats(isa, s), dw, 0, 0, blocks);
+            e = cpu_seconds() - a; if (e < best[10]) best[10] = e;
+            a = cpu_seconds();
+            gt_wino_filter(isa, s, w, 0, u, 0, blocks);
+            gt_wino_forward_pool(isa, s, u, bias, x, pooled, argmax, 0, n, 0, blocks, wscratch);
+            e = cpu_seconds() - a; if (e < best[11]) best[11] = e;
         }
         const double flops = 2.0 * n * s.out_channels * hw * patch;
         snprintf(names[l], sizeof names[l], "%d->%d %dx%d k%d", s.in_channels, s.out_channels, s.height, s.width,
                  s.kernel);
-        for (int i = 0; i < 8; i++) rates[l][i] = flops / best[i] / 1e9;
+        for (int i = 0; i < 12; i++) rates[l][i] = best[i] < 1e30 ? flops / best[i] / 1e9 : 0;
         free(x); free(w); free(dy); free(y); free(dx); free(dw); free(col); free(bias); free(packed); free(packed_t);
         free(scratch); free(scratch_t); free(partial); free(scratch_f); free(scratch_p); free(pooled); free(argmax);
+        free(u); free(u_t); free(wscratch); free(wscratch_t); free(wscratch_f);
     }
     const double after = probe(isa, &checksum);
     if (after > peak) peak = after;
     printf("kernels: %s; one-thread FMA peak probe %.1f GFLOP/s; %d images; best of %d, thread CPU time\n",
            gt_isa_name(isa), peak, IMAGES, REPEATS);
-    printf("%-22s %14s %14s %14s %14s %14s %14s %14s %14s\n", "layer (GFLOP/s, %peak)", "fwd direct", "fwd im2col",
-           "in-grad direct", "in-grad gemm", "filt direct", "filt gemm", "fwd+pool fused", "fwd, then pool");
+    printf("Winograd columns: direct-equivalent GFLOP/s (2.25x fewer multiplies, so they can pass the peak)\n");
+    printf("%-22s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s\n", "layer (GFLOP/s, %peak)", "fwd direct",
+           "fwd im2col", "in-grad direct", "in-grad gemm", "filt direct", "filt gemm", "fwd+pool fused", "fwd, then pool",
+           "wino fwd", "wino in-grad", "wino filt", "wino fwd+pool");
     for (int l = 0; l < 4; l++) {
         printf("%-22s", names[l]);
-        for (int i = 0; i < 8; i++) printf("   %6.1f (%3.0f%%)", rates[l][i], 100 * rates[l][i] / peak);
+        for (int i = 0; i < 12; i++) {
+            if (rates[l][i] > 0) printf("   %6.1f (%3.0f%%)", rates[l][i], 100 * rates[l][i] / peak);
+            else printf("   %14s", "-");
+        }
         printf("\n");
     }
     return checksum == 12345.0; // keeps the probe's result alive

@@ -232,12 +232,13 @@ static GT_FN void GT_NAME(wino_run)(gt_conv_shape s, const float *u, const float
         for (int b = 0, q0 = 0; b < blocks; b++) {
             const int nt = (count - q0 + (blocks - b) - 1) / (blocks - b);
             GT_NAME(wino_input)(s, xcl, civ, q0, nt, WINO_TB, v);
-            // Output offsets of the staging rows: pooled, one row per tile (its window); else four
-            // rows per tile, ordered so that each image row's outputs are consecutive rows.
+            // Output offsets of the staging rows, from the chunk's first image (ints within a chunk):
+            // pooled, one row per tile (its window); else four rows per tile, ordered so that each
+            // image row's outputs are consecutive rows.
             if (pool) {
                 for (int t = 0; t < nt; t++) {
                     const int q = q0 + t;
-                    ooff[t] = (n0 + q / tpi) * s.out_channels * tpi + q % tpi;
+                    ooff[t] = (q / tpi) * s.out_channels * tpi + q % tpi;
                 }
             } else {
                 for (int t = 0; t < nt;) {
@@ -251,7 +252,7 @@ static GT_FN void GT_NAME(wino_run)(gt_conv_shape s, const float *u, const float
                         for (int a = 0; a < 2; a++)
                             for (int c = 0; c < 2; c++)
                                 ooff[4 * t + a * 2 * len + 2 * k + c] =
-                                    (n0 + i) * s.out_channels * pixels + (2 * ty + a) * s.width + 2 * tx + c;
+                                    i * s.out_channels * pixels + (2 * ty + a) * s.width + 2 * tx + c;
                     }
                     t += len;
                 }
@@ -291,10 +292,12 @@ static GT_FN void GT_NAME(wino_run)(gt_conv_shape s, const float *u, const float
                     r0 += rb;
                 }
                 if (pool) {
-                    GT_NAME(wino_store)(stage, nt, ooff, pooled, co0, nco, tpi, NULL, 0, 0);
-                    if (argmax) GT_NAME(wino_store)(stage_arg, nt, ooff, argmax, co0, nco, tpi, NULL, 0, 0);
+                    const size_t at = (size_t)n0 * s.out_channels * tpi;
+                    GT_NAME(wino_store)(stage, nt, ooff, pooled + at, co0, nco, tpi, NULL, 0, 0);
+                    if (argmax) GT_NAME(wino_store)(stage_arg, nt, ooff, argmax + at, co0, nco, tpi, NULL, 0, 0);
                 } else {
-                    GT_NAME(wino_store)(stage, 4 * nt, ooff, output, co0, nco, pixels, bias, relu, accumulate);
+                    GT_NAME(wino_store)(stage, 4 * nt, ooff, output + (size_t)n0 * s.out_channels * pixels, co0, nco,
+                                        pixels, bias, relu, accumulate);
                 }
             }
             q0 += nt;

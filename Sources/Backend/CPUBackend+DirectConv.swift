@@ -45,6 +45,13 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     /// (bench/conv_kernels.c, docs/BENCHMARKS.md).
     static let directPoolMinimumReduction = 16
 
+    /// The same threshold for the filter gradient, whose outputs are the filter's (no per-output
+    /// epilogue to amortise) and whose reduction runs over the batch's pixels: conv1's filter
+    /// gradient (Ci 1, 5x5) ran direct at 38% of one core's peak against 19% for the whole im2col
+    /// path on two threads (im2col, the transposed gather of dy, then a 64 x 25 SGEMM with
+    /// K = N*H*W), AVX-512 Zen 4 (docs/BENCHMARKS.md).
+    static let directFilterMinimumReduction = 16
+
     /// The highest instruction-set level this CPU runs (GT_ISA_*).
     static var bestISA: Int32 { gt_best_isa() }
 
@@ -77,13 +84,18 @@ extension CPUBackend {
         let inputTerms = g.outChannels * g.kernel * g.kernel
         let forward = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
         let input = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: inputTerms) != nil ? "direct" : "im2col"
-        let filter = winogradShape(g) != nil ? "winograd" : directShape(g, reduction: g.patchSize) != nil ? "direct" : "im2col"
+        let filter = winogradShape(g) != nil ? "winograd" : directFilterShape(g) != nil ? "direct" : "im2col"
         return (forward, input, filter)
     }
 
     /// Which path the fused convolution + max-pool of geometry `g` takes: "direct", "winograd" or "im2col".
     public func convolutionPoolPath(_ g: ConvGeometry) -> String {
         winogradShape(g) != nil ? "winograd" : directPoolShape(g) != nil ? "direct" : "im2col"
+    }
+
+    /// The C shape of `g` for the filter gradient, or nil (im2col or Winograd run instead).
+    func directFilterShape(_ g: ConvGeometry) -> gt_conv_shape? {
+        directShape(g, reduction: g.patchSize, minimum: min(directMinimumReduction, CPUConvolution.directFilterMinimumReduction))
     }
 
     /// The C shape of `g` for the fused convolution + max-pool, or nil (im2col or Winograd run instead).
@@ -187,7 +199,7 @@ extension CPUBackend {
     /// over images (one partial per thread), then the partials reduced over output channels.
     func directConv2dBackwardFilter(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                     filterGradient: UnsafeMutablePointer<Float>, accumulate: Bool) throws -> Bool {
-        guard let shape = directShape(g, reduction: g.patchSize) else { return false }
+        guard let shape = directFilterShape(g) else { return false }
         let isa = convolutionISA
         let blocks = Int(gt_conv_channel_blocks(isa, shape))
         let partialFloats = (gt_conv_filter_partial_floats(isa, shape) + 15) & ~15

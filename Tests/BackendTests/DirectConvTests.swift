@@ -254,7 +254,10 @@ final class DirectConvTests: XCTestCase {
         XCTAssertNotNil(backend.directShape(conv2, reduction: conv2.patchSize))
         XCTAssertNil(CPUBackend(convolution: .im2col).directShape(conv2, reduction: conv2.patchSize))
         XCTAssertNotNil(CPUBackend(convolution: .direct, isa: 0).directShape(conv1, reduction: 1))
-        XCTAssertTrue(backend.convolutionPaths(conv1) == ("im2col", "direct", "im2col"))
+        // The filter gradient of conv1 runs direct (its threshold is 16 terms: no per-output epilogue).
+        XCTAssertTrue(backend.convolutionPaths(conv1) == ("im2col", "direct", "direct"))
+        XCTAssertNotNil(backend.directFilterShape(conv1))
+        XCTAssertNil(backend.directFilterShape(ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 8, width: 8, kernel: 3)))
         XCTAssertTrue(backend.convolutionPaths(conv2) == ("direct", "direct", "direct"))
         XCTAssertTrue(CPUBackend(convolution: .winograd).convolutionPaths(conv2) == ("winograd", "winograd", "winograd"))
         XCTAssertTrue(CPUBackend(convolution: .im2col).convolutionPaths(conv2) == ("im2col", "im2col", "im2col"))

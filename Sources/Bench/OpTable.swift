@@ -40,7 +40,7 @@ extension Benchmark {
             }
             let g = ConvGeometry(batch: n, inChannels: inC, outChannels: c, height: s, width: s, kernel: k)
             let shape = "N\(n) \(inC)->\(c) \(s)x\(s) k\(k)"
-            // On the CPU backend, say which path each pass took (conv1 stays on im2col).
+            // On the CPU backend, say which path each pass took (direct, winograd or im2col).
             let paths = (backend as? CPUBackend)?.convolutionPaths(g)
             func tagged(_ path: String?) -> String { path.map { shape + " [\($0)]" } ?? shape }
             let output = try backend.makeTensor([n, c, s, s])

@@ -243,8 +243,9 @@ final class DirectConvTests: XCTestCase {
         XCTAssertEqual(gt_conv_channel_block(99), gt_conv_channel_block(Int32(GT_ISA_PORTABLE)))
     }
 
-    /// By default, conv1 (Ci 1, 5x5: a 25-term reduction) goes to im2col; the 3x3 layers with 64+
-    /// channels run direct; the input gradient counts Co*K*K terms.
+    /// By default, conv1's forward (Ci 1, 5x5: a 25-term reduction) goes to im2col unless fused
+    /// with its pool, its filter gradient runs direct; the 3x3 layers with 64+ channels run direct
+    /// (on the direct path); the input gradient counts Co*K*K terms.
     func testShortReductionsGoToIm2col() {
         let backend = CPUBackend(convolution: .direct)
         let conv1 = ConvGeometry(batch: 4, inChannels: 1, outChannels: 64, height: 32, width: 32, kernel: 5)

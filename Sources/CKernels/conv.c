@@ -218,6 +218,10 @@ static int gt_wino_chunk(gt_conv_shape s, int images, int tb) {
 #define GT_UNROLL
 #endif
 
+// The register blocks' sizes as switch cases, C(n) for each: the kernels' *_any dispatchers call
+// a version specialised for each size, so that a short last block keeps its accumulators in registers.
+#define GT_BLOCK_SIZES(C) C(1) C(2) C(3) C(4) C(5) C(6) C(7) C(8) C(9) C(10) C(11) C(12)
+
 #define GT_TILE_FLOATS (16 * 32) // the largest RB_PIX x block, rounded up to whole groups of 8 pixels
 
 // Portable: the compiler's generic vectors (GCC and Clang), loaded with memcpy (no alignment).

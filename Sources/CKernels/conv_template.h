@@ -77,9 +77,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(forward_block)(
 static GT_FN void GT_NAME(forward_any)(int rb, int k3, const float *xpad, const int *xoff, const int *tapoff, int taps,
                                        int cin, int plane, int wpad, const float *w, float *tile) {
     switch (rb) {
-        GT_FORWARD_CASE(1) GT_FORWARD_CASE(2) GT_FORWARD_CASE(3) GT_FORWARD_CASE(4)
-        GT_FORWARD_CASE(5) GT_FORWARD_CASE(6) GT_FORWARD_CASE(7) GT_FORWARD_CASE(8)
-        GT_FORWARD_CASE(9) GT_FORWARD_CASE(10) GT_FORWARD_CASE(11) GT_FORWARD_CASE(12)
+        GT_BLOCK_SIZES(GT_FORWARD_CASE)
     default: break;
     }
 }
@@ -246,9 +244,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(filter_block)(
 static GT_FN void GT_NAME(filter_any)(int tb, const float *const *src, const int *xoff, int count, const float *dy,
                                       int dy_stride, float *partial) {
     switch (tb) {
-        GT_FILTER_CASE(1) GT_FILTER_CASE(2) GT_FILTER_CASE(3) GT_FILTER_CASE(4)
-        GT_FILTER_CASE(5) GT_FILTER_CASE(6) GT_FILTER_CASE(7) GT_FILTER_CASE(8)
-        GT_FILTER_CASE(9) GT_FILTER_CASE(10) GT_FILTER_CASE(11) GT_FILTER_CASE(12)
+        GT_BLOCK_SIZES(GT_FILTER_CASE)
     default: break;
     }
 }

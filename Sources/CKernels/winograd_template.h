@@ -107,9 +107,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(wino_products)(
 static GT_FN void GT_NAME(wino_products_any)(int rb, const float *v, int tb, int civ, int cin, const float *ub,
                                              float *m) {
     switch (rb) {
-        GT_WINO_CASE(1) GT_WINO_CASE(2) GT_WINO_CASE(3) GT_WINO_CASE(4)
-        GT_WINO_CASE(5) GT_WINO_CASE(6) GT_WINO_CASE(7) GT_WINO_CASE(8)
-        GT_WINO_CASE(9) GT_WINO_CASE(10) GT_WINO_CASE(11) GT_WINO_CASE(12)
+        GT_BLOCK_SIZES(GT_WINO_CASE)
     default: break;
     }
 }
@@ -395,9 +393,7 @@ static inline __attribute__((always_inline)) GT_FN void GT_NAME(wino_gradient_pr
 static GT_FN void GT_NAME(wino_gradient_products_any)(int rb, const float *v, const float *e, int nt, int tb, int civ,
                                                       int cin, float *du) {
     switch (rb) {
-        GT_WINO_CASE(1) GT_WINO_CASE(2) GT_WINO_CASE(3) GT_WINO_CASE(4)
-        GT_WINO_CASE(5) GT_WINO_CASE(6) GT_WINO_CASE(7) GT_WINO_CASE(8)
-        GT_WINO_CASE(9) GT_WINO_CASE(10) GT_WINO_CASE(11) GT_WINO_CASE(12)
+        GT_BLOCK_SIZES(GT_WINO_CASE)
     default: break;
     }
 }

@@ -14,9 +14,10 @@ enum {
     TILE = GT_NN_ROW_TILE,
     /// Queries whose running top lists stay in cache while every bank tile passes once.
     SUPERBLOCK = 256,
-    /// Queries per register block: AVX-512 8 x 32 rows (16 accumulators); AVX2 6 x 16 rows (12);
-    /// portable 4 x 32 rows in arrays the compiler vectorises.
-    BLOCK_AVX512 = 8, BLOCK_AVX2 = 6, BLOCK_PORTABLE = 4,
+    /// Queries per register block: AVX-512 NN_NQ x NN_NV vectors of 16 rows (below; 8 x 32 rows for
+    /// a last odd tile); AVX2 6 x 16 rows (12 accumulators); portable 4 x 32 rows in arrays the
+    /// compiler vectorises. MAX_BLOCK: the most, the padding after a superblock's queries.
+    BLOCK_AVX2 = 6, BLOCK_PORTABLE = 4,
     MAX_BLOCK = 8,
 };
 
@@ -76,6 +77,73 @@ static inline void offer_hits(const TopLists *lists, size_t query, const float *
     }
 }
 
+#ifdef GT_NEIGHBORS_X86
+/// Lists of 16 candidates (the default for k <= 8) are kept sorted, in vector registers while one
+/// query's hits of a block go in: each row is inserted after the entries <= its u (a prefix, since
+/// the list is sorted; none when u is at or above the last), the entries after it shifted out by
+/// one, with no branch on the data; the bar is the last entry. (Longer lists use `offer`.)
+enum { SORTED_CANDIDATES = 16 };
+
+__attribute__((target("avx512f"), always_inline))
+static inline void offer_hits_avx512(const TopLists *lists, size_t query, const float *u, uint64_t hits, size_t row0) {
+    if (lists->candidates != SORTED_CANDIDATES) { offer_hits(lists, query, u, hits, row0); return; }
+    float *us = lists->u + query * SORTED_CANDIDATES;
+    int32_t *rows = lists->row + query * SORTED_CANDIDATES;
+    const __m512i previous = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
+    __m512 list = _mm512_loadu_ps(us);
+    __m512i listRows = _mm512_loadu_si512(rows);
+    while (hits) {
+        const int bit = __builtin_ctzll(hits);
+        hits &= hits - 1;
+        const __m512 v = _mm512_set1_ps(u[bit]);
+        const __mmask16 keep = _mm512_cmp_ps_mask(list, v, _CMP_LE_OQ), at = (__mmask16)(keep + 1);
+        list = _mm512_mask_mov_ps(_mm512_permutexvar_ps(previous, list), keep, list);
+        list = _mm512_mask_mov_ps(list, at, v);
+        listRows = _mm512_mask_mov_epi32(_mm512_permutexvar_epi32(previous, listRows), keep, listRows);
+        listRows = _mm512_mask_mov_epi32(listRows, at, _mm512_set1_epi32((int32_t)(row0 + (size_t)bit)));
+    }
+    _mm512_storeu_ps(us, list);
+    _mm512_storeu_si512(rows, listRows);
+    lists->bar[query] = us[SORTED_CANDIDATES - 1];
+}
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void offer_hits_avx2(const TopLists *lists, size_t query, const float *u, uint64_t hits, size_t row0) {
+    if (lists->candidates != SORTED_CANDIDATES) { offer_hits(lists, query, u, hits, row0); return; }
+    float *us = lists->u + query * SORTED_CANDIDATES;
+    int32_t *rows = lists->row + query * SORTED_CANDIDATES;
+    const __m256i previous = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6), last = _mm256_set1_epi32(7);
+    const __m256i lanesLo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lanesHi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+    __m256 lo = _mm256_loadu_ps(us), hi = _mm256_loadu_ps(us + 8);
+    __m256i rlo = _mm256_loadu_si256((const __m256i *)rows), rhi = _mm256_loadu_si256((const __m256i *)(rows + 8));
+    while (hits) {
+        const int bit = __builtin_ctzll(hits);
+        hits &= hits - 1;
+        const __m256 v = _mm256_set1_ps(u[bit]);
+        const __m256i r = _mm256_set1_epi32((int32_t)(row0 + (size_t)bit));
+        const __m256 keepLo = _mm256_cmp_ps(lo, v, _CMP_LE_OQ), keepHi = _mm256_cmp_ps(hi, v, _CMP_LE_OQ);
+        const __m256i pos = _mm256_set1_epi32(__builtin_popcount((unsigned)_mm256_movemask_ps(keepLo)) +
+                                              __builtin_popcount((unsigned)_mm256_movemask_ps(keepHi)));
+        const __m256 atLo = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanesLo, pos)), atHi = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanesHi, pos));
+        const __m256 shiftedHi = _mm256_blend_ps(_mm256_permutevar8x32_ps(hi, previous), _mm256_permutevar8x32_ps(lo, last), 1);
+        const __m256 shiftedLo = _mm256_permutevar8x32_ps(lo, previous);
+        const __m256i rShiftedHi = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(rhi, previous), _mm256_permutevar8x32_epi32(rlo, last), 1);
+        const __m256i rShiftedLo = _mm256_permutevar8x32_epi32(rlo, previous);
+        lo = _mm256_blendv_ps(_mm256_blendv_ps(shiftedLo, lo, keepLo), v, atLo);
+        hi = _mm256_blendv_ps(_mm256_blendv_ps(shiftedHi, hi, keepHi), v, atHi);
+        rlo = _mm256_castps_si256(_mm256_blendv_ps(_mm256_blendv_ps(_mm256_castsi256_ps(rShiftedLo), _mm256_castsi256_ps(rlo), keepLo),
+                                                   _mm256_castsi256_ps(r), atLo));
+        rhi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_blendv_ps(_mm256_castsi256_ps(rShiftedHi), _mm256_castsi256_ps(rhi), keepHi),
+                                                   _mm256_castsi256_ps(r), atHi));
+    }
+    _mm256_storeu_ps(us, lo);
+    _mm256_storeu_ps(us + 8, hi);
+    _mm256_storeu_si256((__m256i *)rows, rlo);
+    _mm256_storeu_si256((__m256i *)(rows + 8), rhi);
+    lists->bar[query] = us[SORTED_CANDIDATES - 1];
+}
+#endif
+
 /// Portable block: `count` of 4 queries (q: 4 rows of dim, padded) against one tile.
 static void block_portable(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
                            size_t row0, const TopLists *lists, size_t first) {
@@ -96,62 +164,130 @@ static void block_portable(const float *tile, const float *half_norms, const flo
 }
 
 #ifdef GT_NEIGHBORS_X86
-/// AVX-512 block: 8 queries x 32 rows in 16 accumulators; each step loads two vectors of one
-/// feature and broadcasts each query's value of it into the fused multiply-adds.
-__attribute__((target("avx512f")))
-static void block_avx512(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
-                         size_t row0, const TopLists *lists, size_t first) {
-    const __m512 h0 = _mm512_loadu_ps(half_norms), h1 = _mm512_loadu_ps(half_norms + 16);
-    __m512 a0[BLOCK_AVX512], a1[BLOCK_AVX512];
-    for (int i = 0; i < BLOCK_AVX512; i++) { a0[i] = h0; a1[i] = h1; }
+/// Fully unrolls the next loop (constant trip counts), so that arrays of accumulators indexed by
+/// its counter stay in registers.
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 32")
+#endif
+
+/// AVX-512 register block: `nq` queries x `nv` vectors of 16 rows (nv / 2 consecutive tiles) in
+/// nq x nv accumulators; each step loads the nv vectors of one feature and broadcasts each query's
+/// value of it into the fused multiply-adds. Always nq queries (a partial block's padding queries
+/// have the bar -inf, so they never hit), with the queries' and vectors' loops unrolled so that the
+/// accumulators stay in registers. The test per query is one compare of the minimum of its
+/// accumulators with its bar: a NaN accumulator can hide a hit in another, but u is NaN only where
+/// the query or the bank is not finite or so large that the proof refuses the query anyway.
+__attribute__((target("avx512f"), always_inline))
+static inline void block_avx512(const int nq, const int nv, const float *tile, const float *half_norms, const float *q,
+                                size_t dim, size_t row0, const TopLists *lists, size_t first) {
+    __m512 acc[MAX_BLOCK][4];
+    UNROLL for (int v = 0; v < nv; v++) {
+        const __m512 h = _mm512_loadu_ps(half_norms + 16 * v);
+        UNROLL for (int i = 0; i < nq; i++) acc[i][v] = h;
+    }
     for (size_t j = 0; j < dim; j++) {
-        const __m512 b0 = _mm512_loadu_ps(tile + j * TILE), b1 = _mm512_loadu_ps(tile + j * TILE + 16);
-        for (int i = 0; i < BLOCK_AVX512; i++) {
-            const __m512 qv = _mm512_set1_ps(q[i * dim + j]);
-            a0[i] = _mm512_fnmadd_ps(qv, b0, a0[i]);
-            a1[i] = _mm512_fnmadd_ps(qv, b1, a1[i]);
+        __m512 b[4];
+        UNROLL for (int v = 0; v < nv; v++) b[v] = _mm512_loadu_ps(tile + (size_t)(v >> 1) * TILE * dim + j * TILE + 16 * (v & 1));
+        UNROLL for (int i = 0; i < nq; i++) {
+            const __m512 qv = _mm512_set1_ps(q[(size_t)i * dim + j]);
+            UNROLL for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fnmadd_ps(qv, b[v], acc[i][v]);
         }
     }
-    for (size_t i = 0; i < count; i++) {
-        const __m512 bar = _mm512_set1_ps(lists->bar[first + i]);
-        const uint64_t hits = (uint64_t)_mm512_cmp_ps_mask(a0[i], bar, _CMP_LT_OQ) |
-                              ((uint64_t)_mm512_cmp_ps_mask(a1[i], bar, _CMP_LT_OQ) << 16);
-        if (hits) {
-            float u[TILE];
-            _mm512_storeu_ps(u, a0[i]);
-            _mm512_storeu_ps(u + 16, a1[i]);
-            offer_hits(lists, first + i, u, hits, row0);
+    UNROLL for (int i = 0; i < nq; i++) {
+        const __m512 bar = _mm512_set1_ps(lists->bar[first + (size_t)i]);
+        __m512 m = acc[i][0];
+        UNROLL for (int v = 1; v < nv; v++) m = _mm512_min_ps(m, acc[i][v]);
+        if (__builtin_expect(_mm512_cmp_ps_mask(m, bar, _CMP_LT_OQ) != 0, 0)) {
+            uint64_t hits = 0;
+            float u[64];
+            UNROLL for (int v = 0; v < nv; v++) {
+                hits |= (uint64_t)_mm512_cmp_ps_mask(acc[i][v], bar, _CMP_LT_OQ) << (16 * v);
+                _mm512_storeu_ps(u + 16 * v, acc[i][v]);
+            }
+            offer_hits_avx512(lists, first + (size_t)i, u, hits, row0);
         }
     }
 }
 
-/// AVX2 block: 6 queries x 16 rows (half a tile) in 12 accumulators.
-__attribute__((target("avx2,fma")))
-static void block_avx2(const float *tile, const float *half_norms, const float *q, size_t count, size_t dim,
-                       size_t row0, const TopLists *lists, size_t first) {
+/// The AVX-512 register block: queries x vectors of 16 rows. 6 x 4 (24 accumulators, 6 broadcasts
+/// and 4 loads per 24 fused multiply-adds) measured 4% faster than 8 x 2 on Zen 4 (100k bank).
+#ifndef NN_NQ
+#define NN_NQ 6
+#endif
+#ifndef NN_NV
+#define NN_NV 4
+#endif
+_Static_assert(NN_NQ <= MAX_BLOCK && NN_NV <= 4 && NN_NV % 2 == 0, "the register block fits acc[MAX_BLOCK][4] and whole tiles");
+/// Every tile of the bank past `n` queries (padded to a whole register block), at AVX-512: blocks
+/// of NN_NV / 2 tiles, and a last odd tile in blocks of one.
+#define DEFINE_PASS_AVX512(NAME, DIM)                                                                        \
+    __attribute__((target("avx512f"))) static void NAME(const float *packed, const float *half_norms,       \
+                                                        size_t tiles, const float *qbuf, size_t n,           \
+                                                        size_t dim_, const TopLists *lists) {                \
+        const size_t dim = DIM, span = NN_NV / 2;                                                            \
+        (void)dim_;                                                                                          \
+        size_t t = 0;                                                                                        \
+        for (; t + span <= tiles; t += span)                                                                 \
+            for (size_t b = 0; b < n; b += NN_NQ)                                                            \
+                block_avx512(NN_NQ, NN_NV, packed + t * TILE * dim, half_norms + t * TILE, qbuf + b * dim,   \
+                             dim, t * TILE, lists, b);                                                       \
+        for (; t < tiles; t++)                                                                               \
+            for (size_t b = 0; b < n; b += 8)                                                                \
+                block_avx512(8, 2, packed + t * TILE * dim, half_norms + t * TILE, qbuf + b * dim, dim,      \
+                             t * TILE, lists, b);                                                            \
+    }
+
+/// AVX2 block: 6 queries x 16 rows (half a tile) in 12 accumulators; as block_avx512.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void block_avx2(const float *tile, const float *half_norms, const float *q, size_t dim,
+                              size_t row0, const TopLists *lists, size_t first) {
     const __m256 h0 = _mm256_loadu_ps(half_norms), h1 = _mm256_loadu_ps(half_norms + 8);
     __m256 a0[BLOCK_AVX2], a1[BLOCK_AVX2];
-    for (int i = 0; i < BLOCK_AVX2; i++) { a0[i] = h0; a1[i] = h1; }
+    UNROLL for (int i = 0; i < BLOCK_AVX2; i++) { a0[i] = h0; a1[i] = h1; }
     for (size_t j = 0; j < dim; j++) {
         const __m256 b0 = _mm256_loadu_ps(tile + j * TILE), b1 = _mm256_loadu_ps(tile + j * TILE + 8);
-        for (int i = 0; i < BLOCK_AVX2; i++) {
-            const __m256 qv = _mm256_broadcast_ss(q + i * dim + j);
+        UNROLL for (int i = 0; i < BLOCK_AVX2; i++) {
+            const __m256 qv = _mm256_broadcast_ss(q + (size_t)i * dim + j);
             a0[i] = _mm256_fnmadd_ps(qv, b0, a0[i]);
             a1[i] = _mm256_fnmadd_ps(qv, b1, a1[i]);
         }
     }
-    for (size_t i = 0; i < count; i++) {
-        const __m256 bar = _mm256_set1_ps(lists->bar[first + i]);
-        const uint64_t hits = (uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a0[i], bar, _CMP_LT_OQ)) |
-                              ((uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a1[i], bar, _CMP_LT_OQ)) << 8);
-        if (hits) {
+    UNROLL for (int i = 0; i < BLOCK_AVX2; i++) {
+        const __m256 bar = _mm256_set1_ps(lists->bar[first + (size_t)i]);
+        if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_min_ps(a0[i], a1[i]), bar, _CMP_LT_OQ)) != 0, 0)) {
+            const uint64_t hits = (uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a0[i], bar, _CMP_LT_OQ)) |
+                                  ((uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(a1[i], bar, _CMP_LT_OQ)) << 8);
             float u[16];
             _mm256_storeu_ps(u, a0[i]);
             _mm256_storeu_ps(u + 8, a1[i]);
-            offer_hits(lists, first + i, u, hits, row0);
+            offer_hits_avx2(lists, first + (size_t)i, u, hits, row0);
         }
     }
 }
+
+#define DEFINE_PASS_AVX2(NAME, DIM)                                                                          \
+    __attribute__((target("avx2,fma"))) static void NAME(const float *packed, const float *half_norms,      \
+                                                         size_t tiles, const float *qbuf, size_t n,          \
+                                                         size_t dim_, const TopLists *lists) {               \
+        const size_t dim = DIM;                                                                              \
+        (void)dim_;                                                                                          \
+        for (size_t t = 0; t < tiles; t++)                                                                   \
+            for (size_t b = 0; b < n; b += BLOCK_AVX2) {                                                     \
+                const float *tile = packed + t * TILE * dim, *h = half_norms + t * TILE, *q = qbuf + b * dim; \
+                block_avx2(tile, h, q, dim, t * TILE, lists, b);                                             \
+                block_avx2(tile + 16, h + 16, q, dim, t * TILE + 16, lists, b);                              \
+            }                                                                                                \
+    }
+
+/// The detector's 19 features get passes with the width fixed at compile time (the feature loop
+/// unrolled, the queries' offsets constants); other widths the general ones.
+enum { DETECTOR_FEATURES = 19 };
+DEFINE_PASS_AVX512(pass_avx512_19, DETECTOR_FEATURES)
+DEFINE_PASS_AVX512(pass_avx512_any, dim_)
+DEFINE_PASS_AVX2(pass_avx2_19, DETECTOR_FEATURES)
+DEFINE_PASS_AVX2(pass_avx2_any, dim_)
 #endif
 
 /// Orders the candidates by (distance, row): the direct scan's order.
@@ -173,6 +309,10 @@ static void sort_candidates(float *d, int32_t *row, size_t n) {
 /// Re-checks one query's candidates directly and decides whether they are provably the k nearest.
 static int finish_query(const float *bank, const float *q, size_t dim, size_t k, float clip, float max_norm,
                         float bar, float *u_scratch, int32_t *rows, size_t candidates, float *out_sq, int32_t *out_row) {
+    // A list that never filled (no u below +inf: non-finite values) proves nothing, and its empty
+    // entries (row -1) must not be read.
+    for (size_t i = 0; i < candidates; i++)
+        if (rows[i] < 0) return 0;
     double qn = 0;
     for (size_t j = 0; j < dim; j++) qn += (double)q[j] * (double)q[j];
     gt_squared_distances_to_rows(bank, rows, candidates, q, dim, clip, u_scratch);
@@ -197,12 +337,11 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
 #ifndef GT_NEIGHBORS_X86
     isa = GT_ISA_PORTABLE;
 #endif
-    const size_t block = isa == GT_ISA_AVX512 ? BLOCK_AVX512 : isa == GT_ISA_AVX2 ? BLOCK_AVX2 : BLOCK_PORTABLE;
     const size_t tiles = gt_nn_packed_rows(rows) / TILE;
     const size_t padded_queries = (SUPERBLOCK + MAX_BLOCK) * dim;
     float *u = malloc(SUPERBLOCK * candidates * sizeof(float));
     int32_t *row = malloc(SUPERBLOCK * candidates * sizeof(int32_t));
-    float *bar = malloc(SUPERBLOCK * sizeof(float));
+    float *bar = malloc((SUPERBLOCK + MAX_BLOCK) * sizeof(float));
     int *worst = malloc(SUPERBLOCK * sizeof(int));
     float *qbuf = malloc(padded_queries * sizeof(float));
     float *scratch = malloc(candidates * sizeof(float));
@@ -217,21 +356,20 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
         memset(qbuf + n * dim, 0, (padded_queries - n * dim) * sizeof(float));
         for (size_t i = 0; i < n * candidates; i++) { u[i] = INFINITY; row[i] = -1; }
         for (size_t i = 0; i < n; i++) { bar[i] = INFINITY; worst[i] = 0; }
+        // A partial register block's padding queries never hit.
+        for (size_t i = n; i < SUPERBLOCK + MAX_BLOCK; i++) bar[i] = -INFINITY;
+#ifdef GT_NEIGHBORS_X86
+        if (isa == GT_ISA_AVX512) {
+            (dim == DETECTOR_FEATURES ? pass_avx512_19 : pass_avx512_any)(packed, half_norms, tiles, qbuf, n, dim, &lists);
+        } else if (isa == GT_ISA_AVX2) {
+            (dim == DETECTOR_FEATURES ? pass_avx2_19 : pass_avx2_any)(packed, half_norms, tiles, qbuf, n, dim, &lists);
+        } else
+#endif
         for (size_t t = 0; t < tiles; t++) {
             const float *tile = packed + t * TILE * dim, *h = half_norms + t * TILE;
-            const size_t row0 = t * TILE;
-            for (size_t b = 0; b < n; b += block) {
-                const size_t count = n - b < block ? n - b : block;
-                const float *q = qbuf + b * dim;
-#ifdef GT_NEIGHBORS_X86
-                if (isa == GT_ISA_AVX512) { block_avx512(tile, h, q, count, dim, row0, &lists, b); continue; }
-                if (isa == GT_ISA_AVX2) {
-                    block_avx2(tile, h, q, count, dim, row0, &lists, b);
-                    block_avx2(tile + 16, h + 16, q, count, dim, row0 + 16, &lists, b);
-                    continue;
-                }
-#endif
-                block_portable(tile, h, q, count, dim, row0, &lists, b);
+            for (size_t b = 0; b < n; b += BLOCK_PORTABLE) {
+                const size_t count = n - b < BLOCK_PORTABLE ? n - b : BLOCK_PORTABLE;
+                block_portable(tile, h, qbuf + b * dim, count, dim, t * TILE, &lists, b);
             }
         }
         for (size_t i = 0; i < n; i++) {

@@ -40,14 +40,16 @@ static float *load_npy(const char *path, size_t *rows, size_t *cols) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: %s BANK.npy QUERIES.npy [queries] [clip]\n", argv[0]); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: %s BANK.npy QUERIES.npy [queries] [clip] [candidates]\n", argv[0]); return 2; }
     size_t n, dim, nq, qdim;
     float *bank = load_npy(argv[1], &n, &dim), *queries = load_npy(argv[2], &nq, &qdim);
     if (qdim != dim) { fprintf(stderr, "dimensions differ\n"); return 1; }
     if (argc > 3) { size_t m = (size_t)atol(argv[3]); if (m < nq) nq = m; }
     const float clip = argc > 4 ? (float)atof(argv[4]) : 1.0f;
-    const size_t k = 1, cand = 16, padded = gt_nn_packed_rows(n);
+    const size_t k = 1, cand = argc > 5 ? (size_t)atol(argv[5]) : 16, padded = gt_nn_packed_rows(n);
     float *packed = malloc(padded * dim * sizeof(float)), *half = malloc(padded * sizeof(float));
+    float *keys = malloc(padded * sizeof(float)), *direction = malloc(dim * sizeof(float));
+    int32_t *order = malloc(padded * sizeof(int32_t));
     float *sq = malloc(nq * k * sizeof(float));
     int32_t *row = malloc(nq * k * sizeof(int32_t));
     unsigned char *cert = malloc(nq);
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
     float max_norm = 0;
     for (int r = 0; r < REPEATS; r++) {
         const double t0 = cpu_seconds();
-        max_norm = gt_nn_pack_bank(bank, n, dim, packed, half);
+        max_norm = gt_nn_pack_bank(bank, n, dim, packed, half, order, keys, direction);
         const double t = cpu_seconds() - t0;
         if (t < pack_best) pack_best = t;
     }
@@ -67,7 +69,7 @@ int main(int argc, char **argv) {
         long proved = 0;
         for (int r = 0; r < REPEATS; r++) {
             const double t0 = cpu_seconds();
-            proved = gt_nn_search(isas[a], packed, half, max_norm, n, bank, queries, nq, dim, k, cand, clip, sq, row, cert);
+            proved = gt_nn_search(isas[a], packed, half, order, keys, direction, max_norm, n, bank, queries, nq, dim, k, cand, clip, sq, row, cert);
             const double t = cpu_seconds() - t0;
             if (t < best) best = t;
         }

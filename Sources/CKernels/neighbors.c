@@ -21,16 +21,91 @@ enum {
     MAX_BLOCK = 8,
 };
 
+uint64_t gt_counter_increment(uint64_t *counter) { return __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST); }
+uint64_t gt_counter_load(const uint64_t *counter) { return __atomic_load_n(counter, __ATOMIC_SEQ_CST); }
+
 size_t gt_nn_packed_rows(size_t rows) { return (rows + TILE - 1) / TILE * TILE; }
 
-float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed, float *half_norms) {
+/// The bank's first principal axis (power iteration on its covariance, in double), unit length:
+/// along it, rows of one cluster lie close together. A bank without one (constant, or not finite)
+/// gets the first feature's axis: any direction gives correct results, only slower ones.
+static void principal_axis(const float *bank, size_t rows, size_t dim, float *direction) {
+    double *mean = calloc(dim, sizeof(double)), *cov = calloc(dim * dim, sizeof(double));
+    double *v = malloc(dim * sizeof(double)), *w = malloc(dim * sizeof(double));
+    int ok = mean && cov && v && w && rows > 1;
+    // An even sample of at most AXIS_SAMPLE rows is enough for a direction.
+    enum { AXIS_SAMPLE = 4096 };
+    const size_t stride = rows > AXIS_SAMPLE ? rows / AXIS_SAMPLE : 1, sampled = (rows + stride - 1) / stride;
+    if (ok) {
+        for (size_t r = 0; r < rows; r += stride)
+            for (size_t j = 0; j < dim; j++) mean[j] += bank[r * dim + j];
+        for (size_t j = 0; j < dim; j++) mean[j] /= (double)sampled;
+        for (size_t r = 0; r < rows; r += stride)
+            for (size_t a = 0; a < dim; a++) {
+                const double da = bank[r * dim + a] - mean[a];
+                for (size_t b = 0; b <= a; b++) cov[a * dim + b] += da * (bank[r * dim + b] - mean[b]);
+            }
+        for (size_t j = 0; j < dim; j++) v[j] = 1.0 / sqrt((double)dim + (double)j);
+        for (int iteration = 0; iteration < 32 && ok; iteration++) {
+            double norm = 0;
+            for (size_t a = 0; a < dim; a++) {
+                double t = 0;
+                for (size_t b = 0; b < dim; b++) t += (a >= b ? cov[a * dim + b] : cov[b * dim + a]) * v[b];
+                w[a] = t;
+                norm += t * t;
+            }
+            norm = sqrt(norm);
+            if (!(norm > 0) || !isfinite(norm)) ok = 0;
+            else for (size_t j = 0; j < dim; j++) v[j] = w[j] / norm;
+        }
+    }
+    for (size_t j = 0; j < dim; j++) direction[j] = ok ? (float)v[j] : (j == 0 ? 1.0f : 0.0f);
+    free(mean); free(cov); free(v); free(w);
+}
+
+/// A row's key: its coordinate along the axis; +inf for a value that is not finite, so that every
+/// key sorts.
+static inline float row_key(const float *x, const float *direction, size_t dim) {
+    double s = 0;
+    for (size_t j = 0; j < dim; j++) s += (double)x[j] * (double)direction[j];
+    const float key = (float)s;
+    return isnan(key) ? INFINITY : key;
+}
+
+typedef struct { float key; int32_t index; } KeyedRow;
+
+static int compare_keyed(const void *a, const void *b) {
+    const KeyedRow *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/// Indices 0..<count sorted by (key, index).
+static KeyedRow *sorted_by_key(const float *rows, size_t count, size_t dim, const float *direction) {
+    KeyedRow *keyed = malloc((count ? count : 1) * sizeof(KeyedRow));
+    if (!keyed) return NULL;
+    for (size_t r = 0; r < count; r++) { keyed[r].key = row_key(rows + r * dim, direction, dim); keyed[r].index = (int32_t)r; }
+    qsort(keyed, count, sizeof(KeyedRow), compare_keyed);
+    return keyed;
+}
+
+float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed, float *half_norms, int32_t *order, float *keys,
+                      float *direction) {
     const size_t padded = gt_nn_packed_rows(rows);
+    principal_axis(bank, rows, dim, direction);
+    KeyedRow *keyed = sorted_by_key(bank, rows, dim, direction);
+    if (!keyed) return NAN;
     float largest = 0;
     int finite = 1;
     for (size_t r0 = 0; r0 < padded; r0 += TILE) {
         float *tile = packed + r0 * dim;
+        for (size_t t = 0; t < TILE; t++) {
+            const size_t p = r0 + t;
+            order[p] = p < rows ? keyed[p].index : -1;
+            keys[p] = p < rows ? keyed[p].key : INFINITY;
+        }
         for (size_t j = 0; j < dim; j++)
-            for (size_t t = 0; t < TILE; t++) tile[j * TILE + t] = r0 + t < rows ? bank[(r0 + t) * dim + j] : 0.0f;
+            for (size_t t = 0; t < TILE; t++) tile[j * TILE + t] = r0 + t < rows ? bank[(size_t)order[r0 + t] * dim + j] : 0.0f;
         for (size_t t = 0; t < TILE; t++) {
             if (r0 + t >= rows) { half_norms[r0 + t] = INFINITY; continue; }
             float n = 0;
@@ -40,7 +115,31 @@ float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed,
             half_norms[r0 + t] = 0.5f * n;
         }
     }
+    free(keyed);
     return finite ? largest : NAN;
+}
+
+/// Visits units (runs of tiles) outward from `start`: start, start + 1, start - 1, start + 2, ...,
+/// then what is left on the longer side, so that the rows nearest the queries' keys come first.
+static void outward_order(size_t start, size_t units, uint32_t *out) {
+    if (units == 0) return;
+    if (start >= units) start = units - 1;
+    size_t n = 0, hi = start, lo = start;  // next above: hi; next below: lo - 1
+    while (n < units) {
+        if (hi < units) out[n++] = (uint32_t)hi++;
+        if (lo > 0 && n < units) out[n++] = (uint32_t)--lo;
+    }
+}
+
+/// The first packed position whose key is >= key (binary search of the ascending keys).
+static size_t lower_bound_key(const float *keys, size_t rows, float key) {
+    size_t lo = 0, hi = rows;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
 }
 
 /// The running list of a query's `candidates` smallest u values: unordered, with the position and
@@ -220,20 +319,21 @@ static inline void block_avx512(const int nq, const int nv, const float *tile, c
 #define NN_NV 4
 #endif
 _Static_assert(NN_NQ <= MAX_BLOCK && NN_NV <= 4 && NN_NV % 2 == 0, "the register block fits acc[MAX_BLOCK][4] and whole tiles");
-/// Every tile of the bank past `n` queries (padded to a whole register block), at AVX-512: blocks
-/// of NN_NV / 2 tiles, and a last odd tile in blocks of one.
+/// Every tile of the bank past `n` queries (padded to a whole register block), at AVX-512: units of
+/// NN_NV / 2 tiles in the order `units` (tiles / span of them), then a last odd tile in blocks of one.
 #define DEFINE_PASS_AVX512(NAME, DIM)                                                                        \
     __attribute__((target("avx512f"))) static void NAME(const float *packed, const float *half_norms,       \
-                                                        size_t tiles, const float *qbuf, size_t n,           \
-                                                        size_t dim_, const TopLists *lists) {                \
+                                                        size_t tiles, const uint32_t *units, const float *qbuf, \
+                                                        size_t n, size_t dim_, const TopLists *lists) {      \
         const size_t dim = DIM, span = NN_NV / 2;                                                            \
         (void)dim_;                                                                                          \
-        size_t t = 0;                                                                                        \
-        for (; t + span <= tiles; t += span)                                                                 \
+        for (size_t u = 0; u < tiles / span; u++) {                                                          \
+            const size_t t = (size_t)units[u] * span;                                                        \
             for (size_t b = 0; b < n; b += NN_NQ)                                                            \
                 block_avx512(NN_NQ, NN_NV, packed + t * TILE * dim, half_norms + t * TILE, qbuf + b * dim,   \
                              dim, t * TILE, lists, b);                                                       \
-        for (; t < tiles; t++)                                                                               \
+        }                                                                                                    \
+        for (size_t t = tiles / span * span; t < tiles; t++)                                                 \
             for (size_t b = 0; b < n; b += 8)                                                                \
                 block_avx512(8, 2, packed + t * TILE * dim, half_norms + t * TILE, qbuf + b * dim, dim,      \
                              t * TILE, lists, b);                                                            \
@@ -269,12 +369,12 @@ static inline void block_avx2(const float *tile, const float *half_norms, const 
 
 #define DEFINE_PASS_AVX2(NAME, DIM)                                                                          \
     __attribute__((target("avx2,fma"))) static void NAME(const float *packed, const float *half_norms,      \
-                                                         size_t tiles, const float *qbuf, size_t n,          \
-                                                         size_t dim_, const TopLists *lists) {               \
+                                                         size_t tiles, const uint32_t *units, const float *qbuf, \
+                                                         size_t n, size_t dim_, const TopLists *lists) {     \
         const size_t dim = DIM;                                                                              \
         (void)dim_;                                                                                          \
-        for (size_t t = 0; t < tiles; t++)                                                                   \
-            for (size_t b = 0; b < n; b += BLOCK_AVX2) {                                                     \
+        for (size_t u = 0; u < tiles; u++)                                                                   \
+            for (size_t b = 0, t = units[u]; b < n; b += BLOCK_AVX2) {                                       \
                 const float *tile = packed + t * TILE * dim, *h = half_norms + t * TILE, *q = qbuf + b * dim; \
                 block_avx2(tile, h, q, dim, t * TILE, lists, b);                                             \
                 block_avx2(tile + 16, h + 16, q, dim, t * TILE + 16, lists, b);                              \
@@ -328,9 +428,9 @@ static int finish_query(const float *bank, const float *q, size_t dim, size_t k,
     return (double)u_scratch[k - 1] < lower;
 }
 
-long gt_nn_search(int isa, const float *packed, const float *half_norms, float max_norm, size_t rows,
-                  const float *bank, const float *queries, size_t nq, size_t dim, size_t k, size_t candidates,
-                  float clip, float *out_sq, int32_t *out_row, unsigned char *certified) {
+long gt_nn_search(int isa, const float *packed, const float *half_norms, const int32_t *order, const float *keys,
+                  const float *direction, float max_norm, size_t rows, const float *bank, const float *queries, size_t nq,
+                  size_t dim, size_t k, size_t candidates, float clip, float *out_sq, int32_t *out_row, unsigned char *certified) {
     if (nq == 0) return 0;
     if (isa >= GT_ISA_AVX512 && !gt_isa_supported(GT_ISA_AVX512)) isa = GT_ISA_AVX2;
     if (isa >= GT_ISA_AVX2 && !gt_isa_supported(GT_ISA_AVX2)) isa = GT_ISA_PORTABLE;
@@ -338,6 +438,12 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
     isa = GT_ISA_PORTABLE;
 #endif
     const size_t tiles = gt_nn_packed_rows(rows) / TILE;
+    // Tiles per unit of the scan order: the AVX-512 block spans NN_NV / 2 tiles.
+#ifdef GT_NEIGHBORS_X86
+    const size_t span = isa == GT_ISA_AVX512 ? NN_NV / 2 : 1;
+#else
+    const size_t span = 1;
+#endif
     const size_t padded_queries = (SUPERBLOCK + MAX_BLOCK) * dim;
     float *u = malloc(SUPERBLOCK * candidates * sizeof(float));
     int32_t *row = malloc(SUPERBLOCK * candidates * sizeof(int32_t));
@@ -345,27 +451,36 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
     int *worst = malloc(SUPERBLOCK * sizeof(int));
     float *qbuf = malloc(padded_queries * sizeof(float));
     float *scratch = malloc(candidates * sizeof(float));
+    uint32_t *units = malloc((tiles ? tiles : 1) * sizeof(uint32_t));
+    // The queries in the order of their keys, so that a superblock's queries lie close together
+    // along the bank's axis and the bank's tiles near them, scanned first, set low bars early
+    // (fewer rows then enter the lists). Any order gives the same results.
+    KeyedRow *sorted = sorted_by_key(queries, nq, dim, direction);
     long done = -1;
-    if (!u || !row || !bar || !worst || !qbuf || !scratch) goto out;
+    if (!u || !row || !bar || !worst || !qbuf || !scratch || !units || !sorted) goto out;
     done = 0;
     const TopLists lists = {u, row, bar, worst, candidates};
     for (size_t s0 = 0; s0 < nq; s0 += SUPERBLOCK) {
         const size_t n = nq - s0 < SUPERBLOCK ? nq - s0 : SUPERBLOCK;
         // The queries, with zero rows after them up to a whole register block.
-        memcpy(qbuf, queries + s0 * dim, n * dim * sizeof(float));
+        for (size_t i = 0; i < n; i++) memcpy(qbuf + i * dim, queries + (size_t)sorted[s0 + i].index * dim, dim * sizeof(float));
         memset(qbuf + n * dim, 0, (padded_queries - n * dim) * sizeof(float));
         for (size_t i = 0; i < n * candidates; i++) { u[i] = INFINITY; row[i] = -1; }
         for (size_t i = 0; i < n; i++) { bar[i] = INFINITY; worst[i] = 0; }
         // A partial register block's padding queries never hit.
         for (size_t i = n; i < SUPERBLOCK + MAX_BLOCK; i++) bar[i] = -INFINITY;
+        // The scan starts at the bank's rows around the middle query's key.
+        const size_t middle = lower_bound_key(keys, rows, sorted[s0 + n / 2].key);
+        outward_order(middle / TILE / span, tiles / span, units);
 #ifdef GT_NEIGHBORS_X86
         if (isa == GT_ISA_AVX512) {
-            (dim == DETECTOR_FEATURES ? pass_avx512_19 : pass_avx512_any)(packed, half_norms, tiles, qbuf, n, dim, &lists);
+            (dim == DETECTOR_FEATURES ? pass_avx512_19 : pass_avx512_any)(packed, half_norms, tiles, units, qbuf, n, dim, &lists);
         } else if (isa == GT_ISA_AVX2) {
-            (dim == DETECTOR_FEATURES ? pass_avx2_19 : pass_avx2_any)(packed, half_norms, tiles, qbuf, n, dim, &lists);
+            (dim == DETECTOR_FEATURES ? pass_avx2_19 : pass_avx2_any)(packed, half_norms, tiles, units, qbuf, n, dim, &lists);
         } else
 #endif
-        for (size_t t = 0; t < tiles; t++) {
+        for (size_t v = 0; v < tiles; v++) {
+            const size_t t = units[v];
             const float *tile = packed + t * TILE * dim, *h = half_norms + t * TILE;
             for (size_t b = 0; b < n; b += BLOCK_PORTABLE) {
                 const size_t count = n - b < BLOCK_PORTABLE ? n - b : BLOCK_PORTABLE;
@@ -373,26 +488,30 @@ long gt_nn_search(int isa, const float *packed, const float *half_norms, float m
             }
         }
         for (size_t i = 0; i < n; i++) {
-            const size_t g = s0 + i;
-            const int ok = finish_query(bank, queries + g * dim, dim, k, clip, max_norm, bar[i], scratch, row + i * candidates,
+            const size_t g = (size_t)sorted[s0 + i].index;
+            // The lists hold packed positions: the bank's rows are order[position].
+            int32_t *candidate_rows = row + i * candidates;
+            for (size_t c = 0; c < candidates; c++)
+                if (candidate_rows[c] >= 0) candidate_rows[c] = order[candidate_rows[c]];
+            const int ok = finish_query(bank, queries + g * dim, dim, k, clip, max_norm, bar[i], scratch, candidate_rows,
                                         candidates, out_sq + g * k, out_row + g * k);
             certified[g] = (unsigned char)ok;
             done += ok;
         }
     }
 out:
-    free(u); free(row); free(bar); free(worst); free(qbuf); free(scratch);
+    free(u); free(row); free(bar); free(worst); free(qbuf); free(scratch); free(units); free(sorted);
     return done;
 }
 
 // MARK: - Direct scan of the packed bank
 
-/// The k best (squared distance, row) of one query, sorted by (distance, row); rows arrive in
-/// increasing order, so a strict comparison keeps the lower row of a tie (the oracle's rule).
+/// The k best (squared distance, row) of one query, sorted by (distance, row): the oracle's rule
+/// (the packed bank's rows are in key order, so a tie can arrive from the higher row first).
 static inline void scan_offer(float *d, int32_t *row, size_t k, float v, int32_t r) {
-    if (!(v < d[k - 1])) return;
+    if (!(v < d[k - 1] || (v == d[k - 1] && r < row[k - 1]))) return;
     size_t i = k - 1;
-    while (i > 0 && d[i - 1] > v) { d[i] = d[i - 1]; row[i] = row[i - 1]; i--; }
+    while (i > 0 && (d[i - 1] > v || (d[i - 1] == v && row[i - 1] > r))) { d[i] = d[i - 1]; row[i] = row[i - 1]; i--; }
     d[i] = v;
     row[i] = r;
 }
@@ -457,7 +576,8 @@ static inline void scan_tile_avx2(const float *tile, const float *q, size_t dim,
 
 /// Scans `count` queries (row-major) over every tile; results into out_sq/out_row (k per query).
 #define DEFINE_SCAN(NAME, TARGET, TILE_FN)                                                                      \
-    __attribute__((target(TARGET))) static void NAME(const float *packed, size_t rows, const float *queries,    \
+    __attribute__((target(TARGET))) static void NAME(const float *packed, const int32_t *order, size_t rows,    \
+                                                     const float *queries,                                      \
                                                      size_t count, size_t dim, size_t k, float clip,            \
                                                      float *out_sq, int32_t *out_row) {                         \
         const int clipped = !isinf(clip);                                                                       \
@@ -472,7 +592,7 @@ static inline void scan_tile_avx2(const float *tile, const float *q, size_t dim,
                 float *best = out_sq + i * k;                                                                   \
                 int32_t *rowsOut = out_row + i * k;                                                             \
                 for (size_t r = 0; r < valid; r++)                                                              \
-                    if (d[r] < best[k - 1]) scan_offer(best, rowsOut, k, d[r], (int32_t)(t * TILE + r));        \
+                    if (d[r] <= best[k - 1]) scan_offer(best, rowsOut, k, d[r], order[t * TILE + r]);            \
             }                                                                                                   \
         }                                                                                                       \
     }
@@ -481,7 +601,7 @@ DEFINE_SCAN(scan_avx512, "avx512f", scan_tile_avx512)
 DEFINE_SCAN(scan_avx2, "avx2,fma", scan_tile_avx2)
 #endif
 
-long gt_nn_scan(int isa, const float *packed, size_t rows, const float *queries, size_t nq, size_t dim, size_t k, float clip,
+long gt_nn_scan(int isa, const float *packed, const int32_t *order, size_t rows, const float *queries, size_t nq, size_t dim, size_t k, float clip,
                 float *out_sq, int32_t *out_row, unsigned char *found) {
     if (isa >= GT_ISA_AVX512 && !gt_isa_supported(GT_ISA_AVX512)) isa = GT_ISA_AVX2;
     if (isa >= GT_ISA_AVX2 && !gt_isa_supported(GT_ISA_AVX2)) isa = GT_ISA_PORTABLE;
@@ -492,8 +612,8 @@ long gt_nn_scan(int isa, const float *packed, size_t rows, const float *queries,
     const size_t block = 64;
     for (size_t b = 0; b < nq; b += block) {
         const size_t count = nq - b < block ? nq - b : block;
-        if (isa == GT_ISA_AVX512) scan_avx512(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
-        else if (isa == GT_ISA_AVX2) scan_avx2(packed, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+        if (isa == GT_ISA_AVX512) scan_avx512(packed, order, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
+        else if (isa == GT_ISA_AVX2) scan_avx2(packed, order, rows, queries + b * dim, count, dim, k, clip, out_sq + b * k, out_row + b * k);
     }
 #endif
     for (size_t i = 0; i < nq; i++) {

@@ -119,15 +119,27 @@ float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed,
     return finite ? largest : NAN;
 }
 
-/// Visits units (runs of tiles) outward from `start`: start, start + 1, start - 1, start + 2, ...,
-/// then what is left on the longer side, so that the rows nearest the queries' keys come first.
+/// Visits units (runs of tiles) outward from `start` in runs of OUTWARD_RUN units, each run in
+/// ascending order (so that the hardware prefetcher still sees streams): the run holding start, the
+/// one above, the one below, the next above, ..., then what is left on the longer side; the rows
+/// nearest the queries' keys come first.
+#ifndef OUTWARD_RUN
+#define OUTWARD_RUN 4
+#endif
 static void outward_order(size_t start, size_t units, uint32_t *out) {
     if (units == 0) return;
     if (start >= units) start = units - 1;
-    size_t n = 0, hi = start, lo = start;  // next above: hi; next below: lo - 1
+    const size_t runs = (units + OUTWARD_RUN - 1) / OUTWARD_RUN, first = start / OUTWARD_RUN;
+    size_t n = 0, hi = first, lo = first;  // next run above: hi; next below: lo - 1
     while (n < units) {
-        if (hi < units) out[n++] = (uint32_t)hi++;
-        if (lo > 0 && n < units) out[n++] = (uint32_t)--lo;
+        size_t run = runs;
+        if (hi < runs) run = hi++;
+        else if (lo > 0) run = --lo;
+        for (size_t u = run * OUTWARD_RUN; u < units && u < (run + 1) * OUTWARD_RUN; u++) out[n++] = (uint32_t)u;
+        if (run == hi - 1 && lo > 0 && n < units) {
+            run = --lo;
+            for (size_t u = run * OUTWARD_RUN; u < units && u < (run + 1) * OUTWARD_RUN; u++) out[n++] = (uint32_t)u;
+        }
     }
 }
 

@@ -93,16 +93,16 @@ float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed,
                       float *direction) {
     const size_t padded = gt_nn_packed_rows(rows);
     principal_axis(bank, rows, dim, direction);
+    // Without memory for the sort, the bank's own order (all keys 0): slower searches, same results.
     KeyedRow *keyed = sorted_by_key(bank, rows, dim, direction);
-    if (!keyed) return NAN;
     float largest = 0;
     int finite = 1;
     for (size_t r0 = 0; r0 < padded; r0 += TILE) {
         float *tile = packed + r0 * dim;
         for (size_t t = 0; t < TILE; t++) {
             const size_t p = r0 + t;
-            order[p] = p < rows ? keyed[p].index : -1;
-            keys[p] = p < rows ? keyed[p].key : INFINITY;
+            order[p] = p >= rows ? -1 : keyed ? keyed[p].index : (int32_t)p;
+            keys[p] = p >= rows ? INFINITY : keyed ? keyed[p].key : 0.0f;
         }
         for (size_t j = 0; j < dim; j++)
             for (size_t t = 0; t < TILE; t++) tile[j * TILE + t] = r0 + t < rows ? bank[(size_t)order[r0 + t] * dim + j] : 0.0f;

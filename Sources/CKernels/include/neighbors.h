@@ -20,8 +20,9 @@ size_t gt_nn_packed_rows(size_t rows);
 /// in the padding, so padding never becomes a candidate); order[p] the bank row at p (-1 in the
 /// padding); keys[p] its key, ascending (+INFINITY in the padding, and for a row whose key is not a
 /// number); direction[dim] the axis. The order only decides which rows a search meets first.
-/// Returns the largest |bank_r|^2, or NaN when some row's is not finite (then nothing can be proved)
-/// or memory for the sort could not be allocated.
+/// Without memory for the sort, the bank's own order with every key 0 (slower searches, the same
+/// results). Returns the largest |bank_r|^2, or NaN when some row's is not finite (then nothing can
+/// be proved).
 float gt_nn_pack_bank(const float *bank, size_t rows, size_t dim, float *packed, float *half_norms, int32_t *order, float *keys,
                       float *direction);
 

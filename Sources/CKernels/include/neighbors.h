@@ -13,13 +13,13 @@ size_t gt_nn_packed_rows(size_t rows);
 
 /// Packs a row-major bank [rows, dim] for the fast search, in the order of the rows' keys (their
 /// coordinates along the bank's first principal axis, so that rows of one cluster lie close
-/// together), in tiles of GT_NN_ROW_TILE rows, feature-major inside a tile so that one vector load
+/// together; by rows / 4 + 1 equal buckets of key, a linear-time counting sort), in tiles of GT_NN_ROW_TILE rows, feature-major inside a tile so that one vector load
 /// reads one feature of consecutive rows, and each tile is contiguous: with T = GT_NN_ROW_TILE and
 /// p a packed position, packed[(p / T) * dim * T + j * T + p % T] = bank[order[p] * dim + j] (0 in the
 /// padding), gt_nn_packed_rows(rows) * dim floats; half_norms[p] = |bank_order[p]|^2 / 2 (+INFINITY
 /// in the padding, so padding never becomes a candidate); order[p] the bank row at p (-1 in the
-/// padding); keys[p] its key, ascending (+INFINITY in the padding, and for a row whose key is not a
-/// number); direction[dim] the axis. The order only decides which rows a search meets first.
+/// padding); keys[p] the largest key up to p, ascending (+INFINITY in the padding; a key that is not
+/// a number counts as +INFINITY); direction[dim] the axis. The order only decides which rows a search meets first.
 /// Without memory for the sort, the bank's own order with every key 0 (slower searches, the same
 /// results). Returns the largest |bank_r|^2, or NaN when some row's is not finite (then nothing can
 /// be proved).

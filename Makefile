@@ -18,7 +18,7 @@ LAB_SEED    ?= 1
 LAB_OUT     ?= lab-out
 LAB_TRAIN_ARGS ?=
 
-.PHONY: deps lab-deps build test demo lab lab-test bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-conv-split bench-test clean
+.PHONY: deps lab-deps build test demo lab lab-test bench bench-compare bench-meter bench-detector bench-before-after bench-kernels bench-nn bench-conv-split bench-test clean
 
 # Installs the packages of list $(1) that are missing (as root), or prints the exact command and,
 # unless $(2) is "optional", stops.
@@ -126,6 +126,17 @@ bench-kernels:
 	@mkdir -p .build
 	$(CC) -O2 -ISources/CKernels/include bench/conv_kernels.c Sources/CKernels/*.c -lopenblas -lm -o .build/conv_kernels
 	.build/conv_kernels
+
+# Single-thread rates of the fast nearest-neighbour search (gt_nn_search) at each AVX level on the
+# detector bench's banks (thread CPU time). Clang, as SwiftPM compiles the package (GCC -O2 builds
+# these kernels about 40% slower).
+NN_CC ?= clang
+NN_QUERIES ?= 10000
+bench-nn: build
+	$(BIN) bench --bank-sizes 20000,100000 --detector-data $(BENCH_OUT)/detector-data
+	$(NN_CC) -O3 -ISources/CKernels/include bench/nn_kernels.c Sources/CKernels/neighbors.c Sources/CKernels/distance.c Sources/CKernels/ckernels.c -lm -o .build/nn_kernels
+	.build/nn_kernels $(BENCH_OUT)/detector-data/bank_20000.npy $(BENCH_OUT)/detector-data/queries.npy $(NN_QUERIES)
+	.build/nn_kernels $(BENCH_OUT)/detector-data/bank_100000.npy $(BENCH_OUT)/detector-data/queries.npy $(NN_QUERIES)
 
 # The filter gradient's image and channel thread splits, two threads, thread CPU time.
 bench-conv-split:

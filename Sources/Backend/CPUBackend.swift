@@ -1,10 +1,15 @@
 import CBLAS
+import CKernels
 import Foundation
 
-/// Host memory of a CPU tensor, 64-byte aligned.
+/// Host memory of a CPU tensor, 64-byte aligned, with its write generation.
 final class CPUStorage {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    /// Bumped (atomically) each time an op takes a writable pointer to this memory
+    /// (`CPUBackend.pointer`), before it writes: a cache of something computed from the contents
+    /// (the packed bank of the neighbour search) is current while the generation it saw is.
+    private let generationCounter: UnsafeMutablePointer<UInt64>
 
     init(count: Int) throws {
         guard let raw = aligned_alloc_or_nil(bytes: max(count, 1) * MemoryLayout<Float>.stride) else {
@@ -14,9 +19,22 @@ final class CPUStorage {
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
         self.count = count
+        generationCounter = .allocate(capacity: 1)
+        generationCounter.initialize(to: 0)
     }
 
-    deinit { free(pointer) }
+    deinit {
+        free(pointer)
+        generationCounter.deallocate()
+    }
+
+    var generation: UInt64 { gt_counter_load(generationCounter) }
+
+    /// The memory, for an op that may write it: bumps the generation first.
+    func writablePointer() -> UnsafeMutablePointer<Float> {
+        _ = gt_counter_increment(generationCounter)
+        return pointer
+    }
 }
 
 private func aligned_alloc_or_nil(bytes: Int) -> UnsafeMutableRawPointer? {
@@ -54,6 +72,8 @@ public final class CPUBackend: Backend {
     let convolutionISA: Int32
     /// How `nearestNeighbors` searches (CPUBackend+Distance.swift).
     public let neighborSearch: CPUNeighborSearch
+    /// The fast search's last packed bank, reused while that bank is unchanged.
+    let neighborBanks = NeighborBankCache()
     /// Shapes whose reduction (Ci*K*K, or Co*K*K for the input gradient) is shorter go to im2col.
     let directMinimumReduction: Int
     /// Layers with fewer input or output channels skip Winograd (CPUBackend+Winograd.swift).
@@ -113,10 +133,23 @@ public final class CPUBackend: Backend {
 
     // MARK: Memory
 
+    /// A tensor's memory for an op, which may write it (its storage's generation is bumped).
     @inline(__always)
     func pointer(_ tensor: Tensor, _ op: String) throws -> UnsafeMutablePointer<Float> {
+        try storage(tensor, op).writablePointer() + tensor.offset
+    }
+
+    /// A tensor's memory for an op that only reads it: the generation stays, so caches of its
+    /// contents stay valid (the neighbour search's bank and queries).
+    @inline(__always)
+    func readPointer(_ tensor: Tensor, _ op: String) throws -> UnsafePointer<Float> {
+        UnsafePointer(try storage(tensor, op).pointer + tensor.offset)
+    }
+
+    @inline(__always)
+    func storage(_ tensor: Tensor, _ op: String) throws -> CPUStorage {
         guard let s = tensor.storage as? CPUStorage else { throw BackendError.foreignTensor(op: op, backend: name) }
-        return s.pointer + tensor.offset
+        return s
     }
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
@@ -133,7 +166,7 @@ public final class CPUBackend: Backend {
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
-        let p = try pointer(tensor, "download")
+        let p = try readPointer(tensor, "download")
         return Array(UnsafeBufferPointer(start: p, count: tensor.count))
     }
 

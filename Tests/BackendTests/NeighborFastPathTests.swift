@@ -152,7 +152,13 @@ final class NeighborFastPathTests: XCTestCase {
             let bank = (0..<n * dim).map { _ in rng.normal() }, queries = (0..<nq * dim).map { _ in rng.normal() }
             let padded = gt_nn_packed_rows(n)
             var packed = [Float](repeating: 0, count: padded * dim), half = [Float](repeating: 0, count: padded)
-            _ = gt_nn_pack_bank(bank, n, dim, &packed, &half)
+            var order = [Int32](repeating: 0, count: padded), keys = [Float](repeating: 0, count: padded)
+            var direction = [Float](repeating: 0, count: dim)
+            _ = gt_nn_pack_bank(bank, n, dim, &packed, &half, &order, &keys, &direction)
+            // The packed rows are a permutation of the bank's, in ascending key order.
+            XCTAssertEqual(Set(order.prefix(n)), Set(0..<Int32(n)), "D\(dim)")
+            XCTAssertEqual(Array(order.suffix(padded - n)), [Int32](repeating: -1, count: padded - n))
+            XCTAssertEqual(keys.prefix(n).sorted(), Array(keys.prefix(n)), "D\(dim)")
             let tq = try oracle.makeTensor([nq, dim]), tb = try oracle.makeTensor([n, dim])
             try oracle.upload(queries, to: tq)
             try oracle.upload(bank, to: tb)
@@ -163,7 +169,7 @@ final class NeighborFastPathTests: XCTestCase {
                 for (isa, name) in levels.dropFirst() {
                     var sq = [Float](repeating: 0, count: nq * k), rows = [Int32](repeating: 0, count: nq * k)
                     var found = [UInt8](repeating: 0, count: nq)
-                    let done = gt_nn_scan(isa, packed, n, queries, nq, dim, k, clip, &sq, &rows, &found)
+                    let done = gt_nn_scan(isa, packed, order, n, queries, nq, dim, k, clip, &sq, &rows, &found)
                     // A level the CPU (or GPU_TRAIN_CPU_ISA) does not allow runs as the next one down:
                     // with no AVX2 at all, the portable level leaves every query to the caller.
                     guard gt_isa_supported(Int32(GT_ISA_AVX2)) != 0 else { XCTAssertEqual(done, 0, name); continue }
@@ -174,7 +180,7 @@ final class NeighborFastPathTests: XCTestCase {
                 // The portable level leaves every query to the caller's own scan.
                 var sq = [Float](repeating: 0, count: nq * k), rows = [Int32](repeating: 0, count: nq * k)
                 var found = [UInt8](repeating: 1, count: nq)
-                XCTAssertEqual(gt_nn_scan(Int32(GT_ISA_PORTABLE), packed, n, queries, nq, dim, k, clip, &sq, &rows, &found), 0)
+                XCTAssertEqual(gt_nn_scan(Int32(GT_ISA_PORTABLE), packed, order, n, queries, nq, dim, k, clip, &sq, &rows, &found), 0)
                 XCTAssertEqual(found, [UInt8](repeating: 0, count: nq))
             }
         }
@@ -231,6 +237,58 @@ final class NeighborFastPathTests: XCTestCase {
         XCTAssertThrowsError(try backend.nearestNeighborsFast(queries: tq, bank: tb, k: 5, clip: 1, distances: d, indices: ix, candidates: 4)) {
             XCTAssert("\($0)".contains("4 candidates cannot hold k = 5"), "\($0)")
         }
+    }
+
+    /// The packed bank is reused while the bank tensor is unchanged, and never after it changed:
+    /// an upload, an op writing it (fill, copy), the same memory at another offset (a view), a
+    /// fresh tensor, or an output of the search sharing its memory.
+    func testPackedBankCacheIsReusedOnlyForAnUnchangedBank() throws {
+        var rng = SeededGenerator(seed: 41)
+        let dim = 19, n = 600, nq = 40
+        let fast = CPUBackend(convolution: .direct, isa: Int32(GT_ISA_AVX512)), oracle = CPUBackend(neighborSearch: .direct)
+        let first = (0..<n * dim).map { _ in rng.normal() }, second = (0..<n * dim).map { _ in rng.normal() }
+        let queryValues = (0..<nq * dim).map { _ in rng.normal() }
+        let tq = try fast.makeTensor([nq, dim]), tb = try fast.makeTensor([n, dim])
+        try fast.upload(queryValues, to: tq)
+        try fast.upload(first, to: tb)
+        func check(_ bank: Tensor, _ label: String, line: UInt = #line) throws {
+            let rows = bank.shape[0]
+            let d = try fast.makeTensor([nq, 2]), ix = try fast.makeTensor([nq, 2])
+            let d0 = try fast.makeTensor([nq, 2]), ix0 = try fast.makeTensor([nq, 2])
+            try fast.nearestNeighborsFast(queries: tq, bank: bank, k: 2, clip: .infinity, distances: d, indices: ix)
+            try oracle.nearestNeighborsDirect(queries: tq, bank: bank, k: 2, clip: .infinity, distances: d0, indices: ix0)
+            XCTAssertEqual(try fast.download(d).map(\.bitPattern), try fast.download(d0).map(\.bitPattern), label, line: line)
+            XCTAssertEqual(try fast.download(ix), try fast.download(ix0), label, line: line)
+            XCTAssertEqual(fast.neighborBanks.cached?.rows, rows, label, line: line)
+        }
+        try check(tb, "first")
+        let packed = fast.neighborBanks.cached
+        try check(tb, "again")
+        XCTAssert(fast.neighborBanks.cached === packed, "an unchanged bank is packed once")
+        try fast.upload(second, to: tb)
+        try check(tb, "after an upload")
+        XCTAssert(fast.neighborBanks.cached !== packed, "a changed bank is packed again")
+        let other = try fast.makeTensor([n, dim])
+        try fast.upload(first, to: other)
+        try fast.copy(other, to: tb)
+        try check(tb, "after a copy into it")
+        try check(tb.rows(100..<n), "a view at another offset")
+        try check(tb.rows(0..<n - 100), "a view at the same offset, fewer rows")
+        try fast.fill(tb, with: 0.5)
+        try check(tb, "after a fill")
+        try check(other, "another tensor")
+        // An output sharing the bank's memory: the search writes it, so the next search repacks.
+        let shared = try fast.makeTensor([n + nq * 2, dim])
+        try fast.upload(first + [Float](repeating: 0, count: nq * 2 * dim), to: shared)
+        let bankView = try shared.rows(0..<n), tail = try shared.rows(n..<n + nq * 2).reshaped([nq, 2 * dim])
+        let out = try tail.reshaped([nq * dim, 2]).rows(0..<nq), ix = try fast.makeTensor([nq, 2])
+        try fast.nearestNeighborsFast(queries: tq, bank: bankView, k: 2, clip: .infinity, distances: out, indices: ix)
+        let before = fast.neighborBanks.cached
+        try check(bankView, "after writes to memory shared with an output")
+        XCTAssert(fast.neighborBanks.cached !== before, "the search's own outputs changed the bank's memory")
+        let repacked = fast.neighborBanks.cached
+        try check(bankView, "unchanged since")
+        XCTAssert(fast.neighborBanks.cached === repacked)
     }
 
     /// The shared conformance cases: the default CPU backend (fast search) against the direct scan.

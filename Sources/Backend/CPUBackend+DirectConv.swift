@@ -46,10 +46,10 @@ public enum CPUConvolution: String, Sendable, CaseIterable {
     static let directPoolMinimumReduction = 16
 
     /// The same threshold for the filter gradient, whose outputs are the filter's (no per-output
-    /// epilogue to amortise) and whose reduction runs over the batch's pixels: conv1's filter
-    /// gradient (Ci 1, 5x5) ran direct at 38% of one core's peak against 19% for the whole im2col
-    /// path on two threads (im2col, the transposed gather of dy, then a 64 x 25 SGEMM with
-    /// K = N*H*W), AVX-512 Zen 4 (docs/BENCHMARKS.md).
+    /// epilogue to amortise) and whose reduction runs over the batch's pixels: in `bench` (two
+    /// threads, 64 images, AVX-512 Zen 4) conv1's filter gradient (Ci 1, 5x5) took 2.66 ms direct
+    /// against 6.89 ms for the im2col path (im2col, the transposed gather of dy, then a 64 x 25
+    /// SGEMM with K = N*H*W): 33% of the probe against 13% (docs/BENCHMARKS.md).
     static let directFilterMinimumReduction = 16
 
     /// The highest instruction-set level this CPU runs (GT_ISA_*).

@@ -13,9 +13,9 @@ import CKernels
 // the filter gradient's partials in `transposed`, each thread's scratch in `columns`.
 extension CPUBackend {
     /// Below this many input or output channels the products are too short for Winograd to pay
-    /// (the transforms' cost per tile is per channel, the products' per channel pair):
-    /// single-threaded on Zen 4 a 5->7 layer ran at 0.7x the direct kernel, 17->33 at 0.9-1.5x,
-    /// 64->128 and up at 1.9-2x (docs/BENCHMARKS.md).
+    /// (the transforms' cost per tile is per channel, the products' per channel pair): one
+    /// thread on Zen 4, 16 images, a 5->7 layer ran at 0.7x the direct kernel (AVX-512), 17->33
+    /// at 0.9x (AVX-512) to 1.5x (AVX2), 64->128 and up at 1.7-2x (docs/BENCHMARKS.md).
     static let defaultWinogradMinimumChannels = 32
 
     /// The C shape when the Winograd path takes `g` (3x3, even height and width, enough channels), else nil.

@@ -49,6 +49,21 @@ public enum OpConformance {
     }
 
     /// Every case, in a stable order; seeds differ per case.
+    /// The exact (double, clipped) distance from each query to each row `indices` returned (NaN for
+    /// an index that is not a bank row), so that near-ties may come back in either order.
+    static func exactNeighborDistances(_ b: Backend, queries: Tensor, bank: Tensor, indices: Tensor, k: Int,
+                                       clip: Float) throws -> [Float] {
+        let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
+        let n = bank.shape[0], d = bank.shape[1]
+        return iv.enumerated().map { position, index in
+            guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
+            let row = Int(index), query = position / k
+            var s = 0.0
+            for j in 0..<d { let x = min(abs(Double(qv[query * d + j]) - Double(bv[row * d + j])), Double(clip)); s += x * x }
+            return Float(s.squareRoot())
+        }
+    }
+
     public static func cases() -> [ConformanceCase] {
         var all: [ConformanceCase] = []
         var seed: UInt64 = 1000
@@ -314,14 +329,7 @@ public enum OpConformance {
                 let queries = try io.input([q, d], &r), bank = try io.input([n, d], &r)
                 let distances = try io.output([q, k], &r), indices = try io.scratch([q, k])
                 try b.nearestNeighbors(queries: queries, bank: bank, k: k, clip: clip, distances: distances, indices: indices)
-                let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
-                let exact: [Float] = iv.enumerated().map { position, index in
-                    guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
-                    let row = Int(index), query = position / k
-                    var s = 0.0
-                    for j in 0..<d { let x = min(abs(Double(qv[query * d + j]) - Double(bv[row * d + j])), Double(clip)); s += x * x }
-                    return Float(s.squareRoot())
-                }
+                let exact = try exactNeighborDistances(b, queries: queries, bank: bank, indices: indices, k: k, clip: clip)
                 return try io.results() + exact
             }
         }
@@ -346,14 +354,7 @@ public enum OpConformance {
                 let distances = try b.makeTensor([q, k]), indices = try b.makeTensor([q, k])
                 try b.nearestNeighbors(queries: queries, bank: bank, k: k, clip: clip, distances: distances, indices: indices)
                 // As above: the exact distance to each returned row, so near-ties may come in either order.
-                let qv = try b.download(queries), bv = try b.download(bank), iv = try b.download(indices)
-                let exact: [Float] = iv.enumerated().map { position, index in
-                    guard index >= 0, index < Float(n), index == index.rounded() else { return .nan }
-                    let row = Int(index), query = position / k
-                    var s = 0.0
-                    for j in 0..<d { let x = min(abs(Double(qv[query * d + j]) - Double(bv[row * d + j])), Double(clip)); s += x * x }
-                    return Float(s.squareRoot())
-                }
+                let exact = try exactNeighborDistances(b, queries: queries, bank: bank, indices: indices, k: k, clip: clip)
                 return try b.download(distances) + exact
             }
         }

@@ -106,6 +106,16 @@ def machine():
     return f"{platform.system()} {platform.machine()}, {model}, {os.cpu_count()} CPUs"
 
 
+def write_json(path, doc):
+    """Writes `doc` to `path` through a temporary file (never a half-written result)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    print(f"wrote {path}")
+
+
 def report(framework, args, train, inference, started, contention, extra=None):
     """Print the table and write the JSON. `train` maps batch size to a measure() result."""
     rss = peak_rss_mb()
@@ -152,9 +162,4 @@ def report(framework, args, train, inference, started, contention, extra=None):
             "network": {"channels": args.channels, "embedding": args.embedding, "input": [1, 32, 32]},
             "backends": {"cpu": backend},
         }
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, doc)

@@ -131,12 +131,7 @@ def main():
                          "rates": rates, "flows_per_s": flows, "flows_per_s_euclidean": flows,
                          "peak_rss_mb": round(harness.peak_rss_mb(), 1)},
         }
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        harness.write_json(args.json, doc)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import TestSupport
 import XCTest
@@ -6,21 +7,8 @@ import XCTest
 /// Damaged frames of every link type: cut at any length, bytes flipped anywhere. Never a crash;
 /// every packet is read and either metered or counted.
 final class FuzzTests: XCTestCase {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     func testDamagedFramesNeverCrash() throws {
-        var random = SplitMix(state: 21)
+        var random = SeededGenerator(seed: 21) // SplitMix64: a failure reproduces
         let templates: [[UInt8]] = [
             Frame.ipv4("10.0.0.1", "10.0.0.2", protocol: 6, Frame.tcp(1000, 80, flags: Frame.syn | Frame.ack, payload: 40, optionBytes: 8)),
             Frame.ipv4("10.0.0.2", "10.0.0.1", protocol: 17, Frame.udp(53, 1000, payload: 60)),
@@ -59,4 +47,8 @@ final class FuzzTests: XCTestCase {
             XCTAssertEqual(metered + summary.skipped + summary.truncated + summary.malformed, written, "link type \(link)")
         }
     }
+}
+
+private extension SeededGenerator {
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

@@ -32,15 +32,21 @@ final class PcapSource {
             if message.contains("ermission") { throw FlowMeterError.notReadable(path: name, reason: message) }
             throw FlowMeterError.notAPcap(path: name, detail: message)
         }
-        let dlt = pcap_datalink(opened)
-        guard let link = LinkType(dlt: dlt) else {
-            pcap_close(opened)
-            throw FlowMeterError.unknownLinkType(source: name, linkType: dlt, name: Self.linkTypeName(dlt))
-        }
+        let link = try Self.readableLinkType(opened, source: name)
         // From here on deinit closes the handle, also when init throws.
         handle = opened
         linkType = link
         try applyFilter(options.bpf)
+    }
+
+    /// The link type of a handle just opened; closes it and throws when the meter cannot read that type.
+    private static func readableLinkType(_ opened: OpaquePointer, source: String) throws -> LinkType {
+        let dlt = pcap_datalink(opened)
+        guard let link = LinkType(dlt: dlt) else {
+            pcap_close(opened)
+            throw FlowMeterError.unknownLinkType(source: source, linkType: dlt, name: linkTypeName(dlt))
+        }
+        return link
     }
 
     /// Opens a live interface: snaplen from the options, not promiscuous, immediate delivery,
@@ -73,11 +79,7 @@ final class PcapSource {
                 throw FlowMeterError.captureFailed(source: name, message: "cannot start the capture: \(detail)")
             }
         }
-        let dlt = pcap_datalink(created)
-        guard let link = LinkType(dlt: dlt) else {
-            pcap_close(created)
-            throw FlowMeterError.unknownLinkType(source: name, linkType: dlt, name: Self.linkTypeName(dlt))
-        }
+        let link = try Self.readableLinkType(created, source: name)
         // From here on deinit closes the handle, also when init throws.
         handle = created
         linkType = link
